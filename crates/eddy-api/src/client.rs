@@ -1,0 +1,76 @@
+//! Watching and controlling a submitted job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_cluster::{DispatcherGateway, JobStatus, MiniCluster};
+use eddy_core::ids::JobId;
+
+use crate::error::JobError;
+
+/// A job that finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobExecutionResult {
+    /// The job.
+    pub job_id: JobId,
+    /// Its runtime, from submission to the end.
+    pub net_runtime: Duration,
+}
+
+/// A handle on a submitted job (`execute_async`).
+#[derive(Clone)]
+pub struct JobClient {
+    job_id: JobId,
+    dispatcher: DispatcherGateway,
+    // Keeps the embedded cluster alive while anyone watches the job.
+    _cluster: Arc<MiniCluster>,
+}
+
+impl JobClient {
+    pub(crate) fn new(
+        job_id: JobId,
+        dispatcher: DispatcherGateway,
+        cluster: Arc<MiniCluster>,
+    ) -> Self {
+        JobClient {
+            job_id,
+            dispatcher,
+            _cluster: cluster,
+        }
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> JobId {
+        self.job_id
+    }
+
+    /// The job's current state.
+    pub fn get_job_status(&self) -> Result<JobStatus, JobError> {
+        Ok(self.dispatcher.job_status(self.job_id)?)
+    }
+
+    /// Starts cancelling the job.
+    pub fn cancel(&self) -> Result<(), JobError> {
+        Ok(self.dispatcher.cancel_job(self.job_id)?)
+    }
+
+    /// Waits for the job to end: `Ok` if it finished, an error if it failed or was cancelled.
+    pub fn get_job_execution_result(&self) -> Result<JobExecutionResult, JobError> {
+        let result = self.dispatcher.request_job_result(self.job_id)?;
+        match result.status {
+            JobStatus::Finished => Ok(JobExecutionResult {
+                job_id: self.job_id,
+                net_runtime: result.runtime,
+            }),
+            JobStatus::Canceled => Err(JobError::Canceled {
+                job_id: self.job_id,
+            }),
+            _ => Err(JobError::Failed {
+                job_id: self.job_id,
+                cause: result
+                    .failure
+                    .unwrap_or_else(|| format!("the job ended in state {}", result.status)),
+            }),
+        }
+    }
+}

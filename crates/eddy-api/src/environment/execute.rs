@@ -1,0 +1,156 @@
+//! Turning the recorded program into a job and running it on an embedded mini-cluster.
+
+use std::sync::Arc;
+
+use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
+use eddy_core::config::ConfigOption;
+use eddy_core::config::{
+    Configuration, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT, NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT,
+    TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+};
+use eddy_core::ids::JobId;
+use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
+use eddy_runtime::factory::{JobCode, TaskSettings};
+
+use super::context::ClientMode;
+use super::{chaining_enabled, default_parallelism, StreamExecutionEnvironment};
+use crate::client::{JobClient, JobExecutionResult};
+use crate::error::JobError;
+use crate::graph_builder::BuiltProgram;
+
+/// `task.cancellation.timeout`: how long cancelled subtasks may take to stop.
+const TASK_CANCELLATION_TIMEOUT: ConfigOption<std::time::Duration> = ConfigOption {
+    key: "task.cancellation.timeout",
+    fallback_keys: &[],
+    default: std::time::Duration::from_secs(180),
+    description: "How long the JobMaster waits for cancelled subtasks to stop.",
+};
+
+impl StreamExecutionEnvironment {
+    fn build_program(&self, job_name: &str) -> Result<BuiltProgram, JobError> {
+        let state = self.state.lock();
+        let parallelism = match state.parallelism {
+            Some(p) => p,
+            None => {
+                state
+                    .config
+                    .get_optional(&eddy_core::config::PARALLELISM_DEFAULT)?;
+                default_parallelism(&state)
+            }
+        };
+        state.program.build(
+            job_name,
+            parallelism,
+            state.max_parallelism,
+            state.runtime_mode,
+            chaining_enabled(&state)?,
+            &state.config,
+        )
+    }
+
+    /// The program's StreamGraph (operators, edges, resolved parallelism).
+    pub fn get_stream_graph(&self, job_name: &str) -> Result<StreamGraph, JobError> {
+        Ok(self.build_program(job_name)?.graph)
+    }
+
+    /// The program's JobGraph (operator chains).
+    pub fn get_job_graph(&self, job_name: &str) -> Result<JobGraph, JobError> {
+        Ok(JobGraph::from_stream_graph(
+            &self.get_stream_graph(job_name)?,
+        )?)
+    }
+
+    /// The execution plan as JSON, in the shape of Flink's `getExecutionPlan()`.
+    pub fn get_execution_plan(&self) -> Result<String, JobError> {
+        let graph = self.get_stream_graph(&self.default_job_name())?;
+        Ok(serde_json::to_string_pretty(&execution_plan_json(&graph))
+            .expect("plan JSON is serializable"))
+    }
+
+    fn default_job_name(&self) -> String {
+        self.state
+            .lock()
+            .config
+            .get(&eddy_core::config::PIPELINE_NAME)
+            .map(str::to_string)
+            .unwrap_or_else(|_| eddy_core::config::PIPELINE_NAME.default.to_string())
+    }
+
+    /// Runs the program as a job and waits for it to end.
+    ///
+    /// Under `eddy run` this prints the job id on submission; under `eddy info` it captures the
+    /// plan and returns [`JobError::PlanCaptured`] without running anything.
+    pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult, JobError> {
+        let client_context = self.state.lock().client.clone();
+        if let Some(context) = &client_context {
+            if let ClientMode::CapturePlan(slot) = &context.mode {
+                *slot.lock() = Some(self.get_execution_plan()?);
+                return Err(JobError::PlanCaptured);
+            }
+        }
+        let client = self.execute_async(job_name)?;
+        if let Some(context) = &client_context {
+            println!("Job has been submitted with JobID {}", client.job_id());
+            *context.current_job.lock() = Some(client.clone());
+        }
+        let result = client.get_job_execution_result();
+        if let Some(context) = &client_context {
+            *context.current_job.lock() = None;
+        }
+        result
+    }
+
+    /// Submits the program as a job and returns at once with a client to watch or cancel it.
+    /// The program's transformations are cleared, so the environment can build the next job.
+    pub fn execute_async(&self, job_name: &str) -> Result<JobClient, JobError> {
+        let BuiltProgram { graph, code } = self.build_program(job_name)?;
+        let config = self.state.lock().config.clone();
+        let job = JobGraph::from_stream_graph(&graph)?;
+        let job_config = job_config(&config, &graph)?;
+        let cluster = MiniCluster::start(mini_cluster_config(&config, &job)?)?;
+        let job_id = JobId::generate();
+        let dispatcher = cluster.dispatcher();
+        let code: Arc<JobCode> = Arc::new(code);
+        dispatcher.submit_job(job_id, Arc::new(job), code, job_config)?;
+        self.state.lock().program = Default::default();
+        Ok(JobClient::new(job_id, dispatcher, Arc::new(cluster)))
+    }
+}
+
+fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, JobError> {
+    let batch_size = config.get(&NETWORK_BATCH_SIZE)?;
+    let buffers = config.get(&BUFFERS_PER_CHANNEL)?;
+    if batch_size == 0 || buffers == 0 {
+        return Err(JobError::InvalidProgram(format!(
+            "{} and {} must be at least 1",
+            NETWORK_BATCH_SIZE.key, BUFFERS_PER_CHANNEL.key
+        )));
+    }
+    Ok(JobConfig {
+        task_settings: TaskSettings {
+            batch_size: batch_size as usize,
+            buffers_per_channel: buffers as usize,
+            buffer_timeout: config.get(&BUFFER_TIMEOUT)?,
+            runtime_mode: graph.runtime_mode,
+        },
+        slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,
+        cancellation_timeout: config.get(&TASK_CANCELLATION_TIMEOUT)?,
+    })
+}
+
+/// `taskmanager.count` TaskManagers; `taskmanager.numberOfTaskSlots` slots each if configured,
+/// else just enough for this job (as Flink's local environment does).
+fn mini_cluster_config(
+    config: &Configuration,
+    job: &JobGraph,
+) -> Result<MiniClusterConfig, JobError> {
+    let task_managers = config.get(&TASK_MANAGER_COUNT)?.max(1);
+    let slots_per_task_manager = match config.get_optional(&TASK_MANAGER_NUM_TASK_SLOTS)? {
+        Some(slots) => slots,
+        None => job.required_slots().div_ceil(task_managers),
+    };
+    Ok(MiniClusterConfig {
+        task_managers,
+        slots_per_task_manager,
+    })
+}

@@ -1,0 +1,118 @@
+//! KeyedStream: a stream partitioned by key, with rolling aggregations.
+
+use std::marker::PhantomData;
+use std::ops::Add;
+
+use eddy_core::functions::closures::ReduceFn;
+use eddy_core::functions::{KeySelector, ProcessFunction, ReduceFunction};
+use eddy_core::{Data, Key};
+use eddy_graph::NodeKind;
+use eddy_runtime::operators::{KeyedReduceLogic, ProcessLogic};
+
+use crate::aggregations::{MaxByReducer, MaxReducer, MinByReducer, MinReducer, SumReducer};
+use crate::connected::ConnectedStreams;
+use crate::datastream::DataStream;
+
+/// A stream partitioned by the key `KS` extracts: all elements with one key reach the same
+/// subtask, where keyed operators keep per-key state.
+pub struct KeyedStream<T, K, KS> {
+    stream: DataStream<T>,
+    key_selector: KS,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
+    pub(crate) fn new(stream: DataStream<T>, key_selector: KS) -> Self {
+        KeyedStream {
+            stream,
+            key_selector,
+            _key: PhantomData,
+        }
+    }
+
+    /// The key-partitioned stream, for operators that are not keyed themselves.
+    pub fn as_data_stream(&self) -> &DataStream<T> {
+        &self.stream
+    }
+
+    /// The key selector.
+    pub fn key_selector(&self) -> &KS {
+        &self.key_selector
+    }
+
+    fn reduce_named<R: ReduceFunction<T>>(&self, name: &str, reducer: R) -> DataStream<T> {
+        let key_selector = self.key_selector.clone();
+        self.stream
+            .one_input(name, NodeKind::Operator, reducer, move |r, setup| {
+                KeyedReduceLogic::new(key_selector.clone(), r, setup.settings.runtime_mode)
+            })
+    }
+
+    /// Combines each element with its key's accumulated value and emits the result (every
+    /// update in STREAMING mode, only final values in BATCH mode).
+    pub fn reduce<F>(&self, f: F) -> DataStream<T>
+    where
+        F: FnMut(T, T) -> T + Clone + Send + 'static,
+    {
+        self.reduce_function(ReduceFn(f))
+    }
+
+    /// Like [`reduce`](Self::reduce) with a [`ReduceFunction`].
+    pub fn reduce_function<R: ReduceFunction<T>>(&self, reducer: R) -> DataStream<T> {
+        self.reduce_named("Keyed Reduce", reducer)
+    }
+
+    /// Rolling sum of a field; the other fields keep the key's first element's values.
+    /// `field` points into the element, e.g. `|t| &mut t.1`.
+    pub fn sum<F>(&self, field: fn(&mut T) -> &mut F) -> DataStream<T>
+    where
+        F: Add<Output = F> + Copy + 'static,
+    {
+        self.reduce_named("Keyed Aggregation", SumReducer { field })
+    }
+
+    /// Rolling minimum of a field; the other fields keep the key's first element's values.
+    pub fn min<F>(&self, field: fn(&mut T) -> &mut F) -> DataStream<T>
+    where
+        F: PartialOrd + Copy + 'static,
+    {
+        self.reduce_named("Keyed Aggregation", MinReducer { field })
+    }
+
+    /// Rolling maximum of a field; the other fields keep the key's first element's values.
+    pub fn max<F>(&self, field: fn(&mut T) -> &mut F) -> DataStream<T>
+    where
+        F: PartialOrd + Copy + 'static,
+    {
+        self.reduce_named("Keyed Aggregation", MaxReducer { field })
+    }
+
+    /// The element with the smallest field value so far (the first one on ties).
+    pub fn min_by<F>(&self, field: fn(&T) -> F) -> DataStream<T>
+    where
+        F: PartialOrd + 'static,
+    {
+        self.reduce_named("Keyed Aggregation", MinByReducer { field })
+    }
+
+    /// The element with the largest field value so far (the first one on ties).
+    pub fn max_by<F>(&self, field: fn(&T) -> F) -> DataStream<T>
+    where
+        F: PartialOrd + 'static,
+    {
+        self.reduce_named("Keyed Aggregation", MaxByReducer { field })
+    }
+
+    /// Applies a [`ProcessFunction`] to the key-partitioned stream.
+    pub fn process<O: Data, P: ProcessFunction<T, O>>(&self, function: P) -> DataStream<O> {
+        self.stream
+            .one_input("KeyedProcess", NodeKind::Operator, function, |f, _| {
+                ProcessLogic(f)
+            })
+    }
+
+    /// Connects with another stream (keyed or not) for a two-input operator.
+    pub fn connect<U: Data>(&self, other: &DataStream<U>) -> ConnectedStreams<T, U> {
+        self.stream.connect(other)
+    }
+}

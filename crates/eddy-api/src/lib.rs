@@ -1,0 +1,64 @@
+//! Eddy's DataStream API.
+//!
+//! ```no_run
+//! use eddy_api::prelude::*;
+//!
+//! let env = StreamExecutionEnvironment::get_execution_environment();
+//! env.from_elements(vec!["to be", "or not to be"])
+//!     .flat_map(|line: &str, out: &mut Collector<(String, u64)>| {
+//!         for word in line.split(' ') {
+//!             out.collect((word.to_string(), 1));
+//!         }
+//!     })
+//!     .key_by(|pair: &(String, u64)| pair.0.clone())
+//!     .sum(|pair| &mut pair.1)
+//!     .print();
+//! env.execute("word count").unwrap();
+//! ```
+//!
+//! Programs build a StreamGraph through a [`StreamExecutionEnvironment`]; `execute` chains it
+//! into a JobGraph and runs it on an embedded mini-cluster made of the real cluster components.
+
+mod aggregations;
+mod client;
+mod collect;
+mod connected;
+mod datastream;
+pub mod environment;
+mod error;
+mod graph_builder;
+mod keyed;
+mod params;
+mod sink;
+
+pub use client::{JobClient, JobExecutionResult};
+pub use connected::ConnectedStreams;
+pub use datastream::DataStream;
+pub use environment::StreamExecutionEnvironment;
+pub use error::JobError;
+pub use keyed::KeyedStream;
+pub use params::ParameterTool;
+pub use sink::DataStreamSink;
+
+/// Re-exported lower layers, for users who need more than the prelude.
+pub use eddy_cluster as cluster;
+pub use eddy_connectors as connectors;
+pub use eddy_core as core;
+pub use eddy_graph as graph;
+
+/// Everything a typical job needs.
+pub mod prelude {
+    pub use crate::{
+        ConnectedStreams, DataStream, DataStreamSink, JobClient, JobError, JobExecutionResult,
+        KeyedStream, ParameterTool, StreamExecutionEnvironment,
+    };
+    pub use eddy_cluster::JobStatus;
+    pub use eddy_connectors::WriteMode;
+    pub use eddy_core::config::{Configuration, RuntimeMode};
+    pub use eddy_core::functions::{
+        Boundedness, CoFlatMapFunction, CoMapFunction, Collector, FilterFunction, FlatMapFunction,
+        KeySelector, MapFunction, Partitioner, ProcessContext, ProcessFunction, ReduceFunction,
+        RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput, SourceStatus,
+    };
+    pub use eddy_core::{Data, FnResult, FunctionError, Key};
+}

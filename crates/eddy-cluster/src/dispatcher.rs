@@ -1,0 +1,224 @@
+//! The Dispatcher: the cluster's front door for jobs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+
+use eddy_core::ids::JobId;
+use eddy_graph::JobGraph;
+use eddy_runtime::factory::JobCode;
+use eddy_runtime::network::LocalNetwork;
+
+use crate::gateway::{ask, spawn_component, Reply};
+use crate::job::{JobConfig, JobResult, JobStatus};
+use crate::job_master::{start_job_master, JobMasterGateway, JobMasterSetup};
+use crate::resource_manager::ResourceManagerGateway;
+use crate::ClusterError;
+
+/// One line of the job list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOverview {
+    /// The job.
+    pub job_id: JobId,
+    /// Its name.
+    pub job_name: String,
+    /// Its current state.
+    pub status: JobStatus,
+}
+
+pub(crate) enum DispatcherMessage {
+    SubmitJob {
+        job_id: JobId,
+        job: Arc<JobGraph>,
+        code: Arc<JobCode>,
+        config: Box<JobConfig>,
+        reply: Reply<Result<(), ClusterError>>,
+    },
+    JobStatus(JobId, Reply<Result<JobStatus, ClusterError>>),
+    JobResult(JobId, Reply<Result<JobResult, ClusterError>>),
+    CancelJob(JobId, Reply<Result<(), ClusterError>>),
+    ListJobs(Reply<Vec<JobOverview>>),
+    StatusChanged(JobId, JobStatus),
+    JobTerminated(JobResult),
+    Shutdown,
+}
+
+/// Handle on the Dispatcher: how clients submit, watch and cancel jobs.
+#[derive(Clone)]
+pub struct DispatcherGateway {
+    inbox: Sender<DispatcherMessage>,
+}
+
+impl DispatcherGateway {
+    /// Submits a job under the given id.
+    pub fn submit_job(
+        &self,
+        job_id: JobId,
+        job: Arc<JobGraph>,
+        code: Arc<JobCode>,
+        config: JobConfig,
+    ) -> Result<(), ClusterError> {
+        ask(&self.inbox, |reply| DispatcherMessage::SubmitJob {
+            job_id,
+            job,
+            code,
+            config: Box::new(config),
+            reply,
+        })?
+    }
+
+    /// The job's current state.
+    pub fn job_status(&self, job_id: JobId) -> Result<JobStatus, ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::JobStatus(job_id, reply)
+        })?
+    }
+
+    /// Waits until the job is terminal and returns how it ended.
+    pub fn request_job_result(&self, job_id: JobId) -> Result<JobResult, ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::JobResult(job_id, reply)
+        })?
+    }
+
+    /// Cancels the job (returns once cancellation has started).
+    pub fn cancel_job(&self, job_id: JobId) -> Result<(), ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::CancelJob(job_id, reply)
+        })?
+    }
+
+    /// Every job the Dispatcher knows.
+    pub fn list_jobs(&self) -> Result<Vec<JobOverview>, ClusterError> {
+        ask(&self.inbox, DispatcherMessage::ListJobs)
+    }
+
+    pub(crate) fn shutdown(&self) {
+        let _ = self.inbox.send(DispatcherMessage::Shutdown);
+    }
+}
+
+struct JobEntry {
+    name: String,
+    status: JobStatus,
+    job_master: JobMasterGateway,
+    result: Option<JobResult>,
+    waiting: Vec<Reply<Result<JobResult, ClusterError>>>,
+}
+
+/// Starts the Dispatcher thread.
+pub(crate) fn start_dispatcher(
+    resource_manager: ResourceManagerGateway,
+    network: Arc<LocalNetwork>,
+) -> Result<(DispatcherGateway, std::thread::JoinHandle<()>), ClusterError> {
+    let (tx, rx) = unbounded();
+    let myself = tx.clone();
+    let thread = spawn_component("dispatcher", move || {
+        run(rx, myself, resource_manager, network)
+    })?;
+    Ok((DispatcherGateway { inbox: tx }, thread))
+}
+
+fn run(
+    inbox: Receiver<DispatcherMessage>,
+    myself: Sender<DispatcherMessage>,
+    resource_manager: ResourceManagerGateway,
+    network: Arc<LocalNetwork>,
+) {
+    let mut jobs: HashMap<JobId, JobEntry> = HashMap::new();
+    while let Ok(message) = inbox.recv() {
+        match message {
+            DispatcherMessage::SubmitJob {
+                job_id,
+                job,
+                code,
+                config,
+                reply,
+            } => {
+                let name = job.job_name.clone();
+                let started = start_job_master(JobMasterSetup {
+                    job_id,
+                    job,
+                    code,
+                    config: *config,
+                    resource_manager: resource_manager.clone(),
+                    network: network.clone(),
+                    dispatcher: myself.clone(),
+                });
+                let answer = started.map(|job_master| {
+                    tracing::info!(job = %job_id, name = %name, "job submitted");
+                    jobs.insert(
+                        job_id,
+                        JobEntry {
+                            name,
+                            status: JobStatus::Created,
+                            job_master,
+                            result: None,
+                            waiting: Vec::new(),
+                        },
+                    );
+                });
+                let _ = reply.send(answer);
+            }
+            DispatcherMessage::JobStatus(id, reply) => {
+                let answer = jobs
+                    .get(&id)
+                    .map(|j| j.status)
+                    .ok_or(ClusterError::JobNotFound(id));
+                let _ = reply.send(answer);
+            }
+            DispatcherMessage::JobResult(id, reply) => match jobs.get_mut(&id) {
+                None => {
+                    let _ = reply.send(Err(ClusterError::JobNotFound(id)));
+                }
+                Some(entry) => match &entry.result {
+                    Some(result) => {
+                        let _ = reply.send(Ok(result.clone()));
+                    }
+                    None => entry.waiting.push(reply),
+                },
+            },
+            DispatcherMessage::CancelJob(id, reply) => {
+                let answer = jobs
+                    .get(&id)
+                    .map(|j| j.job_master.cancel())
+                    .ok_or(ClusterError::JobNotFound(id));
+                let _ = reply.send(answer);
+            }
+            DispatcherMessage::ListJobs(reply) => {
+                let list = jobs
+                    .iter()
+                    .map(|(id, j)| JobOverview {
+                        job_id: *id,
+                        job_name: j.name.clone(),
+                        status: j.status,
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            DispatcherMessage::StatusChanged(id, status) => {
+                if let Some(entry) = jobs.get_mut(&id) {
+                    entry.status = status;
+                }
+            }
+            DispatcherMessage::JobTerminated(result) => {
+                if let Some(entry) = jobs.get_mut(&result.job_id) {
+                    entry.status = result.status;
+                    for waiter in entry.waiting.drain(..) {
+                        let _ = waiter.send(Ok(result.clone()));
+                    }
+                    entry.result = Some(result);
+                }
+            }
+            DispatcherMessage::Shutdown => {
+                for entry in jobs.values() {
+                    if entry.result.is_none() {
+                        entry.job_master.cancel();
+                    }
+                }
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The JobMaster: runs one job from slot request to terminal state.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+
+use eddy_core::ids::JobId;
+use eddy_graph::{ExecutionGraph, JobGraph};
+use eddy_runtime::factory::JobCode;
+use eddy_runtime::network::LocalNetwork;
+use eddy_runtime::task::{TaskDescriptor, TaskOutcome};
+
+use crate::dispatcher::DispatcherMessage;
+use crate::gateway::spawn_component;
+use crate::job::{JobConfig, JobResult, JobStatus};
+use crate::resource_manager::{AllocatedSlot, ResourceManagerGateway, SlotRequestAnswer};
+use crate::task_executor::{SubtaskKey, TaskExecutorGateway};
+use crate::ClusterError;
+
+pub(crate) enum JobMasterMessage {
+    SlotAnswer(SlotRequestAnswer),
+    TaskEnded(SubtaskKey, TaskOutcome),
+    Cancel,
+}
+
+/// Handle on a JobMaster.
+#[derive(Clone)]
+pub struct JobMasterGateway {
+    inbox: Sender<JobMasterMessage>,
+}
+
+impl JobMasterGateway {
+    /// The ResourceManager answers the slot request.
+    pub fn slot_answer(&self, answer: SlotRequestAnswer) {
+        let _ = self.inbox.send(JobMasterMessage::SlotAnswer(answer));
+    }
+
+    /// A TaskExecutor reports that a subtask ended.
+    pub fn task_ended(&self, key: SubtaskKey, outcome: TaskOutcome) {
+        let _ = self.inbox.send(JobMasterMessage::TaskEnded(key, outcome));
+    }
+
+    /// Cancels the job.
+    pub fn cancel(&self) {
+        let _ = self.inbox.send(JobMasterMessage::Cancel);
+    }
+}
+
+/// Everything a JobMaster is started with.
+pub(crate) struct JobMasterSetup {
+    pub job_id: JobId,
+    pub job: Arc<JobGraph>,
+    pub code: Arc<JobCode>,
+    pub config: JobConfig,
+    pub resource_manager: ResourceManagerGateway,
+    pub network: Arc<LocalNetwork>,
+    pub dispatcher: Sender<DispatcherMessage>,
+}
+
+/// Starts the JobMaster thread of one job.
+pub(crate) fn start_job_master(setup: JobMasterSetup) -> Result<JobMasterGateway, ClusterError> {
+    let (tx, rx) = unbounded();
+    let gateway = JobMasterGateway { inbox: tx };
+    let myself = gateway.clone();
+    spawn_component(&format!("jobmaster-{}", setup.job_id), move || {
+        JobMaster::new(setup, myself).run(rx)
+    })?;
+    Ok(gateway)
+}
+
+struct JobMaster {
+    setup: JobMasterSetup,
+    myself: JobMasterGateway,
+    status: JobStatus,
+    started: Instant,
+    running: HashSet<SubtaskKey>,
+    deployed_to: Vec<(SubtaskKey, TaskExecutorGateway)>,
+    failure: Option<String>,
+    last_slot_answer: Option<(u32, u32)>,
+    deadline: Option<Instant>,
+}
+
+/// The run number of a job's first execution (restarts, in a later milestone, count up).
+const FIRST_RUN: u32 = 0;
+
+impl JobMaster {
+    fn new(setup: JobMasterSetup, myself: JobMasterGateway) -> Self {
+        JobMaster {
+            setup,
+            myself,
+            status: JobStatus::Created,
+            started: Instant::now(),
+            running: HashSet::new(),
+            deployed_to: Vec::new(),
+            failure: None,
+            last_slot_answer: None,
+            deadline: None,
+        }
+    }
+
+    fn run(mut self, inbox: Receiver<JobMasterMessage>) {
+        let required = self.setup.job.required_slots();
+        self.setup
+            .resource_manager
+            .request_slots(self.setup.job_id, required, self.myself.clone());
+        self.deadline = Some(Instant::now() + self.setup.config.slot_request_timeout);
+        while !self.status.is_terminal() {
+            let message = match self.deadline {
+                Some(deadline) => inbox.recv_deadline(deadline),
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match message {
+                Ok(JobMasterMessage::SlotAnswer(answer)) => self.on_slot_answer(answer),
+                Ok(JobMasterMessage::TaskEnded(key, outcome)) => self.on_task_ended(key, outcome),
+                Ok(JobMasterMessage::Cancel) => self.on_cancel(),
+                Err(RecvTimeoutError::Timeout) => self.on_deadline(),
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.setup.resource_manager.release_slots(self.setup.job_id);
+        self.setup
+            .network
+            .release_job_run(self.setup.job_id, FIRST_RUN);
+        let result = JobResult {
+            job_id: self.setup.job_id,
+            job_name: self.setup.job.job_name.clone(),
+            status: self.status,
+            runtime: self.started.elapsed(),
+            failure: self.failure.take(),
+        };
+        let _ = self
+            .setup
+            .dispatcher
+            .send(DispatcherMessage::JobTerminated(result));
+    }
+
+    fn transition(&mut self, status: JobStatus) {
+        tracing::info!(job = %self.setup.job_id, from = %self.status, to = %status, "job status changed");
+        self.status = status;
+        let _ = self
+            .setup
+            .dispatcher
+            .send(DispatcherMessage::StatusChanged(self.setup.job_id, status));
+    }
+
+    fn on_slot_answer(&mut self, answer: SlotRequestAnswer) {
+        match answer {
+            SlotRequestAnswer::Pending { total, free } => {
+                self.last_slot_answer = Some((total, free))
+            }
+            SlotRequestAnswer::Allocated(slots) if self.status == JobStatus::Created => {
+                self.deadline = None;
+                self.transition(JobStatus::Running);
+                if let Err(message) = self.deploy(slots) {
+                    self.fail(message);
+                }
+            }
+            SlotRequestAnswer::Allocated(_) => {
+                self.setup.resource_manager.release_slots(self.setup.job_id)
+            }
+        }
+    }
+
+    /// Places subtask i of every vertex in slot i of its slot-sharing group and deploys it.
+    fn deploy(&mut self, slots: Vec<AllocatedSlot>) -> Result<(), String> {
+        let job = self.setup.job.clone();
+        let execution = ExecutionGraph::from_job_graph(&job);
+        let mut remaining = slots.into_iter();
+        let group_slots: BTreeMap<String, Vec<AllocatedSlot>> = job
+            .slot_sharing_groups()
+            .into_iter()
+            .map(|(group, n)| (group, remaining.by_ref().take(n as usize).collect()))
+            .collect();
+        for subtask in execution.all_subtasks() {
+            let vertex = &job.vertices[subtask.vertex];
+            let slot = group_slots
+                .get(&vertex.slot_sharing_group)
+                .and_then(|s| s.get(subtask.subtask_index as usize))
+                .ok_or_else(|| format!("no slot was allocated for {}", subtask.name))?;
+            let key = (
+                self.setup.job_id,
+                FIRST_RUN,
+                subtask.vertex,
+                subtask.subtask_index,
+            );
+            let descriptor = TaskDescriptor {
+                job_id: self.setup.job_id,
+                run: FIRST_RUN,
+                attempt_number: 0,
+                vertex: subtask.vertex,
+                subtask_index: subtask.subtask_index,
+                execution_vertex: subtask.clone(),
+                settings: self.setup.config.task_settings.clone(),
+            };
+            tracing::debug!(task = %subtask.name, task_manager = %slot.task_manager, slot = slot.slot_index, "deploying");
+            slot.gateway
+                .submit_task(
+                    descriptor,
+                    job.clone(),
+                    self.setup.code.clone(),
+                    self.myself.clone(),
+                )
+                .map_err(|e| format!("could not deploy {}: {e}", subtask.name))?;
+            self.running.insert(key);
+            self.deployed_to.push((key, slot.gateway.clone()));
+        }
+        Ok(())
+    }
+
+    fn on_task_ended(&mut self, key: SubtaskKey, outcome: TaskOutcome) {
+        self.running.remove(&key);
+        if let TaskOutcome::Failed(message) = outcome {
+            self.fail(message);
+        }
+        if self.running.is_empty() {
+            match self.status {
+                JobStatus::Running => self.transition(JobStatus::Finished),
+                JobStatus::Failing => self.transition(JobStatus::Failed),
+                JobStatus::Cancelling => self.transition(JobStatus::Canceled),
+                _ => {}
+            }
+        }
+    }
+
+    /// The first failure is the root cause; it fails the job and cancels the other subtasks.
+    fn fail(&mut self, message: String) {
+        if matches!(self.status, JobStatus::Running | JobStatus::Created) {
+            tracing::error!(job = %self.setup.job_id, "{message}");
+            self.failure = Some(message);
+            if self.running.is_empty() {
+                self.transition(JobStatus::Failed);
+            } else {
+                self.transition(JobStatus::Failing);
+                self.cancel_running();
+            }
+        }
+    }
+
+    fn on_cancel(&mut self) {
+        match self.status {
+            JobStatus::Created => {
+                self.setup
+                    .resource_manager
+                    .cancel_slot_request(self.setup.job_id);
+                self.transition(JobStatus::Canceled);
+            }
+            JobStatus::Running if self.running.is_empty() => self.transition(JobStatus::Canceled),
+            JobStatus::Running => {
+                self.transition(JobStatus::Cancelling);
+                self.cancel_running();
+            }
+            _ => {}
+        }
+    }
+
+    fn cancel_running(&mut self) {
+        for (key, gateway) in &self.deployed_to {
+            if self.running.contains(key) {
+                gateway.cancel_task(*key);
+            }
+        }
+        self.deadline = Some(Instant::now() + self.setup.config.cancellation_timeout);
+    }
+
+    fn on_deadline(&mut self) {
+        match self.status {
+            JobStatus::Created => {
+                self.setup
+                    .resource_manager
+                    .cancel_slot_request(self.setup.job_id);
+                let message = self.no_slots_message();
+                self.fail(message);
+            }
+            JobStatus::Failing | JobStatus::Cancelling => {
+                let stuck = self.running.len();
+                tracing::error!(job = %self.setup.job_id, stuck, "subtasks did not stop within the cancellation timeout");
+                self.running.clear();
+                let terminal = if self.status == JobStatus::Failing {
+                    JobStatus::Failed
+                } else {
+                    JobStatus::Canceled
+                };
+                self.transition(terminal);
+            }
+            _ => self.deadline = None,
+        }
+    }
+
+    fn no_slots_message(&self) -> String {
+        let job = &self.setup.job;
+        let groups: Vec<String> = job
+            .slot_sharing_groups()
+            .iter()
+            .map(|(g, n)| format!("'{g}' needs {n}"))
+            .collect();
+        let (total, free) = self.last_slot_answer.unwrap_or((0, 0));
+        format!(
+            "Could not acquire the required slots within slot.request.timeout ({} ms): the job needs {} slots (one per subtask of the largest operator in each slot-sharing group: {}) but the cluster has {} slots ({} free). Start more TaskManagers, raise taskmanager.numberOfTaskSlots, or lower the parallelism.",
+            Duration::as_millis(&self.setup.config.slot_request_timeout),
+            job.required_slots(),
+            groups.join(", "),
+            total,
+            free
+        )
+    }
+}

@@ -1,0 +1,361 @@
+//! A parallel source that generates elements from their index (Flink's `DataGeneratorSource`).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eddy_core::functions::{
+    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
+};
+use eddy_core::FnResult;
+
+/// Where the source reads the time from (replaceable in tests).
+type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+const NANOS_PER_SECOND: u128 = 1_000_000_000;
+
+/// A parallel source emitting `generator(index)` for a bounded or unbounded series of indexes,
+/// optionally rate limited.
+///
+/// * Bounded (`count = Some(n)`): subtask `i` of `p` generates the contiguous index range
+///   `[i*n/p, (i+1)*n/p)`, in ascending order; all subtasks together generate `0..n` once.
+/// * Unbounded (`count = None`): subtask `i` generates indexes `i, i+p, i+2p, …`.
+///
+/// With a rate limit of `r` records per second for the whole source, every subtask gets exactly
+/// `r/p` records per second (a fraction, so there is no remainder to distribute and every
+/// subtask makes progress even when `r < p`): `elapsed` after `open`, a subtask has emitted at
+/// most `floor(elapsed_seconds * r / p)` records. When it is ahead, `poll_next` returns
+/// `NothingAvailable` with the time until its next record is due instead of sleeping.
+pub struct GeneratorSource<T, F> {
+    generator: F,
+    count: Option<u64>,
+    rate: Option<u64>,
+    /// The next index this subtask generates.
+    next: u64,
+    /// Bounded: how many indexes this subtask still generates.
+    remaining: u64,
+    /// Unbounded: the distance between this subtask's indexes (the parallelism).
+    stride: u64,
+    /// How many records this subtask emitted since `open`.
+    emitted: u64,
+    /// Rate limiting: `p * 10^9`, so that the allowed count is `elapsed_ns * rate / divisor`.
+    divisor: u128,
+    started: Option<Instant>,
+    clock: Clock,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T, F: Clone> Clone for GeneratorSource<T, F> {
+    fn clone(&self) -> Self {
+        GeneratorSource {
+            generator: self.generator.clone(),
+            count: self.count,
+            rate: self.rate,
+            next: self.next,
+            remaining: self.remaining,
+            stride: self.stride,
+            emitted: self.emitted,
+            divisor: self.divisor,
+            started: self.started,
+            clock: Arc::clone(&self.clock),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T, F> std::fmt::Debug for GeneratorSource<T, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratorSource")
+            .field("count", &self.count)
+            .field("rate", &self.rate)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, F> GeneratorSource<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(u64) -> T + Clone + Send + 'static,
+{
+    /// A source generating `count` elements (`None`: unbounded) with `generator(index)`.
+    pub fn new(count: Option<u64>, generator: F) -> Self {
+        let mut source = GeneratorSource {
+            generator,
+            count,
+            rate: None,
+            next: 0,
+            remaining: 0,
+            stride: 1,
+            emitted: 0,
+            divisor: NANOS_PER_SECOND,
+            started: None,
+            clock: Arc::new(Instant::now),
+            _marker: PhantomData,
+        };
+        source.assign(0, 1);
+        source
+    }
+
+    /// A bounded source generating `generator(0..count)`.
+    pub fn bounded(count: u64, generator: F) -> Self {
+        Self::new(Some(count), generator)
+    }
+
+    /// An unbounded source generating `generator(0..)`.
+    pub fn unbounded(generator: F) -> Self {
+        Self::new(None, generator)
+    }
+
+    /// Limits the whole source (all subtasks together) to `records_per_second`; `0` means no
+    /// limit.
+    pub fn with_rate_limit(mut self, records_per_second: u64) -> Self {
+        self.rate = (records_per_second > 0).then_some(records_per_second);
+        self
+    }
+
+    /// How many elements the whole source generates (`None`: unbounded).
+    pub fn count(&self) -> Option<u64> {
+        self.count
+    }
+
+    /// The rate limit of the whole source in records per second, if any.
+    pub fn rate_limit(&self) -> Option<u64> {
+        self.rate
+    }
+
+    /// Replaces the time source (for tests).
+    #[cfg(test)]
+    fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl<T, F> GeneratorSource<T, F> {
+    /// Selects the share of subtask `index` of `parallelism`.
+    fn assign(&mut self, index: u32, parallelism: u32) {
+        let p = u64::from(parallelism.max(1));
+        let i = u64::from(index);
+        match self.count {
+            Some(count) => {
+                let (n, p, i) = (u128::from(count), u128::from(p), u128::from(i));
+                let start = i * n / p;
+                let end = (i + 1) * n / p;
+                // Both are at most `count`, so they fit in `u64`.
+                self.next = start as u64;
+                self.remaining = end.saturating_sub(start) as u64;
+            }
+            None => {
+                self.next = i;
+                self.stride = p;
+            }
+        }
+        self.divisor = u128::from(p) * NANOS_PER_SECOND;
+        self.emitted = 0;
+        self.started = None;
+    }
+
+    /// How many more records the rate limit allows now, or how long until the next one.
+    fn rate_budget(&mut self, rate: u64) -> Result<u64, Duration> {
+        let now = (self.clock)();
+        let started = *self.started.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(started).as_nanos();
+        let allowed = elapsed * u128::from(rate) / self.divisor;
+        let emitted = u128::from(self.emitted);
+        if allowed > emitted {
+            return Ok(u64::try_from(allowed - emitted).unwrap_or(u64::MAX));
+        }
+        // The next record is due once `elapsed * rate / divisor >= emitted + 1`.
+        let due = ((emitted + 1) * self.divisor).div_ceil(u128::from(rate));
+        let wait = due.saturating_sub(elapsed);
+        Err(Duration::from_nanos(
+            u64::try_from(wait).unwrap_or(u64::MAX),
+        ))
+    }
+}
+
+impl<T, F> SourceFunction<T> for GeneratorSource<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(u64) -> T + Clone + Send + 'static,
+{
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        if ctx.subtask_index >= ctx.parallelism.max(1) {
+            return Err(format!(
+                "generator source: subtask index {} is out of range for parallelism {}",
+                ctx.subtask_index, ctx.parallelism
+            )
+            .into());
+        }
+        self.assign(ctx.subtask_index, ctx.parallelism);
+        self.started = self.rate.map(|_| (self.clock)());
+        Ok(())
+    }
+
+    fn poll_next(&mut self, out: &mut SourceOutput<'_, T>) -> FnResult<SourceStatus> {
+        let bounded = self.count.is_some();
+        if bounded && self.remaining == 0 {
+            return Ok(SourceStatus::Finished);
+        }
+        let mut n = out.remaining().max(1) as u64;
+        if bounded {
+            n = n.min(self.remaining);
+        }
+        if let Some(rate) = self.rate {
+            match self.rate_budget(rate) {
+                Ok(budget) => n = n.min(budget),
+                Err(wait) => return Ok(SourceStatus::NothingAvailable(wait)),
+            }
+        }
+        if bounded {
+            for _ in 0..n {
+                out.collect((self.generator)(self.next));
+                self.next += 1;
+            }
+            self.remaining -= n;
+        } else {
+            for _ in 0..n {
+                out.collect((self.generator)(self.next));
+                self.next = self.next.wrapping_add(self.stride);
+            }
+        }
+        self.emitted += n;
+        Ok(SourceStatus::MoreAvailable)
+    }
+
+    fn is_parallel(&self) -> bool {
+        true
+    }
+
+    fn boundedness(&self) -> Boundedness {
+        match self.count {
+            Some(_) => Boundedness::Bounded,
+            None => Boundedness::ContinuousUnbounded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{run_parallel, take_subtask};
+    use eddy_core::StreamRecord;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn bounded_union_across_three_subtasks_is_the_reference() {
+        let source = GeneratorSource::bounded(10, |i| format!("item-{i}"));
+        let shares = run_parallel(&source, 3).unwrap();
+        // 10 over 3: [0,3), [3,6), [6,10).
+        let expected: Vec<Vec<String>> = [0..3u64, 3..6, 6..10]
+            .into_iter()
+            .map(|r| r.map(|i| format!("item-{i}")).collect())
+            .collect();
+        assert_eq!(shares, expected);
+        let reference: Vec<String> = (0..10).map(|i| format!("item-{i}")).collect();
+        assert_eq!(shares.concat(), reference);
+        assert_eq!(source.boundedness(), Boundedness::Bounded);
+    }
+
+    #[test]
+    fn bounded_zero_count_is_empty() {
+        let shares = run_parallel(&GeneratorSource::bounded(0, |i| i), 2).unwrap();
+        assert_eq!(shares, vec![Vec::<u64>::new(), Vec::new()]);
+    }
+
+    #[test]
+    fn unbounded_subtasks_are_strided() {
+        let source = GeneratorSource::unbounded(|i| i * 10);
+        assert_eq!(source.boundedness(), Boundedness::ContinuousUnbounded);
+        for i in 0..3u32 {
+            let first = take_subtask(&source, i, 3, Some(5)).unwrap();
+            let expected: Vec<u64> = (0..5).map(|k| (u64::from(i) + 3 * k) * 10).collect();
+            assert_eq!(first, expected, "subtask {i}");
+        }
+    }
+
+    /// A clock that only moves when the test says so.
+    fn manual_clock() -> (Clock, Arc<AtomicU64>) {
+        let base = Instant::now();
+        let offset = Arc::new(AtomicU64::new(0));
+        let handle = Arc::clone(&offset);
+        let clock: Clock =
+            Arc::new(move || base + Duration::from_nanos(handle.load(Ordering::SeqCst)));
+        (clock, offset)
+    }
+
+    fn poll(source: &mut GeneratorSource<u64, fn(u64) -> u64>) -> (SourceStatus, Vec<u64>) {
+        let mut batch: Vec<StreamRecord<u64>> = Vec::new();
+        let mut out = SourceOutput::new(&mut batch, 100);
+        let status = source.poll_next(&mut out).unwrap();
+        (status, batch.into_iter().map(|r| r.value).collect())
+    }
+
+    #[test]
+    fn rate_limit_splits_the_rate_over_subtasks() {
+        // 10 records/s over 2 subtasks: each may emit 5 per second, i.e. one per 200 ms.
+        let (clock, offset) = manual_clock();
+        let identity: fn(u64) -> u64 = |i| i;
+        let template = GeneratorSource::unbounded(identity)
+            .with_rate_limit(10)
+            .with_clock(clock);
+        let mut source = template.clone();
+        source.open(&RuntimeContext::for_testing(1, 2)).unwrap();
+
+        let ms = |m: u64| m * 1_000_000;
+        assert_eq!(
+            poll(&mut source),
+            (
+                SourceStatus::NothingAvailable(Duration::from_millis(200)),
+                vec![]
+            )
+        );
+        offset.store(ms(450), Ordering::SeqCst);
+        assert_eq!(poll(&mut source), (SourceStatus::MoreAvailable, vec![1, 3]));
+        // An immediate second poll is ahead of the limit: the third record is due at 600 ms.
+        assert_eq!(
+            poll(&mut source),
+            (
+                SourceStatus::NothingAvailable(Duration::from_millis(150)),
+                vec![]
+            )
+        );
+        offset.store(ms(1000), Ordering::SeqCst);
+        assert_eq!(
+            poll(&mut source),
+            (SourceStatus::MoreAvailable, vec![5, 7, 9])
+        );
+    }
+
+    #[test]
+    fn rate_below_parallelism_still_progresses() {
+        // 1 record/s over 3 subtasks: each emits one record every 3 s.
+        let (clock, offset) = manual_clock();
+        let identity: fn(u64) -> u64 = |i| i;
+        let mut source = GeneratorSource::bounded(3, identity)
+            .with_rate_limit(1)
+            .with_clock(clock);
+        source.open(&RuntimeContext::for_testing(2, 3)).unwrap();
+        assert_eq!(
+            poll(&mut source),
+            (
+                SourceStatus::NothingAvailable(Duration::from_secs(3)),
+                vec![]
+            )
+        );
+        offset.store(3_000_000_000, Ordering::SeqCst);
+        assert_eq!(poll(&mut source), (SourceStatus::MoreAvailable, vec![2]));
+        assert_eq!(poll(&mut source), (SourceStatus::Finished, vec![]));
+    }
+
+    #[test]
+    fn rate_limited_bounded_source_finishes_with_all_records() {
+        // A high rate so the real clock lets records through quickly.
+        let source = GeneratorSource::bounded(6, |i| i).with_rate_limit(1_000_000);
+        assert_eq!(source.rate_limit(), Some(1_000_000));
+        assert_eq!(source.count(), Some(6));
+        let shares = run_parallel(&source, 2).unwrap();
+        assert_eq!(shares, vec![vec![0, 1, 2], vec![3, 4, 5]]);
+    }
+}

@@ -1,0 +1,50 @@
+//! Eddy's built-in connectors: the sources and sinks Flink's DataStream API offers out of the
+//! box.
+//!
+//! Sources ([`SourceFunction`](eddy_core::functions::SourceFunction)):
+//!
+//! * [`CollectionSource`]: the elements of a `Vec`, in order (`fromCollection`).
+//! * [`NumberSequenceSource`]: the numbers `from..=to`, split over subtasks (`fromSequence`).
+//! * [`GeneratorSource`]: `f(index)` for a bounded or unbounded series of indexes, optionally
+//!   rate limited (`DataGeneratorSource`).
+//! * [`TextFileSource`]: the lines of files and directories (`readTextFile`).
+//! * [`SocketTextSource`]: delimited text from a TCP server (`socketTextStream`).
+//!
+//! Sinks ([`SinkFunction`](eddy_core::functions::SinkFunction)):
+//!
+//! * [`PrintSink`]: one line per element on stdout or stderr (`print`, `printToErr`).
+//! * [`TextFileSink`]: one line per element into files (`writeAsText`).
+//! * [`SocketSink`]: serialized elements to a TCP server (`writeToSocket`).
+//! * [`DiscardingSink`]: drops everything.
+//!
+//! Every connector is `Clone`: the runtime clones the instance the program built once per
+//! parallel subtask and then calls `open` with that subtask's
+//! [`RuntimeContext`](eddy_core::functions::RuntimeContext), which decides what the subtask
+//! reads or writes. Sources never block for long in `poll_next`; a poll that reports
+//! `Finished` emits nothing.
+
+#![warn(missing_docs)]
+
+pub mod collection;
+pub mod discard;
+pub mod generator;
+mod net;
+pub mod print;
+pub mod sequence;
+pub mod socket;
+pub mod socket_sink;
+pub mod text_file;
+pub mod text_file_sink;
+
+#[cfg(test)]
+mod testing;
+
+pub use collection::CollectionSource;
+pub use discard::DiscardingSink;
+pub use generator::GeneratorSource;
+pub use print::PrintSink;
+pub use sequence::NumberSequenceSource;
+pub use socket::SocketTextSource;
+pub use socket_sink::SocketSink;
+pub use text_file::TextFileSource;
+pub use text_file_sink::{TextFileSink, WriteMode};

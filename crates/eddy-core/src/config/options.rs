@@ -1,0 +1,98 @@
+//! The configuration options Eddy understands, under Flink's key names where Flink has one.
+
+use std::time::Duration;
+
+use super::{ConfigOption, RuntimeMode};
+
+/// `parallelism.default`: parallelism of operators that set none (after the environment's and the
+/// CLI's `-p`).
+pub const PARALLELISM_DEFAULT: ConfigOption<u32> = ConfigOption {
+    key: "parallelism.default",
+    fallback_keys: &[],
+    default: 1,
+    description: "Default parallelism for jobs and operators that do not set one.",
+};
+
+/// `pipeline.max-parallelism`: default max parallelism (number of key groups); -1 derives it from
+/// the parallelism.
+pub const MAX_PARALLELISM: ConfigOption<i64> = ConfigOption {
+    key: "pipeline.max-parallelism",
+    fallback_keys: &[],
+    default: -1,
+    description: "Default max parallelism (key groups) of keyed operators; -1 derives it from the parallelism.",
+};
+
+/// `pipeline.operator-chaining.enabled`.
+pub const OPERATOR_CHAINING: ConfigOption<bool> = ConfigOption {
+    key: "pipeline.operator-chaining.enabled",
+    fallback_keys: &[],
+    default: true,
+    description: "Whether operators are chained into one task where Flink's rules allow it.",
+};
+
+/// `pipeline.name`: the job name when `execute()` is called without one.
+pub const PIPELINE_NAME: ConfigOption<&'static str> = ConfigOption {
+    key: "pipeline.name",
+    fallback_keys: &[],
+    default: "Eddy Streaming Job",
+    description: "The job name used when the program gives none.",
+};
+
+/// `execution.runtime-mode`.
+pub const RUNTIME_MODE: ConfigOption<RuntimeMode> = ConfigOption {
+    key: "execution.runtime-mode",
+    fallback_keys: &[],
+    default: RuntimeMode::Streaming,
+    description: "STREAMING, BATCH or AUTOMATIC.",
+};
+
+/// `execution.buffer-timeout.interval`: the longest a partially filled output batch waits before
+/// it is sent.
+pub const BUFFER_TIMEOUT: ConfigOption<Duration> = ConfigOption {
+    key: "execution.buffer-timeout.interval",
+    fallback_keys: &["execution.buffer-timeout"],
+    default: Duration::from_millis(100),
+    description: "Maximum time a partially filled output batch waits before it is sent downstream.",
+};
+
+/// `taskmanager.numberOfTaskSlots`.
+pub const TASK_MANAGER_NUM_TASK_SLOTS: ConfigOption<u32> = ConfigOption {
+    key: "taskmanager.numberOfTaskSlots",
+    fallback_keys: &[],
+    default: 1,
+    description: "Slots per TaskManager. In the embedded mini-cluster, when unset, one TaskManager offers as many slots as the job needs.",
+};
+
+/// `taskmanager.count`: TaskManagers started by the embedded mini-cluster.
+pub const TASK_MANAGER_COUNT: ConfigOption<u32> = ConfigOption {
+    key: "taskmanager.count",
+    fallback_keys: &["local.number-taskmanager"],
+    default: 1,
+    description: "Number of TaskManagers the embedded mini-cluster starts.",
+};
+
+/// `slot.request.timeout`: how long a job waits for slots before it fails.
+pub const SLOT_REQUEST_TIMEOUT: ConfigOption<Duration> = ConfigOption {
+    key: "slot.request.timeout",
+    fallback_keys: &[],
+    default: Duration::from_secs(300),
+    description: "How long the JobMaster waits for the slots a job needs before failing it.",
+};
+
+/// `taskmanager.network.memory.buffers-per-channel`: batches in flight per channel.
+pub const BUFFERS_PER_CHANNEL: ConfigOption<u32> = ConfigOption {
+    key: "taskmanager.network.memory.buffers-per-channel",
+    fallback_keys: &[],
+    default: 2,
+    description:
+        "Batches that may be queued per input channel before the producer blocks (backpressure).",
+};
+
+/// `taskmanager.network.batch-size` (Eddy): records per batch between tasks.
+pub const NETWORK_BATCH_SIZE: ConfigOption<u32> = ConfigOption {
+    key: "taskmanager.network.batch-size",
+    fallback_keys: &[],
+    default: 1024,
+    description:
+        "Records per batch sent between tasks (Eddy's counterpart of Flink's network buffer size).",
+};

@@ -1,0 +1,71 @@
+//! What a function knows about where it runs.
+
+use crate::ids::JobId;
+use crate::record::NO_TIMESTAMP;
+
+/// Information about the parallel subtask a function instance runs in.
+#[derive(Debug, Clone)]
+pub struct RuntimeContext {
+    /// The job's id.
+    pub job_id: JobId,
+    /// The name of the task (the operator chain), e.g. `Source: Collection Source -> Map`.
+    pub task_name: String,
+    /// The name of the operator this function belongs to.
+    pub operator_name: String,
+    /// This subtask's index, 0-based.
+    pub subtask_index: u32,
+    /// The operator's parallelism.
+    pub parallelism: u32,
+    /// The operator's max parallelism (number of key groups).
+    pub max_parallelism: u32,
+    /// How many times this subtask has been restarted before (0 on the first run).
+    pub attempt_number: u32,
+}
+
+impl RuntimeContext {
+    /// The `Name (i/n)` form used in logs and errors, with a 1-based subtask index.
+    pub fn task_name_with_subtask(&self) -> String {
+        format!(
+            "{} ({}/{})",
+            self.operator_name,
+            self.subtask_index + 1,
+            self.parallelism
+        )
+    }
+
+    /// A context for tests and tools that run a function outside a job.
+    pub fn for_testing(subtask_index: u32, parallelism: u32) -> Self {
+        RuntimeContext {
+            job_id: JobId([0; 16]),
+            task_name: "test".into(),
+            operator_name: "test".into(),
+            subtask_index,
+            parallelism,
+            max_parallelism: crate::keygroup::default_max_parallelism(parallelism),
+            attempt_number: 0,
+        }
+    }
+}
+
+/// The context of one `process_element` call of a process function.
+pub struct ProcessContext<'a> {
+    timestamp: i64,
+    runtime: &'a RuntimeContext,
+}
+
+impl<'a> ProcessContext<'a> {
+    /// A context for an element with the given timestamp (for operator implementations).
+    pub fn new(timestamp: i64, runtime: &'a RuntimeContext) -> Self {
+        ProcessContext { timestamp, runtime }
+    }
+
+    /// The element's event timestamp, if it has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        (self.timestamp != NO_TIMESTAMP).then_some(self.timestamp)
+    }
+
+    /// Where this function runs.
+    pub fn runtime_context(&self) -> &RuntimeContext {
+        self.runtime
+    }
+}

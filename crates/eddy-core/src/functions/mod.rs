@@ -1,0 +1,24 @@
+//! User-function traits: what a job implements and operators call.
+//!
+//! Each trait is the "rich" form of a Flink function: the per-record method plus optional
+//! `open`/`close` lifecycle hooks with a [`RuntimeContext`]. Every function is `Clone`, because
+//! each parallel subtask runs its own copy, cloned from the one the program built.
+//!
+//! The DataStream API also accepts plain closures for the common cases (`map(|x| x + 1)`); it
+//! wraps them into these traits with the adapters in [`closures`].
+
+pub mod closures;
+mod collector;
+mod context;
+mod sink;
+mod source;
+mod transform;
+
+pub use collector::Collector;
+pub use context::{ProcessContext, RuntimeContext};
+pub use sink::{SinkContext, SinkFunction};
+pub use source::{Boundedness, SourceFunction, SourceOutput, SourceStatus};
+pub use transform::{
+    CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector, MapFunction,
+    Partitioner, ProcessFunction, ReduceFunction,
+};

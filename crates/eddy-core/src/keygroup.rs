@@ -1,0 +1,162 @@
+//! Key groups: how keys map to parallel subtasks.
+//!
+//! A key is hashed (from its serialized bytes, never from Rust's randomized `Hash`) into one of
+//! `max_parallelism` key groups; each of the `parallelism` subtasks owns a contiguous range of key
+//! groups. State is kept per key group, which is what lets a later restore hand the ranges to a
+//! different number of subtasks. The formulas follow Flink's `KeyGroupRangeAssignment`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CodecError;
+
+/// The lowest default max parallelism (Flink: 128).
+pub const DEFAULT_LOWER_BOUND_MAX_PARALLELISM: u32 = 1 << 7;
+/// The highest max parallelism (Flink: 32768).
+pub const UPPER_BOUND_MAX_PARALLELISM: u32 = 1 << 15;
+
+/// Flink's default max parallelism for an operator of the given parallelism: parallelism × 1.5
+/// rounded up to a power of two, clamped to `[128, 32768]`.
+pub fn default_max_parallelism(parallelism: u32) -> u32 {
+    let wanted = u64::from(parallelism) + u64::from(parallelism) / 2;
+    let rounded = wanted.max(1).next_power_of_two();
+    rounded.clamp(
+        u64::from(DEFAULT_LOWER_BOUND_MAX_PARALLELISM),
+        u64::from(UPPER_BOUND_MAX_PARALLELISM),
+    ) as u32
+}
+
+/// The key group of a key hash.
+#[inline]
+pub fn key_group_for_hash(hash: u64, max_parallelism: u32) -> u32 {
+    (hash % u64::from(max_parallelism)) as u32
+}
+
+/// The subtask (0-based) that owns a key group.
+#[inline]
+pub fn operator_index_for_key_group(max_parallelism: u32, parallelism: u32, key_group: u32) -> u32 {
+    (u64::from(key_group) * u64::from(parallelism) / u64::from(max_parallelism)) as u32
+}
+
+/// A contiguous, inclusive range of key groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyGroupRange {
+    /// First key group in the range.
+    pub start: u32,
+    /// Last key group in the range (inclusive); `end < start` means empty.
+    pub end: u32,
+}
+
+impl KeyGroupRange {
+    /// The key groups owned by `subtask` out of `parallelism` (the inverse of
+    /// [`operator_index_for_key_group`]).
+    pub fn for_subtask(max_parallelism: u32, parallelism: u32, subtask: u32) -> Self {
+        let max = u64::from(max_parallelism);
+        let par = u64::from(parallelism);
+        let sub = u64::from(subtask);
+        let start = (sub * max).div_ceil(par);
+        let end_exclusive = ((sub + 1) * max).div_ceil(par);
+        KeyGroupRange {
+            start: start as u32,
+            end: end_exclusive as u32 - 1,
+        }
+    }
+
+    /// Whether the range holds the key group.
+    pub fn contains(&self, key_group: u32) -> bool {
+        key_group >= self.start && key_group <= self.end
+    }
+
+    /// How many key groups the range holds.
+    pub fn len(&self) -> u32 {
+        if self.end < self.start {
+            0
+        } else {
+            self.end - self.start + 1
+        }
+    }
+
+    /// Whether the range holds no key group.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Hashes keys by their serialized bytes, reusing one scratch buffer so hashing allocates nothing
+/// once warmed up.
+#[derive(Debug, Default)]
+pub struct KeyHasher {
+    scratch: Vec<u8>,
+}
+
+impl KeyHasher {
+    /// A hasher with an empty scratch buffer.
+    pub fn new() -> Self {
+        KeyHasher::default()
+    }
+
+    /// The stable 64-bit hash of a key: xxh3 over its bincode encoding.
+    pub fn hash<K: serde::Serialize + ?Sized>(&mut self, key: &K) -> Result<u64, CodecError> {
+        self.scratch.clear();
+        bincode::serde::encode_into_std_write(key, &mut self.scratch, bincode::config::standard())
+            .map_err(|e| CodecError(e.to_string()))?;
+        Ok(xxhash_rust::xxh3::xxh3_64(&self.scratch))
+    }
+
+    /// The key group of a key.
+    pub fn key_group<K: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        max_parallelism: u32,
+    ) -> Result<u32, CodecError> {
+        Ok(key_group_for_hash(self.hash(key)?, max_parallelism))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_max_parallelism_follows_flink_rule() {
+        assert_eq!(default_max_parallelism(1), 128);
+        assert_eq!(default_max_parallelism(85), 128);
+        assert_eq!(default_max_parallelism(86), 256);
+        assert_eq!(default_max_parallelism(200), 512);
+        assert_eq!(default_max_parallelism(30000), 32768);
+    }
+
+    #[test]
+    fn ranges_partition_all_key_groups_and_match_operator_index() {
+        for max in [1u32, 7, 128, 1000] {
+            for par in 1..=max.min(13) {
+                let mut next = 0;
+                for sub in 0..par {
+                    let range = KeyGroupRange::for_subtask(max, par, sub);
+                    assert_eq!(range.start, next, "max {max} par {par} sub {sub}");
+                    for kg in range.start..=range.end {
+                        assert_eq!(operator_index_for_key_group(max, par, kg), sub);
+                    }
+                    next = range.end + 1;
+                }
+                assert_eq!(next, max);
+            }
+        }
+    }
+
+    #[test]
+    fn key_hash_is_stable_across_hashers_and_runs() {
+        let mut a = KeyHasher::new();
+        let mut b = KeyHasher::new();
+        assert_eq!(a.hash("hello").unwrap(), b.hash("hello").unwrap());
+        assert_eq!(a.hash(&42u64).unwrap(), b.hash(&42u64).unwrap());
+        assert_ne!(a.hash("hello").unwrap(), a.hash("hellp").unwrap());
+        // Pinned value: changing the codec or hash would move every key to another subtask and
+        // break restoring state, so it must be a deliberate decision.
+        assert_eq!(
+            a.key_group("flink", 128).unwrap(),
+            a.key_group("flink", 128).unwrap()
+        );
+        let pinned = a.hash(&7u32).unwrap();
+        assert_eq!(pinned, xxhash_rust::xxh3::xxh3_64(&[7u8]));
+    }
+}

@@ -1,0 +1,17 @@
+//! Eddy's shared vocabulary.
+//!
+//! Everything every other layer speaks: stream records and watermarks, the [`Data`] and [`Key`]
+//! bounds, key groups, configuration with Flink's key names, identifiers, and the user-function
+//! traits (`MapFunction`, `SourceFunction`, …) that jobs implement and operators call.
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod functions;
+pub mod ids;
+pub mod keygroup;
+pub mod record;
+
+pub use data::{Data, Key};
+pub use error::{FnResult, FunctionError};
+pub use record::{StreamRecord, Watermark, NO_TIMESTAMP};

@@ -1,0 +1,409 @@
+//! Type-erased operator and edge factories: the job's code, as the runtime sees it.
+//!
+//! The DataStream API records one [`OperatorFactory`] per StreamGraph node and one
+//! [`EdgeFactory`] per edge. A task builds its chain from them: each factory knows its own types
+//! and checks them when it unwraps the erased output it is given, so the graph layers above stay
+//! plain data and the hot path stays monomorphic.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_core::config::RuntimeMode;
+use eddy_core::functions::{RuntimeContext, SourceStatus};
+use eddy_core::{Data, Watermark};
+use eddy_graph::{NodeId, PartitionerKind};
+
+use crate::error::TaskError;
+use crate::inbox::ChannelSender;
+use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
+
+/// Runtime settings every operator of a task shares.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskSettings {
+    /// Records per batch between tasks (`taskmanager.network.batch-size`).
+    pub batch_size: usize,
+    /// Batches queued per channel before producers block
+    /// (`taskmanager.network.memory.buffers-per-channel`).
+    pub buffers_per_channel: usize,
+    /// Longest a partially filled batch waits (`execution.buffer-timeout.interval`).
+    pub buffer_timeout: Duration,
+    /// STREAMING or BATCH (never AUTOMATIC here: resolved when the graph is built).
+    pub runtime_mode: RuntimeMode,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings {
+            batch_size: 1024,
+            buffers_per_channel: 2,
+            buffer_timeout: Duration::from_millis(100),
+            runtime_mode: RuntimeMode::Streaming,
+        }
+    }
+}
+
+/// What an operator is told when it is built.
+#[derive(Debug, Clone)]
+pub struct OperatorSetup {
+    /// Where the operator runs.
+    pub runtime: RuntimeContext,
+    /// The task's settings.
+    pub settings: TaskSettings,
+}
+
+impl OperatorSetup {
+    /// `Operator (i/n)`, the name used in errors.
+    pub fn display_name(&self) -> String {
+        self.runtime.task_name_with_subtask()
+    }
+}
+
+/// A running source: polled by its task's loop.
+pub trait SourceDriver: Send {
+    /// Opens the source and the chain behind it.
+    fn open(&mut self) -> Result<(), TaskError>;
+    /// Lets the source emit its next records into the chain.
+    fn poll(&mut self) -> Result<SourceStatus, TaskError>;
+    /// The source is exhausted: emit the final watermark and end the chain's input.
+    fn finish(&mut self) -> Result<(), TaskError>;
+    /// Sends partially filled batches downstream.
+    fn flush(&mut self) -> Result<(), TaskError>;
+    /// Closes the source and the chain.
+    fn close(&mut self) -> Result<(), TaskError>;
+}
+
+/// The head of a task that reads input channels: receives erased batches and control events.
+pub trait InputProcessor: Send {
+    /// Opens the chain.
+    fn open(&mut self) -> Result<(), TaskError>;
+    /// A batch (`Vec<StreamRecord<T>>` behind `dyn Any`) for input `input`.
+    fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
+    /// The combined watermark of input `input` advanced.
+    fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
+    /// Every channel of input `input` has ended.
+    fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
+    /// Sends partially filled batches downstream.
+    fn flush(&mut self) -> Result<(), TaskError>;
+    /// Closes the chain.
+    fn close(&mut self) -> Result<(), TaskError>;
+}
+
+/// An operator with two typed inputs (connected streams); always the head of its task.
+pub trait TwoInputOperator<I1, I2>: Send {
+    /// Opens the operator and the chain behind it.
+    fn open(&mut self) -> Result<(), TaskError>;
+    /// A batch of the first input.
+    fn push1(&mut self, batch: Batch<I1>) -> Result<(), TaskError>;
+    /// A batch of the second input.
+    fn push2(&mut self, batch: Batch<I2>) -> Result<(), TaskError>;
+    /// The watermark of input 0 or 1 advanced.
+    fn watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
+    /// Input 0 or 1 has ended.
+    fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
+    /// Sends partially filled batches downstream.
+    fn flush(&mut self) -> Result<(), TaskError>;
+    /// Closes the operator and the chain.
+    fn close(&mut self) -> Result<(), TaskError>;
+}
+
+/// An operator built for one subtask.
+pub enum BuiltOperator {
+    /// A source, to be driven by the task loop.
+    Source(Box<dyn SourceDriver>),
+    /// A one-input operator: an erased `Box<dyn Output<I>>` for its predecessor in the chain (or
+    /// the task's input, when it is the head).
+    Chainable(ErasedOutput),
+    /// A two-input operator, ready to be the task's head.
+    Head(Box<dyn InputProcessor>),
+}
+
+/// Operations on one stream type, used when building chains.
+pub trait StreamType: Send + Sync {
+    /// One output for several consumers (zero: records are dropped).
+    fn fan_out(&self, outputs: Vec<ErasedOutput>) -> Result<ErasedOutput, TaskError>;
+    /// Makes a one-input chain the task's head.
+    fn one_input_head(&self, chain: ErasedOutput) -> Result<Box<dyn InputProcessor>, TaskError>;
+}
+
+/// [`StreamType`] for `T`.
+pub struct TypeOps<T>(PhantomData<fn() -> T>);
+
+impl<T: Data> TypeOps<T> {
+    /// The operations of stream type `T`.
+    pub fn arc() -> Arc<dyn StreamType> {
+        Arc::new(TypeOps::<T>(PhantomData))
+    }
+}
+
+impl<T: Data> StreamType for TypeOps<T> {
+    fn fan_out(&self, outputs: Vec<ErasedOutput>) -> Result<ErasedOutput, TaskError> {
+        let mut typed = outputs
+            .into_iter()
+            .map(unerase::<T>)
+            .collect::<Result<Vec<_>, _>>()?;
+        if typed.len() == 1 {
+            return Ok(erase(typed.pop().expect("one output")));
+        }
+        Ok(erase::<T>(Box::new(FanOut::new(typed))))
+    }
+
+    fn one_input_head(&self, chain: ErasedOutput) -> Result<Box<dyn InputProcessor>, TaskError> {
+        Ok(Box::new(OneInputHead {
+            chain: unerase::<T>(chain)?,
+        }))
+    }
+}
+
+struct OneInputHead<T> {
+    chain: Box<dyn Output<T>>,
+}
+
+impl<T: Data> InputProcessor for OneInputHead<T> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.chain.open()
+    }
+    fn process_batch(&mut self, _input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError> {
+        let batch = downcast_batch::<T>(batch)?;
+        self.chain.push(batch)
+    }
+    fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
+        self.chain.watermark(watermark)
+    }
+    fn end_of_input(&mut self, _input: u8) -> Result<(), TaskError> {
+        self.chain.end_of_input()
+    }
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.chain.flush()
+    }
+    fn close(&mut self) -> Result<(), TaskError> {
+        self.chain.close()
+    }
+}
+
+/// Recovers a typed batch received from a channel.
+pub fn downcast_batch<T: Data>(batch: Box<dyn Any + Send>) -> Result<Batch<T>, TaskError> {
+    batch.downcast::<Batch<T>>().map(|b| *b).map_err(|_| {
+        TaskError::Internal(format!(
+            "channel type mismatch: expected records of {}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// Builds one node's operator for a subtask.
+pub trait OperatorFactory: Send + Sync {
+    /// Builds the operator, feeding `output` (an erased `Box<dyn Output<O>>` of
+    /// [`output_type`](OperatorFactory::output_type)).
+    fn build(&self, setup: OperatorSetup, output: ErasedOutput)
+        -> Result<BuiltOperator, TaskError>;
+    /// The type the operator emits.
+    fn output_type(&self) -> Arc<dyn StreamType>;
+    /// The input type of a one-input operator (used to make it a task head).
+    fn input_type(&self) -> Option<Arc<dyn StreamType>>;
+}
+
+type OneInputBuild<I, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn Output<I>>, TaskError>
+    + Send
+    + Sync;
+type SourceBuild<O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn SourceDriver>, TaskError>
+    + Send
+    + Sync;
+type TwoInputBuild<I1, I2, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn TwoInputOperator<I1, I2>>, TaskError>
+    + Send
+    + Sync;
+
+/// Factory of a one-input operator (or sink) from `I` to `O`.
+pub struct OneInputFactory<I, O> {
+    build: Box<OneInputBuild<I, O>>,
+}
+
+impl<I: Data, O: Data> OneInputFactory<I, O> {
+    /// A factory calling `build` for every subtask.
+    pub fn new(
+        build: impl Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn Output<I>>, TaskError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Arc<dyn OperatorFactory> {
+        Arc::new(OneInputFactory {
+            build: Box::new(build),
+        })
+    }
+}
+
+impl<I: Data, O: Data> OperatorFactory for OneInputFactory<I, O> {
+    fn build(
+        &self,
+        setup: OperatorSetup,
+        output: ErasedOutput,
+    ) -> Result<BuiltOperator, TaskError> {
+        let operator = (self.build)(setup, unerase::<O>(output)?)?;
+        Ok(BuiltOperator::Chainable(erase::<I>(operator)))
+    }
+    fn output_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<O>::arc()
+    }
+    fn input_type(&self) -> Option<Arc<dyn StreamType>> {
+        Some(TypeOps::<I>::arc())
+    }
+}
+
+/// Factory of a source emitting `O`.
+pub struct SourceFactory<O> {
+    build: Box<SourceBuild<O>>,
+}
+
+impl<O: Data> SourceFactory<O> {
+    /// A factory calling `build` for every subtask.
+    pub fn new(
+        build: impl Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn SourceDriver>, TaskError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Arc<dyn OperatorFactory> {
+        Arc::new(SourceFactory {
+            build: Box::new(build),
+        })
+    }
+}
+
+impl<O: Data> OperatorFactory for SourceFactory<O> {
+    fn build(
+        &self,
+        setup: OperatorSetup,
+        output: ErasedOutput,
+    ) -> Result<BuiltOperator, TaskError> {
+        Ok(BuiltOperator::Source((self.build)(
+            setup,
+            unerase::<O>(output)?,
+        )?))
+    }
+    fn output_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<O>::arc()
+    }
+    fn input_type(&self) -> Option<Arc<dyn StreamType>> {
+        None
+    }
+}
+
+/// Factory of a two-input operator.
+pub struct TwoInputFactory<I1, I2, O> {
+    build: Box<TwoInputBuild<I1, I2, O>>,
+}
+
+impl<I1: Data, I2: Data, O: Data> TwoInputFactory<I1, I2, O> {
+    /// A factory calling `build` for every subtask.
+    pub fn new(
+        build: impl Fn(
+                OperatorSetup,
+                Box<dyn Output<O>>,
+            ) -> Result<Box<dyn TwoInputOperator<I1, I2>>, TaskError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Arc<dyn OperatorFactory> {
+        Arc::new(TwoInputFactory {
+            build: Box::new(build),
+        })
+    }
+}
+
+struct TwoInputHead<I1, I2> {
+    operator: Box<dyn TwoInputOperator<I1, I2>>,
+}
+
+impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.operator.open()
+    }
+    fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError> {
+        if input == 0 {
+            self.operator.push1(downcast_batch::<I1>(batch)?)
+        } else {
+            self.operator.push2(downcast_batch::<I2>(batch)?)
+        }
+    }
+    fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError> {
+        self.operator.watermark(input, watermark)
+    }
+    fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {
+        self.operator.end_of_input(input)
+    }
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.operator.flush()
+    }
+    fn close(&mut self) -> Result<(), TaskError> {
+        self.operator.close()
+    }
+}
+
+impl<I1: Data, I2: Data, O: Data> OperatorFactory for TwoInputFactory<I1, I2, O> {
+    fn build(
+        &self,
+        setup: OperatorSetup,
+        output: ErasedOutput,
+    ) -> Result<BuiltOperator, TaskError> {
+        let operator = (self.build)(setup, unerase::<O>(output)?)?;
+        Ok(BuiltOperator::Head(Box::new(TwoInputHead { operator })))
+    }
+    fn output_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<O>::arc()
+    }
+    fn input_type(&self) -> Option<Arc<dyn StreamType>> {
+        None
+    }
+}
+
+/// What a writer is told when it is built.
+#[derive(Debug, Clone)]
+pub struct WriterSetup {
+    /// The edge's partitioner.
+    pub partitioner: PartitionerKind,
+    /// The producing subtask's index.
+    pub producer_subtask: u32,
+    /// The consuming operator's max parallelism (for key groups).
+    pub consumer_max_parallelism: u32,
+    /// Records per batch.
+    pub batch_size: usize,
+    /// The producing operator, `Name (i/n)`, for errors.
+    pub operator: String,
+}
+
+/// Builds the network writer of one StreamGraph edge for a producing subtask.
+pub trait EdgeFactory: Send + Sync {
+    /// A writer (an erased `Box<dyn Output<T>>`) over the given channels, ordered as the
+    /// partitioner indexes them.
+    fn create_writer(
+        &self,
+        channels: Vec<ChannelSender>,
+        setup: &WriterSetup,
+    ) -> Result<ErasedOutput, TaskError>;
+}
+
+/// The job's code: operator factories by node and edge factories by StreamGraph edge index.
+#[derive(Default, Clone)]
+pub struct JobCode {
+    /// Operator factories by StreamGraph node id.
+    pub operators: HashMap<NodeId, Arc<dyn OperatorFactory>>,
+    /// Edge factories, aligned with `StreamGraph::edges`.
+    pub edges: Vec<Arc<dyn EdgeFactory>>,
+}
+
+impl JobCode {
+    /// The factory of a node.
+    pub fn operator(&self, node: NodeId) -> Result<&Arc<dyn OperatorFactory>, TaskError> {
+        self.operators
+            .get(&node)
+            .ok_or_else(|| TaskError::Internal(format!("no operator code for node {node}")))
+    }
+
+    /// The factory of an edge.
+    pub fn edge(&self, index: usize) -> Result<&Arc<dyn EdgeFactory>, TaskError> {
+        self.edges
+            .get(index)
+            .ok_or_else(|| TaskError::Internal(format!("no code for edge {index}")))
+    }
+}

@@ -1,0 +1,268 @@
+//! A task's inbox: its bounded input channels and its mailbox, behind one wait point.
+//!
+//! Producers append whole batches to a channel's queue and block while it holds
+//! `capacity` entries — that is the backpressure. The consumer task takes from the channels in
+//! round-robin order, but mails (cancellation, later checkpoints) first.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use eddy_core::Watermark;
+
+use crate::error::TaskError;
+
+/// What travels through a channel, in order.
+pub enum ChannelEvent {
+    /// A batch of records (`Vec<StreamRecord<T>>` behind `dyn Any`) and its length.
+    Batch(Box<dyn Any + Send>, usize),
+    /// A watermark from the producer.
+    Watermark(Watermark),
+    /// The producer will send nothing more on this channel.
+    EndOfPartition,
+}
+
+/// A message for the task itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mail {
+    /// Stop as soon as possible and report CANCELED.
+    Cancel,
+}
+
+/// What the task takes out of its inbox.
+pub enum InboxItem {
+    /// A mail.
+    Mail(Mail),
+    /// An event from input channel `channel`.
+    Event(usize, ChannelEvent),
+}
+
+struct InboxState {
+    channels: Vec<VecDeque<ChannelEvent>>,
+    mails: VecDeque<Mail>,
+    next_channel: usize,
+    queued_records: usize,
+    closed: bool,
+}
+
+/// A task's input channels and mailbox.
+pub struct TaskInbox {
+    state: Mutex<InboxState>,
+    data_available: Condvar,
+    space_available: Condvar,
+    capacity: usize,
+}
+
+/// How long blocked producers and consumers sleep between checks of their cancellation flags.
+const WAIT_SLICE: Duration = Duration::from_millis(20);
+
+impl TaskInbox {
+    /// An inbox whose channels each queue at most `capacity` events.
+    pub fn new(capacity: usize) -> Arc<TaskInbox> {
+        Arc::new(TaskInbox {
+            state: Mutex::new(InboxState {
+                channels: Vec::new(),
+                mails: VecDeque::new(),
+                next_channel: 0,
+                queued_records: 0,
+                closed: false,
+            }),
+            data_available: Condvar::new(),
+            space_available: Condvar::new(),
+            capacity: capacity.max(1),
+        })
+    }
+
+    /// Appends an event to a channel, blocking while the channel is full.
+    ///
+    /// Returns [`TaskError::Canceled`] when `cancelled` is raised while waiting and
+    /// [`TaskError::ConsumerGone`] when the consuming task has terminated.
+    pub fn send(
+        &self,
+        channel: usize,
+        event: ChannelEvent,
+        cancelled: &AtomicBool,
+    ) -> Result<(), TaskError> {
+        let mut state = self.state.lock();
+        if state.channels.len() <= channel {
+            state.channels.resize_with(channel + 1, VecDeque::new);
+        }
+        loop {
+            if state.closed {
+                return Err(TaskError::ConsumerGone);
+            }
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(TaskError::Canceled);
+            }
+            if state.channels[channel].len() < self.capacity {
+                break;
+            }
+            self.space_available.wait_for(&mut state, WAIT_SLICE);
+        }
+        if let ChannelEvent::Batch(_, len) = &event {
+            state.queued_records += len;
+        }
+        state.channels[channel].push_back(event);
+        drop(state);
+        self.data_available.notify_one();
+        Ok(())
+    }
+
+    /// Delivers a mail to the task.
+    pub fn post(&self, mail: Mail) {
+        self.state.lock().mails.push_back(mail);
+        self.data_available.notify_one();
+    }
+
+    /// Takes the next mail or channel event, waiting at most `timeout`; `None` on timeout.
+    pub fn next(&self, timeout: Duration) -> Option<InboxItem> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        loop {
+            if let Some(item) = Self::take(&mut state) {
+                drop(state);
+                self.space_available.notify_all();
+                return Some(item);
+            }
+            if self
+                .data_available
+                .wait_until(&mut state, deadline)
+                .timed_out()
+            {
+                return Self::take(&mut state);
+            }
+        }
+    }
+
+    /// Takes the next mail or channel event if there is one, without waiting.
+    pub fn try_next(&self) -> Option<InboxItem> {
+        let item = Self::take(&mut self.state.lock());
+        if item.is_some() {
+            self.space_available.notify_all();
+        }
+        item
+    }
+
+    /// Takes the next mail if there is one (source tasks, which have no input channels).
+    pub fn try_mail(&self) -> Option<Mail> {
+        self.state.lock().mails.pop_front()
+    }
+
+    /// Waits at most `timeout` for a mail.
+    pub fn wait_mail(&self, timeout: Duration) -> Option<Mail> {
+        let mut state = self.state.lock();
+        if state.mails.is_empty() {
+            self.data_available.wait_for(&mut state, timeout);
+        }
+        state.mails.pop_front()
+    }
+
+    /// Records queued in the channels right now (for backpressure metrics and tests).
+    pub fn queued_records(&self) -> usize {
+        self.state.lock().queued_records
+    }
+
+    /// Marks the consumer as terminated: producers stop waiting and get
+    /// [`TaskError::ConsumerGone`]; queued events are dropped.
+    pub fn close(&self) {
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.channels.iter_mut().for_each(VecDeque::clear);
+        state.queued_records = 0;
+        drop(state);
+        self.space_available.notify_all();
+    }
+
+    fn take(state: &mut InboxState) -> Option<InboxItem> {
+        if let Some(mail) = state.mails.pop_front() {
+            return Some(InboxItem::Mail(mail));
+        }
+        let n = state.channels.len();
+        for offset in 0..n {
+            let channel = (state.next_channel + offset) % n;
+            if let Some(event) = state.channels[channel].pop_front() {
+                state.next_channel = (channel + 1) % n;
+                if let ChannelEvent::Batch(_, len) = &event {
+                    state.queued_records -= len;
+                }
+                return Some(InboxItem::Event(channel, event));
+            }
+        }
+        None
+    }
+}
+
+/// A producer's handle on one input channel of a consumer task.
+#[derive(Clone)]
+pub struct ChannelSender {
+    inbox: Arc<TaskInbox>,
+    channel: usize,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl ChannelSender {
+    /// A handle on `channel` of `inbox`, giving up when `cancelled` (the producer's flag) is set.
+    pub fn new(inbox: Arc<TaskInbox>, channel: usize, cancelled: Arc<AtomicBool>) -> Self {
+        ChannelSender {
+            inbox,
+            channel,
+            cancelled,
+        }
+    }
+
+    /// Sends an event, blocking while the channel is full.
+    pub fn send(&self, event: ChannelEvent) -> Result<(), TaskError> {
+        self.inbox.send(self.channel, event, &self.cancelled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mails_come_before_data_and_channels_alternate() {
+        let inbox = TaskInbox::new(4);
+        let flag = AtomicBool::new(false);
+        for ch in [0usize, 0, 1] {
+            inbox
+                .send(ch, ChannelEvent::Watermark(Watermark(ch as i64)), &flag)
+                .unwrap();
+        }
+        inbox.post(Mail::Cancel);
+        assert!(matches!(
+            inbox.try_next(),
+            Some(InboxItem::Mail(Mail::Cancel))
+        ));
+        let order: Vec<usize> = std::iter::from_fn(|| match inbox.try_next() {
+            Some(InboxItem::Event(ch, _)) => Some(ch),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(order, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn full_channel_blocks_until_cancelled_and_closed_inbox_rejects() {
+        let inbox = TaskInbox::new(1);
+        let flag = Arc::new(AtomicBool::new(false));
+        inbox.send(0, ChannelEvent::EndOfPartition, &flag).unwrap();
+        let blocked = {
+            let inbox = inbox.clone();
+            let flag = flag.clone();
+            std::thread::spawn(move || inbox.send(0, ChannelEvent::EndOfPartition, &flag))
+        };
+        flag.store(true, Ordering::Relaxed);
+        assert!(matches!(blocked.join().unwrap(), Err(TaskError::Canceled)));
+        inbox.close();
+        let fresh = AtomicBool::new(false);
+        assert!(matches!(
+            inbox.send(0, ChannelEvent::EndOfPartition, &fresh),
+            Err(TaskError::ConsumerGone)
+        ));
+    }
+}

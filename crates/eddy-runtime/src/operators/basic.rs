@@ -1,0 +1,115 @@
+//! Stateless record-at-a-time operators: map, filter, flat map, process.
+
+use eddy_core::functions::{
+    Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
+    RuntimeContext,
+};
+use eddy_core::{FnResult, StreamRecord};
+
+use super::OneInputLogic;
+use crate::output::Batch;
+
+/// Applies a [`MapFunction`] to every record, keeping timestamps.
+pub struct MapLogic<F>(pub F);
+
+impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+
+    #[inline]
+    fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let f = &mut self.0;
+        batch
+            .into_iter()
+            .map(|r| {
+                Ok(StreamRecord {
+                    value: f.map(r.value)?,
+                    timestamp: r.timestamp,
+                })
+            })
+            .collect()
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}
+
+/// Keeps the records a [`FilterFunction`] accepts, in place.
+pub struct FilterLogic<F>(pub F);
+
+impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+
+    #[inline]
+    fn process(&mut self, mut batch: Batch<T>, _ctx: &RuntimeContext) -> FnResult<Batch<T>> {
+        let f = &mut self.0;
+        let mut error = None;
+        batch.retain(|r| {
+            if error.is_some() {
+                return false;
+            }
+            f.filter(&r.value).unwrap_or_else(|e| {
+                error = Some(e);
+                false
+            })
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(batch),
+        }
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}
+
+/// Applies a [`FlatMapFunction`]; outputs inherit their input's timestamp.
+pub struct FlatMapLogic<F>(pub F);
+
+impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+
+    fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for record in batch {
+            let mut collector = Collector::new(&mut out, record.timestamp);
+            self.0.flat_map(record.value, &mut collector)?;
+        }
+        Ok(out)
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}
+
+/// Applies a [`ProcessFunction`].
+pub struct ProcessLogic<F>(pub F);
+
+impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+
+    fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for record in batch {
+            let mut context = ProcessContext::new(record.timestamp, ctx);
+            let mut collector = Collector::new(&mut out, record.timestamp);
+            self.0
+                .process_element(record.value, &mut context, &mut collector)?;
+        }
+        Ok(out)
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}

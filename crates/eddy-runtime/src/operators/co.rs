@@ -1,0 +1,172 @@
+//! Two-input operators over connected streams.
+
+use std::marker::PhantomData;
+
+use eddy_core::functions::{CoFlatMapFunction, CoMapFunction, Collector, RuntimeContext};
+use eddy_core::{Data, FnResult, StreamRecord, Watermark};
+
+use crate::error::{call_user, TaskError};
+use crate::factory::{OperatorSetup, TwoInputOperator};
+use crate::output::{Batch, Output};
+
+/// What a two-input operator does with each input.
+pub trait TwoInputLogic<I1, I2, O>: Send {
+    /// Called once before the first batch.
+    fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
+        Ok(())
+    }
+    /// Transforms a batch of the first input.
+    fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    /// Transforms a batch of the second input.
+    fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    /// Called once at the end.
+    fn close(&mut self) -> FnResult<()> {
+        Ok(())
+    }
+}
+
+/// A two-input operator: runs its logic and combines the inputs' watermarks (the minimum).
+pub struct TwoInputOperatorImpl<I1, I2, O, L> {
+    logic: L,
+    ctx: RuntimeContext,
+    name: String,
+    next: Box<dyn Output<O>>,
+    input_watermarks: [i64; 2],
+    watermark: i64,
+    ended: [bool; 2],
+    _inputs: PhantomData<fn(I1, I2)>,
+}
+
+impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
+    TwoInputOperatorImpl<I1, I2, O, L>
+{
+    /// The operator running `logic`, feeding `next`.
+    pub fn boxed(
+        logic: L,
+        setup: OperatorSetup,
+        next: Box<dyn Output<O>>,
+    ) -> Box<dyn TwoInputOperator<I1, I2>> {
+        Box::new(TwoInputOperatorImpl {
+            logic,
+            name: setup.display_name(),
+            ctx: setup.runtime,
+            next,
+            input_watermarks: [i64::MIN; 2],
+            watermark: i64::MIN,
+            ended: [false; 2],
+            _inputs: PhantomData,
+        })
+    }
+
+    fn emit(&mut self, out: Batch<O>) -> Result<(), TaskError> {
+        if out.is_empty() {
+            Ok(())
+        } else {
+            self.next.push(out)
+        }
+    }
+}
+
+impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInputOperator<I1, I2>
+    for TwoInputOperatorImpl<I1, I2, O, L>
+{
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.next.open()?;
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        call_user(&self.name, || logic.open(ctx))
+    }
+
+    fn push1(&mut self, batch: Batch<I1>) -> Result<(), TaskError> {
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let out = call_user(&self.name, || logic.process1(batch, ctx))?;
+        self.emit(out)
+    }
+
+    fn push2(&mut self, batch: Batch<I2>) -> Result<(), TaskError> {
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let out = call_user(&self.name, || logic.process2(batch, ctx))?;
+        self.emit(out)
+    }
+
+    fn watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError> {
+        self.input_watermarks[usize::from(input.min(1))] = watermark.0;
+        let combined = self.input_watermarks[0].min(self.input_watermarks[1]);
+        if combined > self.watermark {
+            self.watermark = combined;
+            self.next.watermark(Watermark(combined))?;
+        }
+        Ok(())
+    }
+
+    fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {
+        self.ended[usize::from(input.min(1))] = true;
+        if self.ended == [true, true] {
+            self.next.end_of_input()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.next.flush()
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        let logic = &mut self.logic;
+        let own = call_user(&self.name, || logic.close());
+        own.and(self.next.close())
+    }
+}
+
+/// Applies a [`CoMapFunction`].
+pub struct CoMapLogic<F>(pub F);
+
+impl<I1, I2, O, F: CoMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoMapLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+    fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let f = &mut self.0;
+        batch
+            .into_iter()
+            .map(|r| Ok(StreamRecord::with_timestamp(f.map1(r.value)?, r.timestamp)))
+            .collect()
+    }
+    fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let f = &mut self.0;
+        batch
+            .into_iter()
+            .map(|r| Ok(StreamRecord::with_timestamp(f.map2(r.value)?, r.timestamp)))
+            .collect()
+    }
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}
+
+/// Applies a [`CoFlatMapFunction`].
+pub struct CoFlatMapLogic<F>(pub F);
+
+impl<I1, I2, O, F: CoFlatMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoFlatMapLogic<F> {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.0.open(ctx)
+    }
+    fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for r in batch {
+            self.0
+                .flat_map1(r.value, &mut Collector::new(&mut out, r.timestamp))?;
+        }
+        Ok(out)
+    }
+    fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for r in batch {
+            self.0
+                .flat_map2(r.value, &mut Collector::new(&mut out, r.timestamp))?;
+        }
+        Ok(out)
+    }
+    fn close(&mut self) -> FnResult<()> {
+        self.0.close()
+    }
+}

@@ -1,0 +1,105 @@
+//! The built-in stream operators.
+//!
+//! Most operators are a [`OneInputLogic`] (what to do with a batch) inside [`Chained`] (how to
+//! sit in a chain: open/close order, error attribution, passing control events on).
+
+mod basic;
+mod co;
+mod keyed_reduce;
+mod sink;
+mod source;
+
+use eddy_core::functions::RuntimeContext;
+use eddy_core::{Data, FnResult, Watermark};
+
+use crate::error::{call_user, TaskError};
+use crate::factory::OperatorSetup;
+use crate::output::{Batch, Output};
+
+pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
+pub use co::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
+pub use keyed_reduce::KeyedReduceLogic;
+pub use sink::SinkOperator;
+pub use source::SourceOperator;
+
+/// What a one-input operator does with its input.
+pub trait OneInputLogic<I, O>: Send {
+    /// Called once before the first batch.
+    fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
+        Ok(())
+    }
+    /// Transforms one batch.
+    fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    /// The input ended: records still held back (e.g. final results in BATCH mode).
+    fn end_of_input(&mut self) -> FnResult<Batch<O>> {
+        Ok(Vec::new())
+    }
+    /// Called once at the end.
+    fn close(&mut self) -> FnResult<()> {
+        Ok(())
+    }
+}
+
+/// A one-input operator in a chain.
+pub struct Chained<I, O, L> {
+    logic: L,
+    ctx: RuntimeContext,
+    name: String,
+    next: Box<dyn Output<O>>,
+    _input: std::marker::PhantomData<fn(I)>,
+}
+
+impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
+    /// The operator running `logic`, feeding `next`.
+    pub fn boxed(logic: L, setup: OperatorSetup, next: Box<dyn Output<O>>) -> Box<dyn Output<I>> {
+        Box::new(Chained {
+            logic,
+            name: setup.display_name(),
+            ctx: setup.runtime,
+            next,
+            _input: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.next.open()?;
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        call_user(&self.name, || logic.open(ctx))
+    }
+
+    #[inline]
+    fn push(&mut self, batch: Batch<I>) -> Result<(), TaskError> {
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let out = call_user(&self.name, || logic.process(batch, ctx))?;
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.next.push(out)
+    }
+
+    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.next.watermark(watermark)
+    }
+
+    fn end_of_input(&mut self) -> Result<(), TaskError> {
+        let logic = &mut self.logic;
+        let out = call_user(&self.name, || logic.end_of_input())?;
+        if !out.is_empty() {
+            self.next.push(out)?;
+        }
+        self.next.end_of_input()
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.next.flush()
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        let logic = &mut self.logic;
+        let own = call_user(&self.name, || logic.close());
+        let downstream = self.next.close();
+        own.and(downstream)
+    }
+}

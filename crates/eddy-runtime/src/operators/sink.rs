@@ -1,0 +1,60 @@
+//! The operator that hands records to a [`SinkFunction`].
+
+use eddy_core::functions::{RuntimeContext, SinkFunction};
+use eddy_core::{Data, Watermark};
+
+use crate::error::{call_user, TaskError};
+use crate::factory::OperatorSetup;
+use crate::output::{Batch, Output};
+
+/// Runs a sink function; the end of a chain.
+pub struct SinkOperator<S> {
+    sink: S,
+    ctx: RuntimeContext,
+    name: String,
+}
+
+impl<S> SinkOperator<S> {
+    /// The operator for `sink`.
+    pub fn boxed<T: Data>(sink: S, setup: OperatorSetup) -> Box<dyn Output<T>>
+    where
+        S: SinkFunction<T>,
+    {
+        Box::new(SinkOperator {
+            sink,
+            name: setup.display_name(),
+            ctx: setup.runtime,
+        })
+    }
+}
+
+impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        let (sink, ctx) = (&mut self.sink, &self.ctx);
+        call_user(&self.name, || sink.open(ctx))
+    }
+
+    #[inline]
+    fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+        let sink = &mut self.sink;
+        call_user(&self.name, || sink.invoke_batch(batch))
+    }
+
+    fn watermark(&mut self, _watermark: Watermark) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    fn end_of_input(&mut self) -> Result<(), TaskError> {
+        let sink = &mut self.sink;
+        call_user(&self.name, || sink.finish())
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        let sink = &mut self.sink;
+        call_user(&self.name, || sink.close())
+    }
+}

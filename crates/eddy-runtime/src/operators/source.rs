@@ -1,0 +1,72 @@
+//! The operator that polls a [`SourceFunction`].
+
+use eddy_core::functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_core::{Data, Watermark};
+
+use crate::error::{call_user, TaskError};
+use crate::factory::{OperatorSetup, SourceDriver};
+use crate::output::{Batch, Output};
+
+/// Runs a source function at the head of a chain.
+pub struct SourceOperator<T, S> {
+    source: S,
+    ctx: RuntimeContext,
+    name: String,
+    batch: Batch<T>,
+    batch_size: usize,
+    next: Box<dyn Output<T>>,
+}
+
+impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
+    /// The driver for `source`, feeding `next`.
+    pub fn boxed(
+        source: S,
+        setup: OperatorSetup,
+        next: Box<dyn Output<T>>,
+    ) -> Box<dyn SourceDriver> {
+        let batch_size = setup.settings.batch_size.max(1);
+        Box::new(SourceOperator {
+            source,
+            name: setup.display_name(),
+            ctx: setup.runtime,
+            batch: Vec::with_capacity(batch_size),
+            batch_size,
+            next,
+        })
+    }
+}
+
+impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.next.open()?;
+        let (source, ctx) = (&mut self.source, &self.ctx);
+        call_user(&self.name, || source.open(ctx))
+    }
+
+    fn poll(&mut self) -> Result<SourceStatus, TaskError> {
+        let (source, batch, size) = (&mut self.source, &mut self.batch, self.batch_size);
+        let status = call_user(&self.name, || {
+            source.poll_next(&mut SourceOutput::new(batch, size))
+        })?;
+        if !self.batch.is_empty() {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
+            self.next.push(full)?;
+        }
+        Ok(status)
+    }
+
+    fn finish(&mut self) -> Result<(), TaskError> {
+        self.next.watermark(Watermark::MAX)?;
+        self.next.end_of_input()
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.next.flush()
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        let source = &mut self.source;
+        let own = call_user(&self.name, || source.close());
+        own.and(self.next.close())
+    }
+}

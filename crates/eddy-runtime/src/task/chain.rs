@@ -1,0 +1,136 @@
+//! Building a task's operator chain from the job's code.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use eddy_core::functions::RuntimeContext;
+use eddy_graph::{JobGraph, NodeId};
+
+use super::TaskDescriptor;
+use crate::error::TaskError;
+use crate::factory::{
+    BuiltOperator, InputProcessor, JobCode, OperatorSetup, SourceDriver, WriterSetup,
+};
+use crate::inbox::ChannelSender;
+use crate::network::{InboxKey, LocalNetwork};
+use crate::output::ErasedOutput;
+
+/// The first operator of a task.
+pub enum ChainHead {
+    /// A source chain, driven by polling.
+    Source(Box<dyn SourceDriver>),
+    /// A chain fed by input channels.
+    Input(Box<dyn InputProcessor>),
+}
+
+/// Everything needed to build one subtask's chain.
+pub struct ChainBuilder<'a> {
+    pub(crate) descriptor: &'a TaskDescriptor,
+    pub(crate) job: &'a JobGraph,
+    pub(crate) code: &'a JobCode,
+    pub(crate) network: &'a LocalNetwork,
+    pub(crate) cancelled: &'a Arc<AtomicBool>,
+}
+
+impl ChainBuilder<'_> {
+    /// Builds the chain of the descriptor's vertex, head first.
+    pub fn build(&self) -> Result<ChainHead, TaskError> {
+        let vertex = &self.job.vertices[self.descriptor.vertex];
+        let head = vertex.head();
+        let factory = self.code.operator(head)?;
+        match self.build_node(head)? {
+            BuiltOperator::Source(driver) => Ok(ChainHead::Source(driver)),
+            BuiltOperator::Head(processor) => Ok(ChainHead::Input(processor)),
+            BuiltOperator::Chainable(chain) => {
+                let input = factory.input_type().ok_or_else(|| {
+                    TaskError::Internal(format!("operator {head} has no input type"))
+                })?;
+                Ok(ChainHead::Input(input.one_input_head(chain)?))
+            }
+        }
+    }
+
+    fn setup(&self, node: NodeId) -> OperatorSetup {
+        let d = self.descriptor;
+        let stream_node = self.job.stream_graph.node(node);
+        OperatorSetup {
+            runtime: RuntimeContext {
+                job_id: d.job_id,
+                task_name: self.job.vertices[d.vertex].name.clone(),
+                operator_name: stream_node.name.clone(),
+                subtask_index: d.subtask_index,
+                parallelism: stream_node.parallelism,
+                max_parallelism: stream_node.max_parallelism,
+                attempt_number: d.attempt_number,
+            },
+            settings: d.settings.clone(),
+        }
+    }
+
+    fn build_node(&self, node: NodeId) -> Result<BuiltOperator, TaskError> {
+        let vertex = &self.job.vertices[self.descriptor.vertex];
+        let graph = &self.job.stream_graph;
+        let factory = self.code.operator(node)?;
+        let mut outputs: Vec<ErasedOutput> = Vec::new();
+        for (edge_index, edge) in graph.edges.iter().enumerate() {
+            if edge.source != node {
+                continue;
+            }
+            if vertex.operators.contains(&edge.target) {
+                match self.build_node(edge.target)? {
+                    BuiltOperator::Chainable(chained) => outputs.push(chained),
+                    _ => {
+                        return Err(TaskError::Internal(format!(
+                            "operator {} cannot be chained",
+                            edge.target
+                        )))
+                    }
+                }
+            } else {
+                outputs.push(self.writer(node, edge_index)?);
+            }
+        }
+        let output = factory.output_type().fan_out(outputs)?;
+        factory.build(self.setup(node), output)
+    }
+
+    fn writer(&self, node: NodeId, stream_edge: usize) -> Result<ErasedOutput, TaskError> {
+        let d = self.descriptor;
+        let (job_edge_index, job_edge) = self
+            .job
+            .edges
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.stream_edge_index == stream_edge)
+            .ok_or_else(|| TaskError::Internal(format!("edge {stream_edge} is not an exchange")))?;
+        let channels = d
+            .execution_vertex
+            .outputs
+            .iter()
+            .find(|o| o.edge == job_edge_index)
+            .ok_or_else(|| TaskError::Internal(format!("no channels for edge {stream_edge}")))?;
+        let senders = channels
+            .consumers
+            .iter()
+            .map(|&(subtask, channel)| {
+                let key = InboxKey {
+                    job: d.job_id,
+                    run: d.run,
+                    vertex: job_edge.target_vertex,
+                    subtask,
+                };
+                let inbox = self.network.inbox(key, d.settings.buffers_per_channel);
+                ChannelSender::new(inbox, channel, self.cancelled.clone())
+            })
+            .collect();
+        let consumer = self.job.stream_graph.node(job_edge.stream_edge.target);
+        let setup = WriterSetup {
+            partitioner: job_edge.stream_edge.partitioner,
+            producer_subtask: d.subtask_index,
+            consumer_max_parallelism: consumer.max_parallelism,
+            batch_size: d.settings.batch_size,
+            operator: self.setup(node).display_name(),
+        };
+        self.code.edge(stream_edge)?.create_writer(senders, &setup)
+    }
+}

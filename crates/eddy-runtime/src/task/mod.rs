@@ -1,0 +1,283 @@
+//! Running one subtask: build its chain, open it, loop over input (or poll the source), close.
+
+mod chain;
+mod valve;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use eddy_core::functions::SourceStatus;
+use eddy_core::ids::JobId;
+use eddy_graph::{ExecutionVertex, JobGraph, VertexId};
+
+pub use chain::{ChainBuilder, ChainHead};
+pub use valve::WatermarkValve;
+
+use crate::error::TaskError;
+use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
+use crate::inbox::{ChannelEvent, InboxItem, Mail, TaskInbox};
+use crate::network::{InboxKey, LocalNetwork};
+
+/// What a TaskManager needs to run one subtask (plain data; the code comes from [`JobCode`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskDescriptor {
+    /// The job.
+    pub job_id: JobId,
+    /// Which (re)start of the job this belongs to.
+    pub run: u32,
+    /// How often this subtask was restarted before.
+    pub attempt_number: u32,
+    /// The JobGraph vertex.
+    pub vertex: VertexId,
+    /// This subtask's index.
+    pub subtask_index: u32,
+    /// The subtask's channels.
+    pub execution_vertex: ExecutionVertex,
+    /// Runtime settings.
+    pub settings: TaskSettings,
+}
+
+/// How a subtask ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskOutcome {
+    /// All input consumed and all output delivered.
+    Finished,
+    /// Stopped on request (or because a downstream task went away).
+    Canceled,
+    /// Failed; the message names the operator and subtask, e.g. `Map (2/4) failed: …`.
+    Failed(String),
+}
+
+/// A running subtask.
+pub struct TaskHandle {
+    /// `Chain name (i/n)`.
+    pub name: String,
+    inbox: Arc<TaskInbox>,
+    cancelled: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TaskHandle {
+    /// Asks the subtask to stop; it reports [`TaskOutcome::Canceled`].
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        self.inbox.post(Mail::Cancel);
+    }
+
+    /// Waits for the subtask's thread to end.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a subtask on its own thread; `on_exit` is called with its outcome when it ends.
+pub fn spawn_task(
+    descriptor: TaskDescriptor,
+    job: Arc<JobGraph>,
+    code: Arc<JobCode>,
+    network: Arc<LocalNetwork>,
+    on_exit: impl FnOnce(TaskOutcome) + Send + 'static,
+) -> std::io::Result<TaskHandle> {
+    let name = descriptor.execution_vertex.name.clone();
+    let inbox = network.inbox(
+        InboxKey {
+            job: descriptor.job_id,
+            run: descriptor.run,
+            vertex: descriptor.vertex,
+            subtask: descriptor.subtask_index,
+        },
+        descriptor.settings.buffers_per_channel,
+    );
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let (inbox, cancelled, name) = (inbox.clone(), cancelled.clone(), name.clone());
+        std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let result = run_task(&descriptor, &job, &code, &network, &inbox, &cancelled);
+                inbox.close();
+                let outcome = match result {
+                    Ok(()) => TaskOutcome::Finished,
+                    Err(e) if e.is_cancellation() => TaskOutcome::Canceled,
+                    Err(e @ (TaskError::Internal(_) | TaskError::Record { .. })) => {
+                        TaskOutcome::Failed(format!("{name}: {e}"))
+                    }
+                    Err(e) => TaskOutcome::Failed(e.to_string()),
+                };
+                tracing::debug!(task = %name, ?outcome, "task ended");
+                on_exit(outcome);
+            })?
+    };
+    Ok(TaskHandle {
+        name,
+        inbox,
+        cancelled,
+        thread: Some(thread),
+    })
+}
+
+fn run_task(
+    descriptor: &TaskDescriptor,
+    job: &JobGraph,
+    code: &JobCode,
+    network: &LocalNetwork,
+    inbox: &TaskInbox,
+    cancelled: &Arc<AtomicBool>,
+) -> Result<(), TaskError> {
+    let head = ChainBuilder {
+        descriptor,
+        job,
+        code,
+        network,
+        cancelled,
+    }
+    .build()?;
+    let settings = &descriptor.settings;
+    match head {
+        ChainHead::Source(mut driver) => {
+            let result = driver
+                .open()
+                .and_then(|()| source_loop(driver.as_mut(), cancelled, inbox, settings));
+            finish_with_close(result, driver.close())
+        }
+        ChainHead::Input(mut processor) => {
+            let result = processor.open().and_then(|()| {
+                input_loop(
+                    processor.as_mut(),
+                    inbox,
+                    cancelled,
+                    &descriptor.execution_vertex,
+                    settings,
+                )
+            });
+            finish_with_close(result, processor.close())
+        }
+    }
+}
+
+/// The loop's error wins over a close error (it is the root cause).
+fn finish_with_close(
+    result: Result<(), TaskError>,
+    closed: Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    result.and(closed)
+}
+
+fn source_loop(
+    driver: &mut dyn SourceDriver,
+    cancelled: &AtomicBool,
+    inbox: &TaskInbox,
+    settings: &TaskSettings,
+) -> Result<(), TaskError> {
+    let mut last_flush = Instant::now();
+    loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(TaskError::Canceled);
+        }
+        match driver.poll()? {
+            SourceStatus::MoreAvailable => {
+                if last_flush.elapsed() >= settings.buffer_timeout {
+                    driver.flush()?;
+                    last_flush = Instant::now();
+                }
+            }
+            SourceStatus::NothingAvailable(wait) => {
+                driver.flush()?;
+                last_flush = Instant::now();
+                if let Some(Mail::Cancel) = inbox.wait_mail(wait.min(settings.buffer_timeout)) {
+                    return Err(TaskError::Canceled);
+                }
+            }
+            SourceStatus::Finished => return driver.finish(),
+        }
+    }
+}
+
+/// How long an idle task waits for input before checking its cancellation flag again.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+
+fn input_loop(
+    processor: &mut dyn InputProcessor,
+    inbox: &TaskInbox,
+    cancelled: &AtomicBool,
+    vertex: &ExecutionVertex,
+    settings: &TaskSettings,
+) -> Result<(), TaskError> {
+    // Per channel: its logical input and its position among that input's channels.
+    let mut per_input = [0usize; 2];
+    let channels: Vec<(u8, usize)> = vertex
+        .inputs
+        .iter()
+        .map(|c| {
+            let input = c.input_index.min(1);
+            let local = per_input[usize::from(input)];
+            per_input[usize::from(input)] += 1;
+            (input, local)
+        })
+        .collect();
+    let mut valves = [
+        WatermarkValve::new(per_input[0]),
+        WatermarkValve::new(per_input[1]),
+    ];
+    let mut open_channels = per_input;
+    let mut remaining = channels.len();
+    if remaining == 0 {
+        return Err(TaskError::Internal(format!(
+            "{} has no input channels",
+            vertex.name
+        )));
+    }
+    let mut last_flush = Instant::now();
+    loop {
+        let item = match inbox.try_next() {
+            Some(item) => item,
+            None => {
+                processor.flush()?;
+                last_flush = Instant::now();
+                match inbox.next(IDLE_WAIT) {
+                    Some(item) => item,
+                    None if cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
+                    None => continue,
+                }
+            }
+        };
+        match item {
+            InboxItem::Mail(Mail::Cancel) => return Err(TaskError::Canceled),
+            InboxItem::Event(channel, event) => {
+                let (input, local) = channels[channel];
+                let valve = &mut valves[usize::from(input)];
+                match event {
+                    ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
+                    ChannelEvent::Watermark(watermark) => {
+                        if let Some(advanced) = valve.update(local, watermark) {
+                            processor.process_watermark(input, advanced)?;
+                        }
+                    }
+                    ChannelEvent::EndOfPartition => {
+                        if let Some(advanced) = valve.channel_ended(local) {
+                            processor.process_watermark(input, advanced)?;
+                        }
+                        open_channels[usize::from(input)] -= 1;
+                        if open_channels[usize::from(input)] == 0 {
+                            processor.end_of_input(input)?;
+                        }
+                        remaining -= 1;
+                        if remaining == 0 {
+                            return processor.flush();
+                        }
+                    }
+                }
+            }
+        }
+        if last_flush.elapsed() >= settings.buffer_timeout {
+            processor.flush()?;
+            last_flush = Instant::now();
+        }
+    }
+}
