@@ -52,8 +52,10 @@ pub struct ExecutionGraph {
 /// The consumer subtasks producer `producer` of `producers` sends to, ascending.
 ///
 /// All-to-all for every partitioner except forward (i → i) and rescale, which connects
-/// pointwise: with more producers than consumers, producer i feeds consumer ⌊i·c/p⌋; with fewer,
-/// producer i feeds consumers ⌊i·c/p⌋ .. ⌊(i+1)·c/p⌋ − 1.
+/// pointwise as Flink does (`VertexInputInfoComputationUtils.computeVertexInputInfoForPointwise`):
+/// with at least as many producers as consumers, consumer j reads producers ⌊j·p/c⌋ ..
+/// ⌊(j+1)·p/c⌋ − 1, so producer i feeds consumer ⌊((i+1)·c − 1)/p⌋; with fewer, producer i feeds
+/// consumers ⌈i·c/p⌉ .. ⌈(i+1)·c/p⌉ − 1.
 pub fn connected_consumers(
     partitioner: PartitionerKind,
     producers: u32,
@@ -67,8 +69,10 @@ pub fn connected_consumers(
     );
     match partitioner {
         PartitionerKind::Forward => vec![producer],
-        PartitionerKind::Rescale if p >= c => vec![(i * c / p) as u32],
-        PartitionerKind::Rescale => ((i * c / p) as u32..((i + 1) * c / p) as u32).collect(),
+        PartitionerKind::Rescale if p >= c => vec![(((i + 1) * c - 1) / p) as u32],
+        PartitionerKind::Rescale => {
+            ((i * c).div_ceil(p) as u32..((i + 1) * c).div_ceil(p) as u32).collect()
+        }
         _ => (0..consumers).collect(),
     }
 }

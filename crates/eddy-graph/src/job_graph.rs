@@ -15,7 +15,9 @@ pub type VertexId = usize;
 pub struct JobVertex {
     /// The vertex's id.
     pub id: VertexId,
-    /// The chained operator names joined by ` -> `, e.g. `Source: Collection Source -> Map`.
+    /// The chained operator names joined by ` -> `, e.g. `Source: Collection Source -> Map`; where
+    /// the chain fans out, the branches are listed in parentheses, as in Flink:
+    /// `Source -> (Map -> Sink: A, Filter -> Sink: B)`.
     pub name: String,
     /// The chained operators, head first, in chain (depth-first) order.
     pub operators: Vec<NodeId>,
@@ -81,11 +83,7 @@ impl JobGraph {
                 vertex_of.insert(*op, id);
             }
             let head_node = graph.node(head);
-            let name = operators
-                .iter()
-                .map(|op| graph.node(*op).name.as_str())
-                .collect::<Vec<_>>()
-                .join(" -> ");
+            let name = chain_name(graph, head);
             vertices.push(JobVertex {
                 id,
                 name,
@@ -161,6 +159,22 @@ pub fn is_chainable(graph: &StreamGraph, edge: &StreamEdge) -> bool {
         && up.slot_sharing_group == down.slot_sharing_group
         && up.chaining != ChainingStrategy::Never
         && down.chaining == ChainingStrategy::Always
+}
+
+/// Flink's `createChainedName`: the operator's name, then ` -> ` and its one chained successor's
+/// chain name, or ` -> (a, b)` when several successors are chained.
+fn chain_name(graph: &StreamGraph, node: NodeId) -> String {
+    let name = &graph.node(node).name;
+    let chained: Vec<String> = graph
+        .out_edges(node)
+        .filter(|e| is_chainable(graph, e))
+        .map(|e| chain_name(graph, e.target))
+        .collect();
+    match chained.as_slice() {
+        [] => name.clone(),
+        [next] => format!("{name} -> {next}"),
+        branches => format!("{name} -> ({})", branches.join(", ")),
+    }
 }
 
 fn collect_chain(graph: &StreamGraph, node: NodeId, out: &mut Vec<NodeId>) {

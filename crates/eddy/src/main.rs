@@ -1,3 +1,149 @@
-fn main() {
-    println!("Hello, world!");
+//! `eddy`: run jobs on the embedded mini-cluster, print their plans, list the bundled examples,
+//! and run benchmarks.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use eddy::cli::{capture_plan, load_configuration, run_program, split_client_options, ClientOptions};
+use eddy::examples::{find, EXAMPLES};
+use eddy::ProgramError;
+use eddy_api::JobError;
+
+#[derive(Parser)]
+#[command(name = "eddy", version, about = "Eddy: Apache Flink, rebuilt in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a job on the embedded mini-cluster: `eddy run <job> [job args…] [-p N] [-D key=value]…`
+    Run {
+        /// Default parallelism of the job's operators.
+        #[arg(short = 'p', long = "parallelism")]
+        parallelism: Option<u32>,
+        /// A configuration override, e.g. `-D taskmanager.numberOfTaskSlots=2` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+        /// The job (see `eddy examples`).
+        job: String,
+        /// The job's arguments; `-p` and `-D` may also appear here.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Prints a job's execution plan as JSON without running it.
+    Info {
+        /// Default parallelism of the job's operators.
+        #[arg(short = 'p', long = "parallelism")]
+        parallelism: Option<u32>,
+        /// A configuration override (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+        /// The job (see `eddy examples`).
+        job: String,
+        /// The job's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Lists the bundled example jobs.
+    Examples,
+    /// Runs a benchmark program and prints events/s.
+    Bench {
+        #[command(subcommand)]
+        bench: eddy::bench::BenchCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("\n------------------------------------------------------------");
+            eprintln!(" The program finished with the following exception:\n");
+            eprintln!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Examples => {
+            println!("Bundled example jobs (run with `eddy run <name> [args]`):");
+            for example in EXAMPLES {
+                println!("  {:<12} {}  {}", example.name, example.description, example.usage);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            parallelism,
+            dynamic_properties,
+            job,
+            args,
+        } => {
+            let (example, args, config) = prepare(parallelism, dynamic_properties, &job, &args)?;
+            match run_program(example, &args, config) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(ProgramError::Job(JobError::Canceled { job_id })) => {
+                    eprintln!("Job {job_id} has been cancelled.");
+                    Ok(ExitCode::from(130))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Info {
+            parallelism,
+            dynamic_properties,
+            job,
+            args,
+        } => {
+            let (example, args, config) = prepare(parallelism, dynamic_properties, &job, &args)?;
+            println!("{}", capture_plan(example, &args, config)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { bench } => {
+            eddy::bench::run(bench)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+type Prepared = (
+    &'static eddy::examples::Example,
+    Vec<String>,
+    eddy_core::config::Configuration,
+);
+
+fn prepare(
+    parallelism: Option<u32>,
+    dynamic_properties: Vec<String>,
+    job: &str,
+    args: &[String],
+) -> anyhow::Result<Prepared> {
+    let example = find(job).ok_or_else(|| {
+        let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+        anyhow::anyhow!(
+            "unknown job '{job}': the bundled jobs are {} (see `eddy examples`)",
+            names.join(", ")
+        )
+    })?;
+    let mut options = ClientOptions {
+        parallelism,
+        dynamic_properties,
+    };
+    if options.parallelism == Some(0) {
+        anyhow::bail!("invalid parallelism '0': expected a whole number of at least 1");
+    }
+    let args = split_client_options(args, &mut options).map_err(anyhow::Error::msg)?;
+    let config = load_configuration(&options)?;
+    Ok((example, args, config))
 }

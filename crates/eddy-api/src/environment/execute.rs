@@ -96,6 +96,11 @@ impl StreamExecutionEnvironment {
         let result = client.get_job_execution_result();
         if let Some(context) = &client_context {
             *context.current_job.lock() = None;
+            if let Ok(done) = &result {
+                println!("Program execution finished");
+                println!("Job with JobID {} has finished.", done.job_id);
+                println!("Job Runtime: {} ms", done.net_runtime.as_millis());
+            }
         }
         result
     }

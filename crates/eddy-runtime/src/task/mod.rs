@@ -105,9 +105,9 @@ pub fn spawn_task(
                 let outcome = match result {
                     Ok(()) => TaskOutcome::Finished,
                     Err(e) if e.is_cancellation() => TaskOutcome::Canceled,
-                    Err(e @ (TaskError::Internal(_) | TaskError::Record { .. })) => {
-                        TaskOutcome::Failed(format!("{name}: {e}"))
-                    }
+                    // Only internal errors lack the operator's name; the others
+                    // (`Record` included) already start with `Operator (i/n)`.
+                    Err(e @ TaskError::Internal(_)) => TaskOutcome::Failed(format!("{name}: {e}")),
                     Err(e) => TaskOutcome::Failed(e.to_string()),
                 };
                 tracing::debug!(task = %name, ?outcome, "task ended");

@@ -1,0 +1,35 @@
+//! Benchmark programs (not tests): they print events/s and their ratio to a plain loop.
+
+mod pipeline;
+
+use clap::Subcommand;
+
+/// `eddy bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Stateless chain (source → map → filter → sink) and keyed reduce (source → key_by →
+    /// reduce → sink) over u64 values and short strings, each beside the same computation as a
+    /// plain single-threaded loop.
+    Pipeline {
+        /// Records per run.
+        #[arg(long, default_value_t = 10_000_000)]
+        records: u64,
+        /// Parallelisms to run the engine at.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        parallelism: Vec<u32>,
+        /// Also print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a benchmark command.
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Pipeline {
+            records,
+            parallelism,
+            json,
+        } => pipeline::run(records, &parallelism, json),
+    }
+}

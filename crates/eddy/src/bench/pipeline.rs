@@ -1,0 +1,212 @@
+//! `eddy bench pipeline`: engine throughput against a plain single-threaded loop.
+
+use std::collections::hash_map::Entry;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+
+use eddy_api::prelude::*;
+
+/// Short strings the string cases draw from (so the keyed case has this many keys).
+const WORDS: [&str; 16] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+    "juliett", "kilo", "lima", "mike", "november", "oscar", "papa",
+];
+
+/// Distinct keys in the u64 keyed case.
+const U64_KEYS: u64 = 1024;
+
+/// Counts what reaches it, once per batch.
+#[derive(Clone)]
+struct CountingSink(Arc<AtomicU64>);
+
+impl<T: Send + 'static> SinkFunction<T> for CountingSink {
+    fn invoke(&mut self, _value: T, _ctx: &SinkContext) -> FnResult<()> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn invoke_batch(&mut self, batch: Vec<eddy_core::StreamRecord<T>>) -> FnResult<()> {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    StatelessU64,
+    StatelessString,
+    KeyedU64,
+    KeyedString,
+}
+
+impl Case {
+    fn label(self) -> &'static str {
+        match self {
+            Case::StatelessU64 => "stateless map+filter, u64",
+            Case::StatelessString => "stateless map+filter, string",
+            Case::KeyedU64 => "keyed reduce, u64",
+            Case::KeyedString => "keyed reduce, string",
+        }
+    }
+}
+
+fn word(i: u64) -> String {
+    WORDS[(i % WORDS.len() as u64) as usize].to_string()
+}
+
+fn mark(mut s: String) -> String {
+    s.push('!');
+    s
+}
+
+/// Runs one case on the engine; returns (records reaching the sink, seconds).
+fn engine(case: Case, records: u64, parallelism: u32) -> anyhow::Result<(u64, f64)> {
+    let env = StreamExecutionEnvironment::with_configuration(Configuration::new());
+    env.set_parallelism(parallelism);
+    let counter = Arc::new(AtomicU64::new(0));
+    let sink = CountingSink(counter.clone());
+    match case {
+        Case::StatelessU64 => {
+            env.from_sequence(0, records - 1)
+                .map(|x: u64| x.wrapping_mul(3) + 1)
+                .filter(|x: &u64| x % 4 != 0)
+                .add_sink(sink);
+        }
+        Case::StatelessString => {
+            env.from_generator(Some(records), None, word)
+                .map(mark)
+                .filter(|s: &String| s.len() % 2 == 0)
+                .add_sink(sink);
+        }
+        Case::KeyedU64 => {
+            env.from_generator(Some(records), None, |i| (i % U64_KEYS, i))
+                .key_by(|t: &(u64, u64)| t.0)
+                .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
+                .add_sink(sink);
+        }
+        Case::KeyedString => {
+            env.from_generator(Some(records), None, |i| (word(i), 1u64))
+                .key_by(|t: &(String, u64)| t.0.clone())
+                .reduce(|a, b| (a.0, a.1 + b.1))
+                .add_sink(sink);
+        }
+    }
+    let start = Instant::now();
+    env.execute(case.label())?;
+    Ok((counter.load(Ordering::Relaxed), start.elapsed().as_secs_f64()))
+}
+
+/// The same computation as a plain single-threaded loop; returns (records out, seconds).
+fn plain_loop(case: Case, records: u64) -> (u64, f64) {
+    let start = Instant::now();
+    let mut out = 0u64;
+    match case {
+        Case::StatelessU64 => {
+            for x in 0..records {
+                let y = black_box(x).wrapping_mul(3) + 1;
+                if y % 4 != 0 {
+                    black_box(y);
+                    out += 1;
+                }
+            }
+        }
+        Case::StatelessString => {
+            for i in 0..records {
+                let s = mark(word(black_box(i)));
+                if s.len() % 2 == 0 {
+                    black_box(&s);
+                    out += 1;
+                }
+            }
+        }
+        Case::KeyedU64 => {
+            let mut state: FxHashMap<u64, (u64, u64)> = FxHashMap::default();
+            for i in 0..records {
+                let (key, value) = (black_box(i) % U64_KEYS, i);
+                let updated = match state.entry(key) {
+                    Entry::Occupied(mut e) => {
+                        let acc = e.get_mut();
+                        acc.1 = acc.1.wrapping_add(value);
+                        *acc
+                    }
+                    Entry::Vacant(e) => *e.insert((key, value)),
+                };
+                black_box(updated);
+                out += 1;
+            }
+        }
+        Case::KeyedString => {
+            let mut state: FxHashMap<String, (String, u64)> = FxHashMap::default();
+            for i in 0..records {
+                let record = (word(black_box(i)), 1u64);
+                let updated = match state.entry(record.0.clone()) {
+                    Entry::Occupied(mut e) => {
+                        let acc = e.get_mut();
+                        acc.1 += record.1;
+                        acc.clone()
+                    }
+                    Entry::Vacant(e) => e.insert(record).clone(),
+                };
+                black_box(&updated);
+                out += 1;
+            }
+        }
+    }
+    (out, start.elapsed().as_secs_f64())
+}
+
+/// Runs every case at every parallelism and prints the table.
+pub fn run(records: u64, parallelisms: &[u32], json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(records > 0, "--records must be at least 1");
+    anyhow::ensure!(
+        parallelisms.iter().all(|&p| p > 0),
+        "--parallelism values must be at least 1"
+    );
+    println!("eddy bench pipeline: {records} records per run");
+    println!(
+        "{:<30} {:>3} {:>16} {:>16} {:>7}",
+        "case", "p", "engine ev/s", "plain loop ev/s", "ratio"
+    );
+    for case in [
+        Case::StatelessU64,
+        Case::StatelessString,
+        Case::KeyedU64,
+        Case::KeyedString,
+    ] {
+        let (loop_out, loop_secs) = plain_loop(case, records);
+        let loop_rate = records as f64 / loop_secs;
+        for &p in parallelisms {
+            let (engine_out, engine_secs) = engine(case, records, p)?;
+            anyhow::ensure!(
+                engine_out == loop_out,
+                "{}: the engine produced {engine_out} records but the plain loop {loop_out}",
+                case.label()
+            );
+            let engine_rate = records as f64 / engine_secs;
+            let ratio = engine_rate / loop_rate;
+            println!(
+                "{:<30} {:>3} {:>16.0} {:>16.0} {:>7.2}",
+                case.label(),
+                p,
+                engine_rate,
+                loop_rate,
+                ratio
+            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "bench": "pipeline", "case": case.label(), "parallelism": p,
+                        "records": records, "engine_events_per_s": engine_rate,
+                        "loop_events_per_s": loop_rate, "ratio": ratio,
+                    })
+                );
+            }
+        }
+    }
+    Ok(())
+}

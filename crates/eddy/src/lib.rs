@@ -1,0 +1,17 @@
+//! The `eddy` command's library: the bundled example jobs, the client that runs them, and the
+//! benchmark programs.
+
+pub mod bench;
+pub mod cli;
+pub mod examples;
+
+/// Why a bundled program could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    /// The program's arguments are wrong; the message says how to call it.
+    #[error("{0}")]
+    InvalidArguments(String),
+    /// The job could not be built, or it failed.
+    #[error(transparent)]
+    Job(#[from] eddy_api::JobError),
+}
