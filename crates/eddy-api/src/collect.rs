@@ -60,6 +60,11 @@ impl<T: Data> DataStream<T> {
         loop {
             if limit.is_some_and(|n| collected.len() >= n) {
                 client.cancel()?;
+                // Stop collecting before waiting for the job: a sink blocked on the full channel
+                // then fails its send and stops at once (its error is ignored, the job is
+                // already cancelling) instead of holding the job until
+                // task.cancellation.timeout.
+                drop(receiver);
                 let _ = client.get_job_execution_result();
                 collected.truncate(limit.unwrap_or(usize::MAX));
                 return Ok(collected);

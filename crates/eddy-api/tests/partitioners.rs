@@ -176,7 +176,10 @@ fn broadcast_sends_every_element_to_every_subtask() {
         env.execute("broadcast").unwrap();
 
         let all: Vec<u64> = (0..20).collect();
-        assert_eq!(per_subtask(&records, 3), vec![all.clone(), all.clone(), all]);
+        assert_eq!(
+            per_subtask(&records, 3),
+            vec![all.clone(), all.clone(), all]
+        );
     });
 }
 
@@ -258,10 +261,7 @@ fn key_by_places_each_key_on_its_key_group_owner() {
             .set_parallelism(3);
         let graph = env.get_stream_graph("key_by").unwrap();
         let sink_node = graph.nodes.last().unwrap();
-        assert_eq!(
-            (sink_node.parallelism, sink_node.max_parallelism),
-            (3, 128)
-        );
+        assert_eq!((sink_node.parallelism, sink_node.max_parallelism), (3, 128));
         env.execute("key_by").unwrap();
 
         let mut expected = vec![Vec::new(); 3];
@@ -282,7 +282,9 @@ fn key_by_uses_the_consumers_max_parallelism() {
         let env = env(4);
         env.set_max_parallelism(10);
         let (sink, records) = RecordingSink::new();
-        let words = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "kiwi"];
+        let words = [
+            "apple", "banana", "cherry", "date", "elder", "fig", "grape", "kiwi",
+        ];
         let elements: Vec<(String, u64)> = (0..64u64)
             .map(|i| (words[(i * 5 % 8) as usize].to_string(), i))
             .collect();

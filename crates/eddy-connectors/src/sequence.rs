@@ -81,9 +81,7 @@ impl SourceFunction<u64> for NumberSequenceSource {
         // `n >= 1` and `n <= remaining`, so `next + n - 1` never passes `to`.
         let n = (out.remaining().max(1) as u128).min(self.remaining) as u64;
         let first = self.next;
-        for k in 0..n {
-            out.collect(first + k);
-        }
+        out.extend((0..n).map(|k| first + k));
         self.next = first.wrapping_add(n);
         self.remaining -= u128::from(n);
         Ok(SourceStatus::MoreAvailable)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod functions;
 pub mod ids;
 pub mod keygroup;
+pub mod keyhash;
 pub mod record;
 
 pub use data::{Data, Key};

@@ -28,6 +28,9 @@ pub struct TaskSettings {
     /// Batches queued per channel before producers block
     /// (`taskmanager.network.memory.buffers-per-channel`).
     pub buffers_per_channel: usize,
+    /// Extra batches an inbox may queue, shared by all its channels
+    /// (`taskmanager.network.memory.floating-buffers-per-gate`).
+    pub floating_buffers_per_gate: usize,
     /// Longest a partially filled batch waits (`execution.buffer-timeout.interval`).
     pub buffer_timeout: Duration,
     /// STREAMING or BATCH (never AUTOMATIC here: resolved when the graph is built).
@@ -39,6 +42,7 @@ impl Default for TaskSettings {
         TaskSettings {
             batch_size: 1024,
             buffers_per_channel: 2,
+            floating_buffers_per_gate: 8,
             buffer_timeout: Duration::from_millis(100),
             runtime_mode: RuntimeMode::Streaming,
         }

@@ -1,7 +1,9 @@
 //! A task's inbox: its bounded input channels and its mailbox, behind one wait point.
 //!
-//! Producers append whole batches to a channel's queue and block while it holds
-//! `capacity` entries — that is the backpressure. The consumer task takes from the channels in
+//! Producers append whole batches to a channel's queue. Each channel owns `capacity` exclusive
+//! slots; beyond them it may borrow from the inbox's `floating` slots, shared by all channels
+//! (Flink's exclusive and floating buffers). A producer whose channel has neither blocks — that
+//! is the backpressure. The consumer task takes from the channels in
 //! round-robin order, but mails (cancellation, later checkpoints) first.
 
 use std::any::Any;
@@ -46,6 +48,7 @@ struct InboxState {
     mails: VecDeque<Mail>,
     next_channel: usize,
     queued_records: usize,
+    floating_used: usize,
     closed: bool,
 }
 
@@ -55,25 +58,29 @@ pub struct TaskInbox {
     data_available: Condvar,
     space_available: Condvar,
     capacity: usize,
+    floating: usize,
 }
 
 /// How long blocked producers and consumers sleep between checks of their cancellation flags.
 const WAIT_SLICE: Duration = Duration::from_millis(20);
 
 impl TaskInbox {
-    /// An inbox whose channels each queue at most `capacity` events.
-    pub fn new(capacity: usize) -> Arc<TaskInbox> {
+    /// An inbox whose channels each queue `capacity` events, plus up to `floating` more shared
+    /// by all channels.
+    pub fn new(capacity: usize, floating: usize) -> Arc<TaskInbox> {
         Arc::new(TaskInbox {
             state: Mutex::new(InboxState {
                 channels: Vec::new(),
                 mails: VecDeque::new(),
                 next_channel: 0,
                 queued_records: 0,
+                floating_used: 0,
                 closed: false,
             }),
             data_available: Condvar::new(),
             space_available: Condvar::new(),
             capacity: capacity.max(1),
+            floating,
         })
     }
 
@@ -101,6 +108,10 @@ impl TaskInbox {
             if state.channels[channel].len() < self.capacity {
                 break;
             }
+            if state.floating_used < self.floating {
+                state.floating_used += 1;
+                break;
+            }
             self.space_available.wait_for(&mut state, WAIT_SLICE);
         }
         if let ChannelEvent::Batch(_, len) = &event {
@@ -123,7 +134,7 @@ impl TaskInbox {
         let deadline = Instant::now() + timeout;
         let mut state = self.state.lock();
         loop {
-            if let Some(item) = Self::take(&mut state) {
+            if let Some(item) = self.take(&mut state) {
                 drop(state);
                 self.space_available.notify_all();
                 return Some(item);
@@ -133,14 +144,14 @@ impl TaskInbox {
                 .wait_until(&mut state, deadline)
                 .timed_out()
             {
-                return Self::take(&mut state);
+                return self.take(&mut state);
             }
         }
     }
 
     /// Takes the next mail or channel event if there is one, without waiting.
     pub fn try_next(&self) -> Option<InboxItem> {
-        let item = Self::take(&mut self.state.lock());
+        let item = self.take(&mut self.state.lock());
         if item.is_some() {
             self.space_available.notify_all();
         }
@@ -173,18 +184,23 @@ impl TaskInbox {
         state.closed = true;
         state.channels.iter_mut().for_each(VecDeque::clear);
         state.queued_records = 0;
+        state.floating_used = 0;
         drop(state);
         self.space_available.notify_all();
     }
 
-    fn take(state: &mut InboxState) -> Option<InboxItem> {
+    fn take(&self, state: &mut InboxState) -> Option<InboxItem> {
         if let Some(mail) = state.mails.pop_front() {
             return Some(InboxItem::Mail(mail));
         }
         let n = state.channels.len();
         for offset in 0..n {
             let channel = (state.next_channel + offset) % n;
+            let borrowed = state.channels[channel].len() > self.capacity;
             if let Some(event) = state.channels[channel].pop_front() {
+                if borrowed {
+                    state.floating_used -= 1;
+                }
                 state.next_channel = (channel + 1) % n;
                 if let ChannelEvent::Batch(_, len) = &event {
                     state.queued_records -= len;
@@ -226,7 +242,7 @@ mod tests {
 
     #[test]
     fn mails_come_before_data_and_channels_alternate() {
-        let inbox = TaskInbox::new(4);
+        let inbox = TaskInbox::new(4, 0);
         let flag = AtomicBool::new(false);
         for ch in [0usize, 0, 1] {
             inbox
@@ -247,8 +263,30 @@ mod tests {
     }
 
     #[test]
+    fn channels_borrow_floating_slots_up_to_the_shared_limit() {
+        let inbox = TaskInbox::new(1, 2);
+        let flag = AtomicBool::new(false);
+        // Channel 0: one exclusive + two floating slots.
+        for _ in 0..3 {
+            inbox.send(0, ChannelEvent::EndOfPartition, &flag).unwrap();
+        }
+        // Channel 1 still has its exclusive slot.
+        inbox.send(1, ChannelEvent::EndOfPartition, &flag).unwrap();
+        // Nothing left for a second event on channel 1: it would block, so cancel it first.
+        flag.store(true, Ordering::Relaxed);
+        assert!(matches!(
+            inbox.send(1, ChannelEvent::EndOfPartition, &flag),
+            Err(TaskError::Canceled)
+        ));
+        flag.store(false, Ordering::Relaxed);
+        // Taking from channel 0 returns a floating slot, which channel 1 can then use.
+        assert!(matches!(inbox.try_next(), Some(InboxItem::Event(0, _))));
+        inbox.send(1, ChannelEvent::EndOfPartition, &flag).unwrap();
+    }
+
+    #[test]
     fn full_channel_blocks_until_cancelled_and_closed_inbox_rejects() {
-        let inbox = TaskInbox::new(1);
+        let inbox = TaskInbox::new(1, 0);
         let flag = Arc::new(AtomicBool::new(false));
         inbox.send(0, ChannelEvent::EndOfPartition, &flag).unwrap();
         let blocked = {

@@ -39,12 +39,13 @@ impl LocalNetwork {
         Arc::new(LocalNetwork::default())
     }
 
-    /// The inbox for `key`, created with the given per-channel capacity if absent.
-    pub fn inbox(&self, key: InboxKey, capacity: usize) -> Arc<TaskInbox> {
+    /// The inbox for `key`, created with the given exclusive per-channel capacity and shared
+    /// floating capacity if absent.
+    pub fn inbox(&self, key: InboxKey, capacity: usize, floating: usize) -> Arc<TaskInbox> {
         self.inboxes
             .lock()
             .entry(key)
-            .or_insert_with(|| TaskInbox::new(capacity))
+            .or_insert_with(|| TaskInbox::new(capacity, floating))
             .clone()
     }
 

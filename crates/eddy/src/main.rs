@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use eddy::cli::{capture_plan, load_configuration, run_program, split_client_options, ClientOptions};
+use eddy::cli::{
+    capture_plan, load_configuration, run_program, split_client_options, ClientOptions,
+};
 use eddy::examples::{find, EXAMPLES};
 use eddy::ProgramError;
 use eddy_api::JobError;
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -80,7 +83,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Examples => {
             println!("Bundled example jobs (run with `eddy run <name> [args]`):");
             for example in EXAMPLES {
-                println!("  {:<12} {}  {}", example.name, example.description, example.usage);
+                println!(
+                    "  {:<12} {}  {}",
+                    example.name, example.description, example.usage
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::ConfigOption;
 use eddy_core::config::{
-    Configuration, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT, NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT,
-    TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    Configuration, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT, FLOATING_BUFFERS_PER_GATE,
+    NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
@@ -135,6 +135,7 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
         task_settings: TaskSettings {
             batch_size: batch_size as usize,
             buffers_per_channel: buffers as usize,
+            floating_buffers_per_gate: config.get(&FLOATING_BUFFERS_PER_GATE)? as usize,
             buffer_timeout: config.get(&BUFFER_TIMEOUT)?,
             runtime_mode: graph.runtime_mode,
         },

@@ -96,3 +96,12 @@ pub const NETWORK_BATCH_SIZE: ConfigOption<u32> = ConfigOption {
     description:
         "Records per batch sent between tasks (Eddy's counterpart of Flink's network buffer size).",
 };
+
+/// `taskmanager.network.memory.floating-buffers-per-gate`: batches an inbox may queue beyond its
+/// channels' exclusive ones, shared by all its channels.
+pub const FLOATING_BUFFERS_PER_GATE: ConfigOption<u32> = ConfigOption {
+    key: "taskmanager.network.memory.floating-buffers-per-gate",
+    fallback_keys: &[],
+    default: 8,
+    description: "Batches a task's inbox may queue beyond its channels' exclusive ones, shared by all channels.",
+};

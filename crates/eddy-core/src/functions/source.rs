@@ -52,6 +52,13 @@ impl<'a, T> SourceOutput<'a, T> {
             .push(StreamRecord::with_timestamp(value, timestamp));
     }
 
+    /// Emits every element of an iterator, without timestamps. Faster than calling
+    /// [`collect`](Self::collect) in a loop for iterators of known length (ranges, slices).
+    #[inline]
+    pub fn extend(&mut self, values: impl Iterator<Item = T>) {
+        self.batch.extend(values.map(StreamRecord::new));
+    }
+
     /// How many more elements fit into the current batch; a poll should emit about this many
     /// (it may emit more) and then return.
     #[inline]

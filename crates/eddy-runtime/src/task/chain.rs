@@ -119,7 +119,11 @@ impl ChainBuilder<'_> {
                     vertex: job_edge.target_vertex,
                     subtask,
                 };
-                let inbox = self.network.inbox(key, d.settings.buffers_per_channel);
+                let inbox = self.network.inbox(
+                    key,
+                    d.settings.buffers_per_channel,
+                    d.settings.floating_buffers_per_gate,
+                );
                 ChannelSender::new(inbox, channel, self.cancelled.clone())
             })
             .collect();

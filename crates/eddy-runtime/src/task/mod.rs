@@ -93,6 +93,7 @@ pub fn spawn_task(
             subtask: descriptor.subtask_index,
         },
         descriptor.settings.buffers_per_channel,
+        descriptor.settings.floating_buffers_per_gate,
     );
     let cancelled = Arc::new(AtomicBool::new(false));
     let thread = {

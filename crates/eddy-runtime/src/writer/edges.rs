@@ -98,6 +98,12 @@ where
         channels: Vec<ChannelSender>,
         setup: &WriterSetup,
     ) -> Result<ErasedOutput, TaskError> {
+        // With one consumer every key group belongs to it: no need to hash.
+        if channels.len() == 1 {
+            let writer: Box<dyn Output<T>> =
+                Box::new(SingleChannelWriter::new(channels, 0, setup.batch_size));
+            return Ok(erase(writer));
+        }
         let selector = KeyGroupSelector::new(
             self.key_selector.clone(),
             setup.consumer_max_parallelism,

@@ -17,6 +17,9 @@ pub enum BenchCommand {
         /// Parallelisms to run the engine at.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         parallelism: Vec<u32>,
+        /// Only these cases: stateless-u64, stateless-string, keyed-u64, keyed-string.
+        #[arg(long, value_delimiter = ',')]
+        cases: Vec<String>,
         /// Also print one JSON object per result line.
         #[arg(long)]
         json: bool,
@@ -29,7 +32,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Pipeline {
             records,
             parallelism,
+            cases,
             json,
-        } => pipeline::run(records, &parallelism, json),
+        } => pipeline::run(records, &parallelism, &cases, json),
     }
 }

@@ -12,8 +12,8 @@ use eddy_api::prelude::*;
 
 /// Short strings the string cases draw from (so the keyed case has this many keys).
 const WORDS: [&str; 16] = [
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-    "juliett", "kilo", "lima", "mike", "november", "oscar", "papa",
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
+    "kilo", "lima", "mike", "november", "oscar", "papa",
 ];
 
 /// Distinct keys in the u64 keyed case.
@@ -44,6 +44,15 @@ enum Case {
 }
 
 impl Case {
+    fn id(self) -> &'static str {
+        match self {
+            Case::StatelessU64 => "stateless-u64",
+            Case::StatelessString => "stateless-string",
+            Case::KeyedU64 => "keyed-u64",
+            Case::KeyedString => "keyed-string",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Case::StatelessU64 => "stateless map+filter, u64",
@@ -97,7 +106,10 @@ fn engine(case: Case, records: u64, parallelism: u32) -> anyhow::Result<(u64, f6
     }
     let start = Instant::now();
     env.execute(case.label())?;
-    Ok((counter.load(Ordering::Relaxed), start.elapsed().as_secs_f64()))
+    Ok((
+        counter.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64(),
+    ))
 }
 
 /// The same computation as a plain single-threaded loop; returns (records out, seconds).
@@ -160,7 +172,19 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
 }
 
 /// Runs every case at every parallelism and prints the table.
-pub fn run(records: u64, parallelisms: &[u32], json: bool) -> anyhow::Result<()> {
+pub fn run(records: u64, parallelisms: &[u32], cases: &[String], json: bool) -> anyhow::Result<()> {
+    const ALL: [Case; 4] = [
+        Case::StatelessU64,
+        Case::StatelessString,
+        Case::KeyedU64,
+        Case::KeyedString,
+    ];
+    for wanted in cases {
+        anyhow::ensure!(
+            ALL.iter().any(|c| c.id() == wanted),
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64 or keyed-string"
+        );
+    }
     anyhow::ensure!(records > 0, "--records must be at least 1");
     anyhow::ensure!(
         parallelisms.iter().all(|&p| p > 0),
@@ -171,12 +195,10 @@ pub fn run(records: u64, parallelisms: &[u32], json: bool) -> anyhow::Result<()>
         "{:<30} {:>3} {:>16} {:>16} {:>7}",
         "case", "p", "engine ev/s", "plain loop ev/s", "ratio"
     );
-    for case in [
-        Case::StatelessU64,
-        Case::StatelessString,
-        Case::KeyedU64,
-        Case::KeyedString,
-    ] {
+    for case in ALL
+        .into_iter()
+        .filter(|c| cases.is_empty() || cases.iter().any(|w| w == c.id()))
+    {
         let (loop_out, loop_secs) = plain_loop(case, records);
         let loop_rate = records as f64 / loop_secs;
         for &p in parallelisms {

@@ -151,7 +151,9 @@ mod tests {
     fn client_options_are_taken_from_anywhere_after_the_job_name() {
         let mut options = ClientOptions::default();
         let rest = split_client_options(
-            &strings(&["--input", "a.txt", "-p", "4", "-D", "x=1", "-Dy=2", "--output", "o"]),
+            &strings(&[
+                "--input", "a.txt", "-p", "4", "-D", "x=1", "-Dy=2", "--output", "o",
+            ]),
             &mut options,
         )
         .unwrap();
