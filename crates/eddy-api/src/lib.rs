@@ -4,14 +4,15 @@
 //! use eddy_api::prelude::*;
 //!
 //! let env = StreamExecutionEnvironment::get_execution_environment();
-//! env.from_elements(vec!["to be", "or not to be"])
-//!     .flat_map(|line: &str, out: &mut Collector<(String, u64)>| {
+//! env.from_elements(vec!["to be".to_string(), "or not to be".to_string()])
+//!     .flat_map(|line: String, out: &mut Collector<(String, u64)>| {
 //!         for word in line.split(' ') {
 //!             out.collect((word.to_string(), 1));
 //!         }
 //!     })
 //!     .key_by(|pair: &(String, u64)| pair.0.clone())
 //!     .sum(|pair| &mut pair.1)
+//!     .map(|(word, count)| format!("({word},{count})"))
 //!     .print();
 //! env.execute("word count").unwrap();
 //! ```

@@ -226,6 +226,7 @@ pub struct OneInputFactory<I, O> {
 
 impl<I: Data, O: Data> OneInputFactory<I, O> {
     /// A factory calling `build` for every subtask.
+    #[allow(clippy::new_ret_no_self)] // factories are used as `Arc<dyn OperatorFactory>`
     pub fn new(
         build: impl Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn Output<I>>, TaskError>
             + Send
@@ -262,6 +263,7 @@ pub struct SourceFactory<O> {
 
 impl<O: Data> SourceFactory<O> {
     /// A factory calling `build` for every subtask.
+    #[allow(clippy::new_ret_no_self)] // factories are used as `Arc<dyn OperatorFactory>`
     pub fn new(
         build: impl Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn SourceDriver>, TaskError>
             + Send
@@ -300,6 +302,7 @@ pub struct TwoInputFactory<I1, I2, O> {
 
 impl<I1: Data, I2: Data, O: Data> TwoInputFactory<I1, I2, O> {
     /// A factory calling `build` for every subtask.
+    #[allow(clippy::new_ret_no_self)] // factories are used as `Arc<dyn OperatorFactory>`
     pub fn new(
         build: impl Fn(
                 OperatorSetup,

@@ -250,3 +250,52 @@ fn config_file_is_read_and_cli_overrides_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_cancels_an_unbounded_job_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["run", "numbers", "--rate", "1000", "-p", "2"])
+        .current_dir(dir.path())
+        .env("EDDY_CONF_DIR", dir.path().join("no-conf"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read until the job prints results, so it is surely running.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    while seen.len() < 5 {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "output ended: {seen:?}"
+        );
+        if line.contains("> ") {
+            seen.push(line.trim().to_string());
+        }
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    // Drain stdout so the process never blocks on a full pipe; wait_with_output bounds nothing
+    // by itself, but the cancelled job ends promptly (cancellation is checked between batches).
+    let rest: Vec<String> = stdout.lines().map_while(Result::ok).collect();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "tail: {:?}", rest.last());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("has been cancelled"), "{stderr}");
+    // Every printed record is well-formed `N> i,i²`.
+    for record in seen {
+        let (_, body) = record.split_once("> ").unwrap();
+        let (i, square) = body.split_once(',').unwrap();
+        let i: u64 = i.parse().unwrap();
+        assert_eq!(square.parse::<u64>().unwrap(), i * i);
+    }
+}

@@ -82,13 +82,13 @@ fn engine(case: Case, records: u64, parallelism: u32) -> anyhow::Result<(u64, f6
         Case::StatelessU64 => {
             env.from_sequence(0, records - 1)
                 .map(|x: u64| x.wrapping_mul(3) + 1)
-                .filter(|x: &u64| x % 4 != 0)
+                .filter(|x: &u64| !x.is_multiple_of(4))
                 .add_sink(sink);
         }
         Case::StatelessString => {
             env.from_generator(Some(records), None, word)
                 .map(mark)
-                .filter(|s: &String| s.len() % 2 == 0)
+                .filter(|s: &String| s.len().is_multiple_of(2))
                 .add_sink(sink);
         }
         Case::KeyedU64 => {
@@ -120,7 +120,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
         Case::StatelessU64 => {
             for x in 0..records {
                 let y = black_box(x).wrapping_mul(3) + 1;
-                if y % 4 != 0 {
+                if !y.is_multiple_of(4) {
                     black_box(y);
                     out += 1;
                 }
@@ -129,7 +129,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
         Case::StatelessString => {
             for i in 0..records {
                 let s = mark(word(black_box(i)));
-                if s.len() % 2 == 0 {
+                if s.len().is_multiple_of(2) {
                     black_box(&s);
                     out += 1;
                 }
