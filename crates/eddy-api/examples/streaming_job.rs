@@ -1,8 +1,9 @@
 //! A standalone Eddy job, written the way it would be in a project of its own.
 //!
 //! A parallel, rate-limited generator produces temperature readings from four sensors; invalid
-//! readings are dropped, the stream is partitioned by sensor, and for each sensor the hottest
-//! reading so far is printed every time it changes.
+//! readings are dropped, the stream is partitioned by sensor, and for every reading the hottest
+//! reading of its sensor so far is printed (`max_by` is a rolling aggregation: in STREAMING mode
+//! it emits an update per input element).
 //!
 //! ```text
 //! cargo run -p eddy-api --example streaming_job

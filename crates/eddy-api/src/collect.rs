@@ -56,30 +56,42 @@ impl<T: Data> DataStream<T> {
         let (sender, receiver) = bounded(16);
         self.add_sink(CollectSink { sender }).name("Sink: Collect");
         let client = self.env.execute_async(job_name)?;
-        let mut collected = Vec::new();
-        loop {
-            if limit.is_some_and(|n| collected.len() >= n) {
-                client.cancel()?;
-                // Stop collecting before waiting for the job: a sink blocked on the full channel
-                // then fails its send and stops at once (its error is ignored, the job is
-                // already cancelling) instead of holding the job until
-                // task.cancellation.timeout.
-                drop(receiver);
-                let _ = client.get_job_execution_result();
-                collected.truncate(limit.unwrap_or(usize::MAX));
-                return Ok(collected);
-            }
-            match receiver.recv_timeout(POLL) {
-                Ok(values) => collected.extend(values),
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    if client.get_job_status()?.is_terminal() {
-                        collected.extend(receiver.try_iter().flatten());
-                        client.get_job_execution_result()?;
-                        if let Some(n) = limit {
-                            collected.truncate(n);
-                        }
-                        return Ok(collected);
+        let result = receive(&client, receiver, limit);
+        self.env.job_ended();
+        result
+    }
+}
+
+/// Receives the collected batches until the job ends (or `limit` elements arrived, then
+/// cancels the job).
+fn receive<T>(
+    client: &crate::JobClient,
+    receiver: crossbeam_channel::Receiver<Vec<T>>,
+    limit: Option<usize>,
+) -> Result<Vec<T>, JobError> {
+    let mut collected = Vec::new();
+    loop {
+        if limit.is_some_and(|n| collected.len() >= n) {
+            client.cancel()?;
+            // Stop collecting before waiting for the job: a sink blocked on the full channel
+            // then fails its send and stops at once (its error is ignored, the job is
+            // already cancelling) instead of holding the job until
+            // task.cancellation.timeout.
+            drop(receiver);
+            let _ = client.get_job_execution_result();
+            collected.truncate(limit.unwrap_or(usize::MAX));
+            return Ok(collected);
+        }
+        match receiver.recv_timeout(POLL) {
+            Ok(values) => collected.extend(values),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                if client.get_job_status()?.is_terminal() {
+                    collected.extend(receiver.try_iter().flatten());
+                    client.get_job_execution_result()?;
+                    if let Some(n) = limit {
+                        collected.truncate(n);
                     }
+                    return Ok(collected);
                 }
             }
         }

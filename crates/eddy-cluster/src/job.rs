@@ -82,7 +82,7 @@ impl Default for JobConfig {
         JobConfig {
             task_settings: TaskSettings::default(),
             slot_request_timeout: Duration::from_secs(300),
-            cancellation_timeout: Duration::from_secs(30),
+            cancellation_timeout: Duration::from_secs(180),
         }
     }
 }

@@ -78,36 +78,32 @@ impl StreamExecutionEnvironment {
 
     /// Runs the program as a job and waits for it to end.
     ///
-    /// Under `eddy run` this prints the job id on submission; under `eddy info` it captures the
-    /// plan and returns [`JobError::PlanCaptured`] without running anything.
+    /// Under `eddy run` this prints the job id on submission and the runtime at the end; under
+    /// `eddy info` it captures the plan and returns [`JobError::PlanCaptured`] without running
+    /// anything.
     pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult, JobError> {
-        let client_context = self.state.lock().client.clone();
-        if let Some(context) = &client_context {
-            if let ClientMode::CapturePlan(slot) = &context.mode {
-                *slot.lock() = Some(self.get_execution_plan()?);
-                return Err(JobError::PlanCaptured);
-            }
-        }
         let client = self.execute_async(job_name)?;
-        if let Some(context) = &client_context {
-            println!("Job has been submitted with JobID {}", client.job_id());
-            *context.current_job.lock() = Some(client.clone());
-        }
         let result = client.get_job_execution_result();
-        if let Some(context) = &client_context {
-            *context.current_job.lock() = None;
-            if let Ok(done) = &result {
-                println!("Program execution finished");
-                println!("Job with JobID {} has finished.", done.job_id);
-                println!("Job Runtime: {} ms", done.net_runtime.as_millis());
-            }
+        self.job_ended();
+        if let (Some(_), Ok(done)) = (&self.state.lock().client, &result) {
+            println!("Program execution finished");
+            println!("Job with JobID {} has finished.", done.job_id);
+            println!("Job Runtime: {} ms", done.net_runtime.as_millis());
         }
         result
     }
 
     /// Submits the program as a job and returns at once with a client to watch or cancel it.
     /// The program's transformations are cleared, so the environment can build the next job.
+    ///
+    /// Under the `eddy` CLI the job is announced and registered so that Ctrl-C cancels it; under
+    /// `eddy info` the plan is captured instead and [`JobError::PlanCaptured`] returned.
     pub fn execute_async(&self, job_name: &str) -> Result<JobClient, JobError> {
+        let client_context = self.state.lock().client.clone();
+        if let Some(ClientMode::CapturePlan(slot)) = client_context.as_ref().map(|c| &c.mode) {
+            *slot.lock() = Some(self.get_execution_plan()?);
+            return Err(JobError::PlanCaptured);
+        }
         let BuiltProgram { graph, code } = self.build_program(job_name)?;
         let config = self.state.lock().config.clone();
         let job = JobGraph::from_stream_graph(&graph)?;
@@ -118,7 +114,19 @@ impl StreamExecutionEnvironment {
         let code: Arc<JobCode> = Arc::new(code);
         dispatcher.submit_job(job_id, Arc::new(job), code, job_config)?;
         self.state.lock().program = Default::default();
-        Ok(JobClient::new(job_id, dispatcher, Arc::new(cluster)))
+        let client = JobClient::new(job_id, dispatcher, Arc::new(cluster));
+        if let Some(context) = &client_context {
+            println!("Job has been submitted with JobID {job_id}");
+            *context.current_job.lock() = Some(client.clone());
+        }
+        Ok(client)
+    }
+
+    /// Forgets the CLI's handle on the job that just ended (Ctrl-C no longer cancels it).
+    pub(crate) fn job_ended(&self) {
+        if let Some(context) = &self.state.lock().client {
+            *context.current_job.lock() = None;
+        }
     }
 }
 

@@ -2,11 +2,13 @@
 
 use eddy_core::Watermark;
 
-/// Tracks each channel's watermark; the input's watermark is their minimum and only advances.
-/// An ended channel no longer holds the minimum back.
+/// Tracks each channel's watermark; the input's watermark is the minimum over the channels that
+/// have not ended, and only advances. `Watermark::MAX` (the end of a bounded input) passes
+/// through like any other watermark.
 #[derive(Debug, Clone)]
 pub struct WatermarkValve {
     channels: Vec<i64>,
+    ended: Vec<bool>,
     current: i64,
 }
 
@@ -15,6 +17,7 @@ impl WatermarkValve {
     pub fn new(channels: usize) -> Self {
         WatermarkValve {
             channels: vec![i64::MIN; channels],
+            ended: vec![false; channels],
             current: i64::MIN,
         }
     }
@@ -29,15 +32,22 @@ impl WatermarkValve {
         self.advance()
     }
 
-    /// A channel ended; returns the input's new watermark if it advanced.
+    /// A channel ended: it no longer holds the others back. Returns the input's new watermark if
+    /// it advanced.
     pub fn channel_ended(&mut self, channel: usize) -> Option<Watermark> {
-        self.channels[channel] = i64::MAX;
+        self.ended[channel] = true;
         self.advance()
     }
 
     fn advance(&mut self) -> Option<Watermark> {
-        let min = self.channels.iter().copied().min().unwrap_or(i64::MAX);
-        if min > self.current && min != i64::MAX {
+        let min = self
+            .channels
+            .iter()
+            .zip(&self.ended)
+            .filter(|(_, ended)| !**ended)
+            .map(|(wm, _)| *wm)
+            .min()?;
+        if min > self.current {
             self.current = min;
             return Some(Watermark(min));
         }
@@ -59,5 +69,14 @@ mod tests {
         assert_eq!(valve.update(1, Watermark(20)), Some(Watermark(7)));
         assert_eq!(valve.channel_ended(2), Some(Watermark(10)));
         assert_eq!(valve.update(0, Watermark(9)), None);
+    }
+
+    #[test]
+    fn the_end_of_input_watermark_passes_through() {
+        let mut valve = WatermarkValve::new(2);
+        assert_eq!(valve.update(0, Watermark::MAX), None);
+        assert_eq!(valve.update(1, Watermark::MAX), Some(Watermark::MAX));
+        assert_eq!(valve.channel_ended(0), None);
+        assert_eq!(valve.channel_ended(1), None, "nothing left to combine");
     }
 }
