@@ -39,7 +39,10 @@ fn plan_capture_covers_execute_and_collect_and_runs_nothing() {
         .iter()
         .map(|n| n["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, vec!["Source: Collection Source", "Map", "Sink: Collect"]);
+    assert_eq!(
+        types,
+        vec!["Source: Collection Source", "Map", "Sink: Collect"]
+    );
 }
 
 #[test]

@@ -208,17 +208,16 @@ where
                 Err(wait) => return Ok(SourceStatus::NothingAvailable(wait)),
             }
         }
+        let generator = &mut self.generator;
         if bounded {
-            for _ in 0..n {
-                out.collect((self.generator)(self.next));
-                self.next += 1;
-            }
+            let first = self.next;
+            out.extend((first..first + n).map(generator));
+            self.next += n;
             self.remaining -= n;
         } else {
-            for _ in 0..n {
-                out.collect((self.generator)(self.next));
-                self.next = self.next.wrapping_add(self.stride);
-            }
+            let (first, stride) = (self.next, self.stride);
+            out.extend((0..n).map(|k| generator(first.wrapping_add(k.wrapping_mul(stride)))));
+            self.next = first.wrapping_add(n.wrapping_mul(stride));
         }
         self.emitted += n;
         Ok(SourceStatus::MoreAvailable)

@@ -5,6 +5,7 @@ use super::{
     ReduceFunction,
 };
 use crate::error::FnResult;
+use crate::record::StreamRecord;
 
 /// A closure as a [`MapFunction`].
 #[derive(Clone)]
@@ -17,6 +18,15 @@ where
     #[inline]
     fn map(&mut self, value: I) -> FnResult<O> {
         Ok((self.0)(value))
+    }
+
+    #[inline]
+    fn map_batch(&mut self, batch: Vec<StreamRecord<I>>) -> FnResult<Vec<StreamRecord<O>>> {
+        // Infallible: a plain map, collected in place when the layouts allow.
+        Ok(batch
+            .into_iter()
+            .map(|r| StreamRecord::with_timestamp((self.0)(r.value), r.timestamp))
+            .collect())
     }
 }
 
@@ -61,6 +71,12 @@ where
     #[inline]
     fn filter(&mut self, value: &T) -> FnResult<bool> {
         Ok((self.0)(value))
+    }
+
+    #[inline]
+    fn filter_batch(&mut self, batch: &mut Vec<StreamRecord<T>>) -> FnResult<()> {
+        batch.retain(|r| (self.0)(&r.value));
+        Ok(())
     }
 }
 

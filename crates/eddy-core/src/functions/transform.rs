@@ -2,6 +2,7 @@
 
 use super::{Collector, ProcessContext, RuntimeContext};
 use crate::error::FnResult;
+use crate::record::StreamRecord;
 
 /// Generates `open`/`close` lifecycle methods with empty defaults.
 macro_rules! lifecycle {
@@ -21,6 +22,20 @@ macro_rules! lifecycle {
 pub trait MapFunction<I, O>: Clone + Send + 'static {
     /// Transforms one element.
     fn map(&mut self, value: I) -> FnResult<O>;
+
+    /// Transforms a whole batch, keeping timestamps. The default calls [`map`](Self::map) per
+    /// element; override it when a batch can be transformed faster as a whole.
+    fn map_batch(&mut self, batch: Vec<StreamRecord<I>>) -> FnResult<Vec<StreamRecord<O>>> {
+        batch
+            .into_iter()
+            .map(|r| {
+                Ok(StreamRecord::with_timestamp(
+                    self.map(r.value)?,
+                    r.timestamp,
+                ))
+            })
+            .collect()
+    }
     lifecycle!();
 }
 
@@ -35,6 +50,20 @@ pub trait FlatMapFunction<I, O>: Clone + Send + 'static {
 pub trait FilterFunction<T>: Clone + Send + 'static {
     /// Whether to keep the element.
     fn filter(&mut self, value: &T) -> FnResult<bool>;
+
+    /// Keeps the accepted elements of a batch, in place. The default calls
+    /// [`filter`](Self::filter) per element; override it to filter a batch faster as a whole.
+    fn filter_batch(&mut self, batch: &mut Vec<StreamRecord<T>>) -> FnResult<()> {
+        let mut error = None;
+        batch.retain(|r| {
+            error.is_none()
+                && self.filter(&r.value).unwrap_or_else(|e| {
+                    error = Some(e);
+                    false
+                })
+        });
+        error.map_or(Ok(()), Err)
+    }
     lifecycle!();
 }
 

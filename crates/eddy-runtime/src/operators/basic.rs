@@ -4,7 +4,7 @@ use eddy_core::functions::{
     Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
     RuntimeContext,
 };
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::FnResult;
 
 use super::OneInputLogic;
 use crate::output::Batch;
@@ -19,16 +19,7 @@ impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
 
     #[inline]
     fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let f = &mut self.0;
-        batch
-            .into_iter()
-            .map(|r| {
-                Ok(StreamRecord {
-                    value: f.map(r.value)?,
-                    timestamp: r.timestamp,
-                })
-            })
-            .collect()
+        self.0.map_batch(batch)
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -46,21 +37,8 @@ impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
 
     #[inline]
     fn process(&mut self, mut batch: Batch<T>, _ctx: &RuntimeContext) -> FnResult<Batch<T>> {
-        let f = &mut self.0;
-        let mut error = None;
-        batch.retain(|r| {
-            if error.is_some() {
-                return false;
-            }
-            f.filter(&r.value).unwrap_or_else(|e| {
-                error = Some(e);
-                false
-            })
-        });
-        match error {
-            Some(e) => Err(e),
-            None => Ok(batch),
-        }
+        self.0.filter_batch(&mut batch)?;
+        Ok(batch)
     }
 
     fn close(&mut self) -> FnResult<()> {

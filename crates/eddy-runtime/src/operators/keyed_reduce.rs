@@ -36,6 +36,66 @@ impl<T, K: Key, KS, R> KeyedReduceLogic<T, K, KS, R> {
     }
 }
 
+impl<T, K, KS, R> KeyedReduceLogic<T, K, KS, R>
+where
+    T: Clone + Send,
+    K: Key,
+    KS: KeySelector<T, K>,
+    R: ReduceFunction<T>,
+{
+    /// Folds `value` into its key's accumulator and returns a reference to the new value.
+    #[inline(always)]
+    fn fold(&mut self, value: T, timestamp: i64) -> FnResult<&T> {
+        let key = self.key_selector.get_key(&value);
+        match self.state.entry(key) {
+            Entry::Occupied(entry) => {
+                let slot = entry.into_mut();
+                let previous = slot.0.take().ok_or("reduce state was left empty")?;
+                let reduced = self.reducer.reduce(previous, value)?;
+                slot.1 = timestamp;
+                Ok(slot.0.insert(reduced))
+            }
+            Entry::Vacant(entry) => {
+                let slot = entry.insert((Some(value), timestamp));
+                slot.0
+                    .as_ref()
+                    .ok_or_else(|| "reduce state was left empty".into())
+            }
+        }
+    }
+
+    /// STREAMING: one output per input, the updated value. The output is collected in place
+    /// over the input batch's allocation.
+    fn process_streaming(&mut self, batch: Batch<T>) -> FnResult<Batch<T>> {
+        let mut failure = None;
+        let out: Batch<T> = batch
+            .into_iter()
+            .map_while(|record| match self.fold(record.value, record.timestamp) {
+                Ok(updated) => Some(StreamRecord {
+                    value: updated.clone(),
+                    timestamp: record.timestamp,
+                }),
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            })
+            .collect();
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// BATCH: only accumulate; results leave at the end of input.
+    fn process_batch_mode(&mut self, batch: Batch<T>) -> FnResult<()> {
+        for record in batch {
+            self.fold(record.value, record.timestamp)?;
+        }
+        Ok(())
+    }
+}
+
 impl<T, K, KS, R> OneInputLogic<T, T> for KeyedReduceLogic<T, K, KS, R>
 where
     T: Clone + Send,
@@ -48,37 +108,12 @@ where
     }
 
     fn process(&mut self, batch: Batch<T>, _ctx: &RuntimeContext) -> FnResult<Batch<T>> {
-        let mut out = if self.emit_updates {
-            Vec::with_capacity(batch.len())
+        if self.emit_updates {
+            self.process_streaming(batch)
         } else {
-            Vec::new()
-        };
-        for record in batch {
-            let key = self.key_selector.get_key(&record.value);
-            let emit = self.emit_updates;
-            let updated = match self.state.entry(key) {
-                Entry::Occupied(entry) => {
-                    let slot = entry.into_mut();
-                    let previous = slot.0.take().ok_or("reduce state was left empty")?;
-                    let value = self.reducer.reduce(previous, record.value)?;
-                    slot.1 = record.timestamp;
-                    let stored = slot.0.insert(value);
-                    emit.then(|| stored.clone())
-                }
-                Entry::Vacant(entry) => {
-                    let copy = emit.then(|| record.value.clone());
-                    entry.insert((Some(record.value), record.timestamp));
-                    copy
-                }
-            };
-            if let Some(value) = updated {
-                out.push(StreamRecord {
-                    value,
-                    timestamp: record.timestamp,
-                });
-            }
+            self.process_batch_mode(batch)?;
+            Ok(Vec::new())
         }
-        Ok(out)
     }
 
     fn end_of_input(&mut self) -> FnResult<Batch<T>> {

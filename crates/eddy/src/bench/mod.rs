@@ -17,12 +17,18 @@ pub enum BenchCommand {
         /// Parallelisms to run the engine at.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         parallelism: Vec<u32>,
+        /// Rounds per case (each: one plain-loop run, then one engine run); medians are shown.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
         /// Only these cases: stateless-u64, stateless-string, keyed-u64, keyed-string.
         #[arg(long, value_delimiter = ',')]
         cases: Vec<String>,
         /// Also print one JSON object per result line.
         #[arg(long)]
         json: bool,
+        /// Engine configuration, e.g. `-D taskmanager.network.batch-size=4096` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
     },
 }
 
@@ -33,7 +39,13 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             records,
             parallelism,
             cases,
+            rounds,
             json,
-        } => pipeline::run(records, &parallelism, &cases, json),
+            dynamic_properties,
+        } => {
+            let mut config = eddy_core::config::Configuration::new();
+            config.apply_dynamic_properties(&dynamic_properties)?;
+            pipeline::run(records, &parallelism, &cases, rounds, json, &config)
+        }
     }
 }

@@ -73,8 +73,13 @@ fn mark(mut s: String) -> String {
 }
 
 /// Runs one case on the engine; returns (records reaching the sink, seconds).
-fn engine(case: Case, records: u64, parallelism: u32) -> anyhow::Result<(u64, f64)> {
-    let env = StreamExecutionEnvironment::with_configuration(Configuration::new());
+fn engine(
+    case: Case,
+    records: u64,
+    parallelism: u32,
+    config: &Configuration,
+) -> anyhow::Result<(u64, f64)> {
+    let env = StreamExecutionEnvironment::with_configuration(config.clone());
     env.set_parallelism(parallelism);
     let counter = Arc::new(AtomicU64::new(0));
     let sink = CountingSink(counter.clone());
@@ -171,8 +176,57 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
     (out, start.elapsed().as_secs_f64())
 }
 
+/// The median of a non-empty list.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// One measured case: median engine rate, median loop rate, median of the per-round ratios.
+struct Measurement {
+    engine_rate: f64,
+    loop_rate: f64,
+    ratio: f64,
+}
+
+/// Alternates plain-loop and engine runs for `rounds` rounds. Each round's ratio compares runs
+/// made back to back, so drifting machine speed (shared virtual machines) affects both sides.
+fn measure(
+    case: Case,
+    records: u64,
+    parallelism: u32,
+    rounds: u32,
+    config: &Configuration,
+) -> anyhow::Result<Measurement> {
+    let (mut engine_rates, mut loop_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let (loop_out, loop_secs) = plain_loop(case, records);
+        let (engine_out, engine_secs) = engine(case, records, parallelism, config)?;
+        anyhow::ensure!(
+            engine_out == loop_out,
+            "{}: the engine produced {engine_out} records but the plain loop {loop_out}",
+            case.label()
+        );
+        engine_rates.push(records as f64 / engine_secs);
+        loop_rates.push(records as f64 / loop_secs);
+        ratios.push(loop_secs / engine_secs);
+    }
+    Ok(Measurement {
+        engine_rate: median(engine_rates),
+        loop_rate: median(loop_rates),
+        ratio: median(ratios),
+    })
+}
+
 /// Runs every case at every parallelism and prints the table.
-pub fn run(records: u64, parallelisms: &[u32], cases: &[String], json: bool) -> anyhow::Result<()> {
+pub fn run(
+    records: u64,
+    parallelisms: &[u32],
+    cases: &[String],
+    rounds: u32,
+    json: bool,
+    config: &Configuration,
+) -> anyhow::Result<()> {
     const ALL: [Case; 4] = [
         Case::StatelessU64,
         Case::StatelessString,
@@ -190,7 +244,9 @@ pub fn run(records: u64, parallelisms: &[u32], cases: &[String], json: bool) -> 
         parallelisms.iter().all(|&p| p > 0),
         "--parallelism values must be at least 1"
     );
-    println!("eddy bench pipeline: {records} records per run");
+    println!(
+        "eddy bench pipeline: {records} records per run; medians over {rounds} rounds, each a plain-loop run then an engine run"
+    );
     println!(
         "{:<30} {:>3} {:>16} {:>16} {:>7}",
         "case", "p", "engine ev/s", "plain loop ev/s", "ratio"
@@ -199,17 +255,12 @@ pub fn run(records: u64, parallelisms: &[u32], cases: &[String], json: bool) -> 
         .into_iter()
         .filter(|c| cases.is_empty() || cases.iter().any(|w| w == c.id()))
     {
-        let (loop_out, loop_secs) = plain_loop(case, records);
-        let loop_rate = records as f64 / loop_secs;
         for &p in parallelisms {
-            let (engine_out, engine_secs) = engine(case, records, p)?;
-            anyhow::ensure!(
-                engine_out == loop_out,
-                "{}: the engine produced {engine_out} records but the plain loop {loop_out}",
-                case.label()
-            );
-            let engine_rate = records as f64 / engine_secs;
-            let ratio = engine_rate / loop_rate;
+            let Measurement {
+                engine_rate,
+                loop_rate,
+                ratio,
+            } = measure(case, records, p, rounds, config)?;
             println!(
                 "{:<30} {:>3} {:>16.0} {:>16.0} {:>7.2}",
                 case.label(),
