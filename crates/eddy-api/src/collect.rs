@@ -5,7 +5,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use eddy_core::functions::{SinkContext, SinkFunction};
-use eddy_core::{Data, FnResult, StreamRecord};
+use eddy_core::{Batch, Data, FnResult};
 
 use crate::datastream::DataStream;
 use crate::error::JobError;
@@ -24,10 +24,9 @@ impl<T: Data> SinkFunction<T> for CollectSink<T> {
             .map_err(|_| "the program stopped collecting results".into())
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
-        let values = batch.into_iter().map(|r| r.value).collect();
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
         self.sender
-            .send(values)
+            .send(batch.into_values())
             .map_err(|_| "the program stopped collecting results".into())
     }
 }

@@ -61,5 +61,5 @@ pub mod prelude {
         KeySelector, MapFunction, Partitioner, ProcessContext, ProcessFunction, ReduceFunction,
         RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput, SourceStatus,
     };
-    pub use eddy_core::{Data, FnResult, FunctionError, Key};
+    pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{bounded, env_with};
-use eddy_api::core::StreamRecord;
+use eddy_api::core::Batch;
 use eddy_api::prelude::*;
 
 /// A non-parallel source emitting `0..total` as fast as it may, counting every emitted record.
@@ -64,9 +64,9 @@ impl SinkFunction<u64> for SlowSink {
         Ok(())
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<u64>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: Batch<u64>) -> FnResult<()> {
         std::thread::sleep(Duration::from_millis(1));
-        for record in batch {
+        for record in batch.into_records() {
             self.invoke(record.value, &SinkContext::new(record.timestamp))?;
         }
         Ok(())

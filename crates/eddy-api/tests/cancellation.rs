@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{bounded, env, env_with};
-use eddy_api::core::StreamRecord;
+use eddy_api::core::Batch;
 use eddy_api::prelude::*;
 
 /// Polling interval and maximum number of polls while waiting for a condition (the loop is
@@ -49,7 +49,7 @@ impl SinkFunction<u64> for CountingSink {
         Ok(())
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<u64>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: Batch<u64>) -> FnResult<()> {
         std::thread::sleep(self.delay_per_batch);
         self.seen.fetch_add(batch.len() as u64, Ordering::SeqCst);
         Ok(())

@@ -83,7 +83,7 @@ impl<T: Clone + Send + 'static> SourceFunction<T> for CollectionSource<T> {
 mod tests {
     use super::*;
     use crate::testing::{run_parallel, run_subtask, CAPACITY};
-    use eddy_core::StreamRecord;
+    use eddy_core::Batch;
 
     #[test]
     fn emits_all_elements_in_order() {
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn emits_at_most_remaining_per_poll() {
         let mut source = CollectionSource::new((1..=7).collect::<Vec<u32>>());
-        let mut batch: Vec<StreamRecord<u32>> = Vec::new();
+        let mut batch: Batch<u32> = Batch::new();
         let mut batches = Vec::new();
         loop {
             let mut out = SourceOutput::new(&mut batch, CAPACITY);
@@ -116,7 +116,7 @@ mod tests {
                 break;
             }
             assert_eq!(status, SourceStatus::MoreAvailable);
-            batches.push(batch.drain(..).map(|r| r.value).collect::<Vec<_>>());
+            batches.push(std::mem::take(&mut batch).into_values());
         }
         assert_eq!(batches, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
     }

@@ -1,7 +1,7 @@
 //! A sink that drops every element (Flink's `DiscardingSink`).
 
 use eddy_core::functions::{SinkContext, SinkFunction};
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::{Batch, FnResult};
 
 /// A sink that drops every element, for any element type; useful for benchmarks and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl<T: Send + 'static> SinkFunction<T> for DiscardingSink {
     }
 
     #[inline]
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
         drop(batch);
         Ok(())
     }
@@ -40,7 +40,7 @@ mod tests {
         SinkFunction::<Arc<i32>>::open(&mut sink, &RuntimeContext::for_testing(0, 1)).unwrap();
         sink.invoke(Arc::clone(&value), &SinkContext::new(0))
             .unwrap();
-        sink.invoke_batch(vec![StreamRecord::new(Arc::clone(&value)); 3])
+        sink.invoke_batch(Batch::from_values(vec![Arc::clone(&value); 3]))
             .unwrap();
         SinkFunction::<Arc<i32>>::finish(&mut sink).unwrap();
         SinkFunction::<Arc<i32>>::close(&mut sink).unwrap();

@@ -239,7 +239,7 @@ where
 mod tests {
     use super::*;
     use crate::testing::{run_parallel, take_subtask};
-    use eddy_core::StreamRecord;
+    use eddy_core::Batch;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
@@ -285,10 +285,10 @@ mod tests {
     }
 
     fn poll(source: &mut GeneratorSource<u64, fn(u64) -> u64>) -> (SourceStatus, Vec<u64>) {
-        let mut batch: Vec<StreamRecord<u64>> = Vec::new();
+        let mut batch: Batch<u64> = Batch::new();
         let mut out = SourceOutput::new(&mut batch, 100);
         let status = source.poll_next(&mut out).unwrap();
-        (status, batch.into_iter().map(|r| r.value).collect())
+        (status, batch.into_values())
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::{Batch, FnResult};
 
 /// Where a [`PrintSink`] writes.
 #[derive(Clone)]
@@ -171,9 +171,9 @@ impl<T: Display + Send + 'static> SinkFunction<T> for PrintSink<T> {
         self.write_buffer()
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
-        for record in &batch {
-            self.format(&record.value)?;
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
+        for value in batch.values() {
+            self.format(value)?;
         }
         self.write_buffer()
     }
@@ -208,7 +208,7 @@ mod tests {
                 .unwrap();
             let base = 10 * (i as i32 + 1);
             instance
-                .invoke_batch(vec![StreamRecord::new(base), StreamRecord::new(base + 1)])
+                .invoke_batch(Batch::from_values(vec![base, base + 1]))
                 .unwrap();
             instance.invoke(base + 2, &SinkContext::new(0)).unwrap();
             instance.finish().unwrap();
@@ -256,7 +256,7 @@ mod tests {
     fn stdout_and_stderr_sinks_open_and_flush() {
         for mut sink in [PrintSink::<u8>::stdout(), PrintSink::stderr()] {
             sink.open(&RuntimeContext::for_testing(0, 1)).unwrap();
-            sink.invoke_batch(Vec::new()).unwrap();
+            sink.invoke_batch(Batch::new()).unwrap();
             sink.finish().unwrap();
             sink.close().unwrap();
         }

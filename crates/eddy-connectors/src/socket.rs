@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn poll_before_open_is_an_error() {
         let mut source = SocketTextSource::new("127.0.0.1", 1);
-        let mut batch = Vec::new();
+        let mut batch = eddy_core::Batch::new();
         let mut out = SourceOutput::new(&mut batch, 3);
         assert!(source.poll_next(&mut out).is_err());
     }

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::{Batch, FnResult};
 
 use crate::net;
 
@@ -137,11 +137,12 @@ where
         writer.write_all(&bytes).map_err(|e| self.write_error(e))
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
         let ctx = SinkContext::new(eddy_core::NO_TIMESTAMP);
         batch
+            .into_values()
             .into_iter()
-            .try_for_each(|record| self.invoke(record.value, &ctx))
+            .try_for_each(|value| self.invoke(value, &ctx))
     }
 
     fn finish(&mut self) -> FnResult<()> {
@@ -173,7 +174,7 @@ mod tests {
         instance.open(&RuntimeContext::for_testing(0, 1)).unwrap();
         instance.invoke(1, &SinkContext::new(0)).unwrap();
         instance
-            .invoke_batch((2..=4).map(StreamRecord::new).collect())
+            .invoke_batch(Batch::from_values((2..=4).collect()))
             .unwrap();
         instance.finish().unwrap();
         instance.close().unwrap();
@@ -190,7 +191,7 @@ mod tests {
             SocketSink::new("127.0.0.1", addr.port(), |v: &u32| v.to_le_bytes().to_vec());
         sink.open(&RuntimeContext::for_testing(0, 1)).unwrap();
         let values: Vec<u32> = (0..50_000).collect();
-        sink.invoke_batch(values.iter().copied().map(StreamRecord::new).collect())
+        sink.invoke_batch(Batch::from_values(values.to_vec()))
             .unwrap();
         sink.close().unwrap();
         let expected: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use eddy_core::functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::{Batch, FnResult};
 
 /// The batch capacity the helpers use: small, so that batching is exercised.
 pub const CAPACITY: usize = 3;
@@ -24,11 +24,11 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// of [`CAPACITY`], and returns the values in emission order.
 pub fn drive<T, S: SourceFunction<T>>(source: &mut S, limit: Option<usize>) -> FnResult<Vec<T>> {
     let mut values = Vec::new();
-    let mut batch: Vec<StreamRecord<T>> = Vec::new();
+    let mut batch: Batch<T> = Batch::new();
     for _ in 0..MAX_POLLS {
         let mut out = SourceOutput::new(&mut batch, CAPACITY);
         let status = source.poll_next(&mut out)?;
-        values.extend(batch.drain(..).map(|r| r.value));
+        values.extend(std::mem::take(&mut batch).into_values());
         if let Some(n) = limit {
             if values.len() >= n {
                 values.truncate(n);

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
-use eddy_core::{FnResult, StreamRecord};
+use eddy_core::{Batch, FnResult};
 
 /// The buffer size of the file writer.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -180,10 +180,11 @@ impl<T: Display + Send + 'static> SinkFunction<T> for TextFileSink<T> {
         self.write_line(&value)
     }
 
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
         batch
+            .values()
             .iter()
-            .try_for_each(|record| self.write_line(&record.value))
+            .try_for_each(|value| self.write_line(value))
     }
 
     fn finish(&mut self) -> FnResult<()> {
@@ -209,11 +210,9 @@ mod tests {
             let mut instance = sink.clone();
             instance.open(&RuntimeContext::for_testing(i as u32, parallelism))?;
             let (head, tail) = input.split_at(input.len() / 2);
-            instance.invoke_batch(
-                head.iter()
-                    .map(|s| StreamRecord::new(s.to_string()))
-                    .collect(),
-            )?;
+            instance.invoke_batch(Batch::from_values(
+                head.iter().map(|s| s.to_string()).collect(),
+            ))?;
             for value in tail {
                 instance.invoke(value.to_string(), &SinkContext::new(0))?;
             }

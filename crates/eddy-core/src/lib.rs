@@ -4,6 +4,7 @@
 //! bounds, key groups, configuration with Flink's key names, identifiers, and the user-function
 //! traits (`MapFunction`, `SourceFunction`, …) that jobs implement and operators call.
 
+pub mod batch;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod keygroup;
 pub mod keyhash;
 pub mod record;
 
+pub use batch::Batch;
 pub use data::{Data, Key};
 pub use error::{FnResult, FunctionError};
 pub use record::{StreamRecord, Watermark, NO_TIMESTAMP};

@@ -2,12 +2,12 @@
 
 use std::any::Any;
 
-use eddy_core::{Data, StreamRecord, Watermark};
+use eddy_core::{Data, Watermark};
 
 use crate::error::TaskError;
 
 /// A batch of records: the unit in which data moves everywhere in the runtime.
-pub type Batch<T> = Vec<StreamRecord<T>>;
+pub use eddy_core::Batch;
 
 /// The consumer side of a typed stream inside a task.
 ///

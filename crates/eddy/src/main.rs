@@ -12,6 +12,11 @@ use eddy::examples::{find, EXAMPLES};
 use eddy::ProgramError;
 use eddy_api::JobError;
 
+/// mimalloc: batches allocate and free many small objects across threads, where it is markedly
+/// faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "eddy", version, about = "Eddy: Apache Flink, rebuilt in Rust")]
 struct Cli {

@@ -4,8 +4,8 @@ use super::{
     CoFlatMapFunction, CoMapFunction, Collector, FilterFunction, FlatMapFunction, MapFunction,
     ReduceFunction,
 };
+use crate::batch::Batch;
 use crate::error::FnResult;
-use crate::record::StreamRecord;
 
 /// A closure as a [`MapFunction`].
 #[derive(Clone)]
@@ -21,12 +21,9 @@ where
     }
 
     #[inline]
-    fn map_batch(&mut self, batch: Vec<StreamRecord<I>>) -> FnResult<Vec<StreamRecord<O>>> {
-        // Infallible: a plain map, collected in place when the layouts allow.
-        Ok(batch
-            .into_iter()
-            .map(|r| StreamRecord::with_timestamp((self.0)(r.value), r.timestamp))
-            .collect())
+    fn map_batch(&mut self, batch: Batch<I>) -> FnResult<Batch<O>> {
+        // Infallible: a plain map over the values, in place when the layouts allow.
+        Ok(batch.map_values(&mut self.0))
     }
 }
 
@@ -74,8 +71,8 @@ where
     }
 
     #[inline]
-    fn filter_batch(&mut self, batch: &mut Vec<StreamRecord<T>>) -> FnResult<()> {
-        batch.retain(|r| (self.0)(&r.value));
+    fn filter_batch(&mut self, batch: &mut Batch<T>) -> FnResult<()> {
+        batch.retain(&mut self.0);
         Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! The sink contract user code implements.
 
 use super::RuntimeContext;
+use crate::batch::Batch;
 use crate::error::FnResult;
-use crate::record::{StreamRecord, NO_TIMESTAMP};
+use crate::record::NO_TIMESTAMP;
 
 /// What a sink knows about the element it receives.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +34,8 @@ pub trait SinkFunction<T>: Clone + Send + 'static {
     fn invoke(&mut self, value: T, ctx: &SinkContext) -> FnResult<()>;
 
     /// Writes a batch; override to write batches more efficiently than element by element.
-    fn invoke_batch(&mut self, batch: Vec<StreamRecord<T>>) -> FnResult<()> {
-        for record in batch {
+    fn invoke_batch(&mut self, batch: Batch<T>) -> FnResult<()> {
+        for record in batch.into_records() {
             let ctx = SinkContext::new(record.timestamp);
             self.invoke(record.value, &ctx)?;
         }

@@ -1,8 +1,8 @@
 //! The source contract user code implements.
 
 use super::RuntimeContext;
+use crate::batch::Batch;
 use crate::error::FnResult;
-use crate::record::StreamRecord;
 use std::time::Duration;
 
 /// Whether a source ends.
@@ -28,35 +28,34 @@ pub enum SourceStatus {
 
 /// Where a source emits its elements: the task's output batch.
 pub struct SourceOutput<'a, T> {
-    batch: &'a mut Vec<StreamRecord<T>>,
+    batch: &'a mut Batch<T>,
     capacity: usize,
 }
 
 impl<'a, T> SourceOutput<'a, T> {
     /// An output appending to `batch` until it holds `capacity` records (for the runtime and
     /// tests).
-    pub fn new(batch: &'a mut Vec<StreamRecord<T>>, capacity: usize) -> Self {
+    pub fn new(batch: &'a mut Batch<T>, capacity: usize) -> Self {
         SourceOutput { batch, capacity }
     }
 
     /// Emits an element without a timestamp.
     #[inline]
     pub fn collect(&mut self, value: T) {
-        self.batch.push(StreamRecord::new(value));
+        self.batch.push_value(value);
     }
 
     /// Emits an element with an event timestamp (milliseconds).
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: T, timestamp: i64) {
-        self.batch
-            .push(StreamRecord::with_timestamp(value, timestamp));
+        self.batch.push(value, timestamp);
     }
 
     /// Emits every element of an iterator, without timestamps. Faster than calling
     /// [`collect`](Self::collect) in a loop for iterators of known length (ranges, slices).
     #[inline]
     pub fn extend(&mut self, values: impl Iterator<Item = T>) {
-        self.batch.extend(values.map(StreamRecord::new));
+        self.batch.extend_values(values);
     }
 
     /// How many more elements fit into the current batch; a poll should emit about this many

@@ -1,8 +1,8 @@
 //! Transformation function traits.
 
 use super::{Collector, ProcessContext, RuntimeContext};
+use crate::batch::Batch;
 use crate::error::FnResult;
-use crate::record::StreamRecord;
 
 /// Generates `open`/`close` lifecycle methods with empty defaults.
 macro_rules! lifecycle {
@@ -25,16 +25,8 @@ pub trait MapFunction<I, O>: Clone + Send + 'static {
 
     /// Transforms a whole batch, keeping timestamps. The default calls [`map`](Self::map) per
     /// element; override it when a batch can be transformed faster as a whole.
-    fn map_batch(&mut self, batch: Vec<StreamRecord<I>>) -> FnResult<Vec<StreamRecord<O>>> {
-        batch
-            .into_iter()
-            .map(|r| {
-                Ok(StreamRecord::with_timestamp(
-                    self.map(r.value)?,
-                    r.timestamp,
-                ))
-            })
-            .collect()
+    fn map_batch(&mut self, batch: Batch<I>) -> FnResult<Batch<O>> {
+        batch.try_map_values(|value| self.map(value))
     }
     lifecycle!();
 }
@@ -53,16 +45,8 @@ pub trait FilterFunction<T>: Clone + Send + 'static {
 
     /// Keeps the accepted elements of a batch, in place. The default calls
     /// [`filter`](Self::filter) per element; override it to filter a batch faster as a whole.
-    fn filter_batch(&mut self, batch: &mut Vec<StreamRecord<T>>) -> FnResult<()> {
-        let mut error = None;
-        batch.retain(|r| {
-            error.is_none()
-                && self.filter(&r.value).unwrap_or_else(|e| {
-                    error = Some(e);
-                    false
-                })
-        });
-        error.map_or(Ok(()), Err)
+    fn filter_batch(&mut self, batch: &mut Batch<T>) -> FnResult<()> {
+        batch.try_retain(|value| self.filter(value))
     }
     lifecycle!();
 }

@@ -55,8 +55,8 @@ impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
     }
 
     fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Vec::with_capacity(batch.len());
-        for record in batch {
+        let mut out = Batch::with_capacity(batch.len());
+        for record in batch.into_records() {
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.0.flat_map(record.value, &mut collector)?;
         }
@@ -77,8 +77,8 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
     }
 
     fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Vec::with_capacity(batch.len());
-        for record in batch {
+        let mut out = Batch::with_capacity(batch.len());
+        for record in batch.into_records() {
             let mut context = ProcessContext::new(record.timestamp, ctx);
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.0

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use eddy_core::functions::{CoFlatMapFunction, CoMapFunction, Collector, RuntimeContext};
-use eddy_core::{Data, FnResult, StreamRecord, Watermark};
+use eddy_core::{Data, FnResult, Watermark};
 
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, TwoInputOperator};
@@ -125,18 +125,10 @@ impl<I1, I2, O, F: CoMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoMapL
         self.0.open(ctx)
     }
     fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let f = &mut self.0;
-        batch
-            .into_iter()
-            .map(|r| Ok(StreamRecord::with_timestamp(f.map1(r.value)?, r.timestamp)))
-            .collect()
+        batch.try_map_values(|value| self.0.map1(value))
     }
     fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let f = &mut self.0;
-        batch
-            .into_iter()
-            .map(|r| Ok(StreamRecord::with_timestamp(f.map2(r.value)?, r.timestamp)))
-            .collect()
+        batch.try_map_values(|value| self.0.map2(value))
     }
     fn close(&mut self) -> FnResult<()> {
         self.0.close()
@@ -151,16 +143,16 @@ impl<I1, I2, O, F: CoFlatMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
         self.0.open(ctx)
     }
     fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Vec::with_capacity(batch.len());
-        for r in batch {
+        let mut out = Batch::with_capacity(batch.len());
+        for r in batch.into_records() {
             self.0
                 .flat_map1(r.value, &mut Collector::new(&mut out, r.timestamp))?;
         }
         Ok(out)
     }
     fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Vec::with_capacity(batch.len());
-        for r in batch {
+        let mut out = Batch::with_capacity(batch.len());
+        for r in batch.into_records() {
             self.0
                 .flat_map2(r.value, &mut Collector::new(&mut out, r.timestamp))?;
         }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext};
-use eddy_core::{FnResult, Key, StreamRecord};
+use eddy_core::{FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
@@ -64,32 +64,15 @@ where
         }
     }
 
-    /// STREAMING: one output per input, the updated value. The output is collected in place
-    /// over the input batch's allocation.
+    /// STREAMING: one output per input, the updated value, keeping the input's timestamp. The
+    /// output is collected in place over the input batch's allocation.
     fn process_streaming(&mut self, batch: Batch<T>) -> FnResult<Batch<T>> {
-        let mut failure = None;
-        let out: Batch<T> = batch
-            .into_iter()
-            .map_while(|record| match self.fold(record.value, record.timestamp) {
-                Ok(updated) => Some(StreamRecord {
-                    value: updated.clone(),
-                    timestamp: record.timestamp,
-                }),
-                Err(e) => {
-                    failure = Some(e);
-                    None
-                }
-            })
-            .collect();
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        batch.try_map_values(|value| self.fold(value, NO_TIMESTAMP).cloned())
     }
 
     /// BATCH: only accumulate; results leave at the end of input.
     fn process_batch_mode(&mut self, batch: Batch<T>) -> FnResult<()> {
-        for record in batch {
+        for record in batch.into_records() {
             self.fold(record.value, record.timestamp)?;
         }
         Ok(())
@@ -112,13 +95,13 @@ where
             self.process_streaming(batch)
         } else {
             self.process_batch_mode(batch)?;
-            Ok(Vec::new())
+            Ok(Batch::new())
         }
     }
 
     fn end_of_input(&mut self) -> FnResult<Batch<T>> {
         if self.emit_updates {
-            return Ok(Vec::new());
+            return Ok(Batch::new());
         }
         Ok(self
             .state

@@ -32,7 +32,7 @@ pub trait OneInputLogic<I, O>: Send {
     fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
     /// The input ended: records still held back (e.g. final results in BATCH mode).
     fn end_of_input(&mut self) -> FnResult<Batch<O>> {
-        Ok(Vec::new())
+        Ok(Batch::new())
     }
     /// Called once at the end.
     fn close(&mut self) -> FnResult<()> {

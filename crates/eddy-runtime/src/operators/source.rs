@@ -29,7 +29,7 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
             source,
             name: setup.display_name(),
             ctx: setup.runtime,
-            batch: Vec::with_capacity(batch_size),
+            batch: Batch::with_capacity(batch_size),
             batch_size,
             next,
         })
@@ -49,7 +49,7 @@ impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
             source.poll_next(&mut SourceOutput::new(batch, size))
         })?;
         if !self.batch.is_empty() {
-            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
+            let full = std::mem::replace(&mut self.batch, Batch::with_capacity(self.batch_size));
             self.next.push(full)?;
         }
         Ok(status)

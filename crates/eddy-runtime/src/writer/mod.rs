@@ -48,7 +48,7 @@ impl<T: Data> SingleChannelWriter<T> {
         SingleChannelWriter {
             channel: channels[target].clone(),
             all_channels: channels,
-            pending: Vec::new(),
+            pending: Batch::new(),
             batch_size,
         }
     }
@@ -84,7 +84,7 @@ impl<T: Data> Output<T> for SingleChannelWriter<T> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.batch_size));
+        let batch = std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size));
         send_batch(&self.channel, batch)
     }
 
@@ -104,7 +104,7 @@ pub struct PartitionedWriter<T, S> {
 impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     /// A writer over `channels`, routing with `selector`.
     pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Self {
-        let pending = channels.iter().map(|_| Vec::new()).collect();
+        let pending = channels.iter().map(|_| Batch::new()).collect();
         PartitionedWriter {
             channels,
             pending,
@@ -116,7 +116,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     fn send_pending(&mut self, channel: usize) -> Result<(), TaskError> {
         let batch = std::mem::replace(
             &mut self.pending[channel],
-            Vec::with_capacity(self.batch_size),
+            Batch::with_capacity(self.batch_size),
         );
         send_batch(&self.channels[channel], batch)
     }
@@ -129,10 +129,10 @@ impl<T: Data, S: ChannelSelector<T>> Output<T> for PartitionedWriter<T, S> {
 
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
-        for record in batch {
+        for record in batch.into_records() {
             let channel = self.selector.select(&record.value, n)? as usize;
             let pending = &mut self.pending[channel];
-            pending.push(record);
+            pending.push(record.value, record.timestamp);
             if pending.len() >= self.batch_size {
                 self.send_pending(channel)?;
             }
@@ -177,7 +177,7 @@ impl<T: Data> BroadcastWriter<T> {
     pub fn new(channels: Vec<ChannelSender>, batch_size: usize) -> Self {
         BroadcastWriter {
             channels,
-            pending: Vec::new(),
+            pending: Batch::new(),
             batch_size,
             _type: PhantomData,
         }
@@ -211,7 +211,7 @@ impl<T: Data> Output<T> for BroadcastWriter<T> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.batch_size));
+        let batch = std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size));
         if let Some((last, rest)) = self.channels.split_last() {
             for channel in rest {
                 send_batch(channel, batch.clone())?;

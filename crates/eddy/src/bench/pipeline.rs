@@ -29,7 +29,7 @@ impl<T: Send + 'static> SinkFunction<T> for CountingSink {
         Ok(())
     }
 
-    fn invoke_batch(&mut self, batch: Vec<eddy_core::StreamRecord<T>>) -> FnResult<()> {
+    fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
         self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
     }
