@@ -27,33 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs a job on the embedded mini-cluster: `eddy run <job> [job args…] [-p N] [-D key=value]…`
-    Run {
-        /// Default parallelism of the job's operators.
-        #[arg(short = 'p', long = "parallelism")]
-        parallelism: Option<u32>,
-        /// A configuration override, e.g. `-D taskmanager.numberOfTaskSlots=2` (repeatable).
-        #[arg(short = 'D', value_name = "KEY=VALUE")]
-        dynamic_properties: Vec<String>,
-        /// The job (see `eddy examples`).
-        job: String,
-        /// The job's arguments; `-p` and `-D` may also appear here.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Run(JobArgs),
     /// Prints a job's execution plan as JSON without running it.
-    Info {
-        /// Default parallelism of the job's operators.
-        #[arg(short = 'p', long = "parallelism")]
-        parallelism: Option<u32>,
-        /// A configuration override (repeatable).
-        #[arg(short = 'D', value_name = "KEY=VALUE")]
-        dynamic_properties: Vec<String>,
-        /// The job (see `eddy examples`).
-        job: String,
-        /// The job's arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Info(JobArgs),
     /// Lists the bundled example jobs.
     Examples,
     /// Runs a benchmark program and prints events/s.
@@ -61,6 +37,22 @@ enum Command {
         #[command(subcommand)]
         bench: eddy::bench::BenchCommand,
     },
+}
+
+/// A job and its options, for `run` and `info`.
+#[derive(clap::Args)]
+struct JobArgs {
+    /// Default parallelism of the job's operators.
+    #[arg(short = 'p', long = "parallelism")]
+    parallelism: Option<u32>,
+    /// A configuration override, e.g. `-D taskmanager.numberOfTaskSlots=2` (repeatable).
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    dynamic_properties: Vec<String>,
+    /// The job (see `eddy examples`).
+    job: String,
+    /// The job's arguments; `-p` and `-D` may also appear here.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -95,13 +87,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run {
-            parallelism,
-            dynamic_properties,
-            job,
-            args,
-        } => {
-            let (example, args, config) = prepare(parallelism, dynamic_properties, &job, &args)?;
+        Command::Run(job) => {
+            let (example, args, config) = prepare(job)?;
             match run_program(example, &args, config) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
                 Err(ProgramError::Job(JobError::Canceled { job_id })) => {
@@ -111,13 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Info {
-            parallelism,
-            dynamic_properties,
-            job,
-            args,
-        } => {
-            let (example, args, config) = prepare(parallelism, dynamic_properties, &job, &args)?;
+        Command::Info(job) => {
+            let (example, args, config) = prepare(job)?;
             println!("{}", capture_plan(example, &args, config)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -135,12 +117,14 @@ type Prepared = (
 );
 
 fn prepare(
-    parallelism: Option<u32>,
-    dynamic_properties: Vec<String>,
-    job: &str,
-    args: &[String],
+    JobArgs {
+        parallelism,
+        dynamic_properties,
+        job,
+        args,
+    }: JobArgs,
 ) -> anyhow::Result<Prepared> {
-    let example = find(job).ok_or_else(|| {
+    let example = find(&job).ok_or_else(|| {
         let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
         anyhow::anyhow!(
             "unknown job '{job}': the bundled jobs are {} (see `eddy examples`)",
@@ -154,7 +138,7 @@ fn prepare(
     if options.parallelism == Some(0) {
         anyhow::bail!("invalid parallelism '0': expected a whole number of at least 1");
     }
-    let args = split_client_options(args, &mut options).map_err(anyhow::Error::msg)?;
+    let args = split_client_options(&args, &mut options).map_err(anyhow::Error::msg)?;
     let config = load_configuration(&options)?;
     Ok((example, args, config))
 }

@@ -3,11 +3,13 @@
 //! Records are gathered per channel and sent as whole batches when `batch_size` records are
 //! pending, when the task flushes (its input ran dry, or the buffer timeout passed), and before
 //! any control event, so events stay in order with the data.
+//!
+//! Each partitioning strategy is a [`Router`] (how records are gathered into per-channel
+//! batches); [`Writer`] wraps any router into an operator [`Output`] and adds what all share:
+//! control events go to every channel, after the pending data.
 
 mod edges;
 mod selectors;
-
-use std::marker::PhantomData;
 
 use eddy_core::{Data, Watermark};
 
@@ -25,71 +27,99 @@ fn send_batch<T: Data>(channel: &ChannelSender, batch: Batch<T>) -> Result<(), T
     channel.send(ChannelEvent::Batch(Box::new(batch), len))
 }
 
-fn broadcast_event(
-    channels: &[ChannelSender],
-    event: impl Fn() -> ChannelEvent,
-) -> Result<(), TaskError> {
-    channels.iter().try_for_each(|c| c.send(event()))
+/// How a writer gathers records into batches for its channels.
+pub trait Router<T>: Send {
+    /// Takes a batch; sends whatever batches became full.
+    fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError>;
+    /// Sends every partially filled batch.
+    fn send_pending(&mut self) -> Result<(), TaskError>;
+    /// Every channel (all of them receive the control events).
+    fn channels(&self) -> &[ChannelSender];
+}
+
+/// A [`Router`] as an operator output.
+pub struct Writer<R>(R);
+
+impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+        self.0.route(batch)
+    }
+
+    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.0.send_pending()?;
+        let channels = self.0.channels();
+        channels
+            .iter()
+            .try_for_each(|c| c.send(ChannelEvent::Watermark(watermark)))
+    }
+
+    fn end_of_input(&mut self) -> Result<(), TaskError> {
+        self.0.send_pending()?;
+        let channels = self.0.channels();
+        channels
+            .iter()
+            .try_for_each(|c| c.send(ChannelEvent::EndOfPartition))
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.0.send_pending()
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        Ok(())
+    }
 }
 
 /// Writes to exactly one channel (forward, global, or any partitioner with one consumer):
 /// batches pass through without being split.
 pub struct SingleChannelWriter<T> {
-    channel: ChannelSender,
-    all_channels: Vec<ChannelSender>,
+    target: usize,
+    channels: Vec<ChannelSender>,
     pending: Batch<T>,
     batch_size: usize,
 }
 
 impl<T: Data> SingleChannelWriter<T> {
-    /// Sends to `channels[target]`; control events go to all `channels` (global partitioning
-    /// still owes every consumer its watermarks and end of partition).
-    pub fn new(channels: Vec<ChannelSender>, target: usize, batch_size: usize) -> Self {
-        SingleChannelWriter {
-            channel: channels[target].clone(),
-            all_channels: channels,
+    /// Sends data to `channels[target]`; control events go to all `channels` (global
+    /// partitioning still owes every consumer its watermarks and end of partition).
+    pub fn new(channels: Vec<ChannelSender>, target: usize, batch_size: usize) -> Writer<Self> {
+        Writer(SingleChannelWriter {
+            target,
+            channels,
             pending: Batch::new(),
             batch_size,
-        }
+        })
     }
 }
 
-impl<T: Data> Output<T> for SingleChannelWriter<T> {
-    fn open(&mut self) -> Result<(), TaskError> {
-        Ok(())
-    }
-
-    fn push(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
+impl<T: Data> Router<T> for SingleChannelWriter<T> {
+    #[inline]
+    fn route(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
         if self.pending.is_empty() && batch.len() * 2 >= self.batch_size {
-            return send_batch(&self.channel, batch);
+            return send_batch(&self.channels[self.target], batch);
         }
         self.pending.append(&mut batch);
         if self.pending.len() >= self.batch_size {
-            self.flush()?;
+            self.send_pending()?;
         }
         Ok(())
     }
 
-    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.all_channels, || ChannelEvent::Watermark(watermark))
-    }
-
-    fn end_of_input(&mut self) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.all_channels, || ChannelEvent::EndOfPartition)
-    }
-
-    fn flush(&mut self) -> Result<(), TaskError> {
+    fn send_pending(&mut self) -> Result<(), TaskError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size));
-        send_batch(&self.channel, batch)
+        send_batch(&self.channels[self.target], batch)
     }
 
-    fn close(&mut self) -> Result<(), TaskError> {
-        Ok(())
+    fn channels(&self) -> &[ChannelSender] {
+        &self.channels
     }
 }
 
@@ -103,17 +133,17 @@ pub struct PartitionedWriter<T, S> {
 
 impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     /// A writer over `channels`, routing with `selector`.
-    pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Self {
+    pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Writer<Self> {
         let pending = channels.iter().map(|_| Batch::new()).collect();
-        PartitionedWriter {
+        Writer(PartitionedWriter {
             channels,
             pending,
             selector,
             batch_size,
-        }
+        })
     }
 
-    fn send_pending(&mut self, channel: usize) -> Result<(), TaskError> {
+    fn send_channel(&mut self, channel: usize) -> Result<(), TaskError> {
         let batch = std::mem::replace(
             &mut self.pending[channel],
             Batch::with_capacity(self.batch_size),
@@ -122,45 +152,31 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     }
 }
 
-impl<T: Data, S: ChannelSelector<T>> Output<T> for PartitionedWriter<T, S> {
-    fn open(&mut self) -> Result<(), TaskError> {
-        Ok(())
-    }
-
-    fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
+    fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
         for record in batch.into_records() {
             let channel = self.selector.select(&record.value, n)? as usize;
             let pending = &mut self.pending[channel];
             pending.push(record.value, record.timestamp);
             if pending.len() >= self.batch_size {
-                self.send_pending(channel)?;
+                self.send_channel(channel)?;
             }
         }
         Ok(())
     }
 
-    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.channels, || ChannelEvent::Watermark(watermark))
-    }
-
-    fn end_of_input(&mut self) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.channels, || ChannelEvent::EndOfPartition)
-    }
-
-    fn flush(&mut self) -> Result<(), TaskError> {
+    fn send_pending(&mut self) -> Result<(), TaskError> {
         for channel in 0..self.channels.len() {
             if !self.pending[channel].is_empty() {
-                self.send_pending(channel)?;
+                self.send_channel(channel)?;
             }
         }
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), TaskError> {
-        Ok(())
+    fn channels(&self) -> &[ChannelSender] {
+        &self.channels
     }
 }
 
@@ -169,45 +185,29 @@ pub struct BroadcastWriter<T> {
     channels: Vec<ChannelSender>,
     pending: Batch<T>,
     batch_size: usize,
-    _type: PhantomData<T>,
 }
 
 impl<T: Data> BroadcastWriter<T> {
     /// A writer copying every record to all `channels`.
-    pub fn new(channels: Vec<ChannelSender>, batch_size: usize) -> Self {
-        BroadcastWriter {
+    pub fn new(channels: Vec<ChannelSender>, batch_size: usize) -> Writer<Self> {
+        Writer(BroadcastWriter {
             channels,
             pending: Batch::new(),
             batch_size,
-            _type: PhantomData,
-        }
+        })
     }
 }
 
-impl<T: Data> Output<T> for BroadcastWriter<T> {
-    fn open(&mut self) -> Result<(), TaskError> {
-        Ok(())
-    }
-
-    fn push(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
+impl<T: Data> Router<T> for BroadcastWriter<T> {
+    fn route(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
         self.pending.append(&mut batch);
         if self.pending.len() >= self.batch_size {
-            self.flush()?;
+            self.send_pending()?;
         }
         Ok(())
     }
 
-    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.channels, || ChannelEvent::Watermark(watermark))
-    }
-
-    fn end_of_input(&mut self) -> Result<(), TaskError> {
-        self.flush()?;
-        broadcast_event(&self.channels, || ChannelEvent::EndOfPartition)
-    }
-
-    fn flush(&mut self) -> Result<(), TaskError> {
+    fn send_pending(&mut self) -> Result<(), TaskError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -221,7 +221,7 @@ impl<T: Data> Output<T> for BroadcastWriter<T> {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), TaskError> {
-        Ok(())
+    fn channels(&self) -> &[ChannelSender] {
+        &self.channels
     }
 }
