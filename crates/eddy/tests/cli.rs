@@ -299,3 +299,42 @@ fn ctrl_c_cancels_an_unbounded_job_cleanly() {
         assert_eq!(square.parse::<u64>().unwrap(), i * i);
     }
 }
+
+#[test]
+fn print_sink_prefixes_the_subtask_at_parallelism_above_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, TEXT).unwrap();
+    let result = eddy(
+        &[
+            "run",
+            "wordcount",
+            "--input",
+            input.to_str().unwrap(),
+            "-p",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(result.status.success());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let mut subtask_of_word: BTreeMap<String, String> = BTreeMap::new();
+    let mut records = 0;
+    for line in stdout.lines().filter(|l| l.contains("> (")) {
+        let (prefix, record) = line.split_once("> ").unwrap();
+        assert!(
+            prefix == "1" || prefix == "2",
+            "Flink's `N> ` prefix: {line}"
+        );
+        let (word, _) = parse_lines(record).pop().unwrap();
+        // Keyed: every update of a word comes from the same sink subtask.
+        let first = subtask_of_word
+            .entry(word)
+            .or_insert_with(|| prefix.to_string());
+        assert_eq!(first, prefix, "{line}");
+        records += 1;
+    }
+    let reference = reference_counts(TEXT);
+    assert_eq!(records, reference.values().sum::<u64>() as usize);
+    assert_eq!(subtask_of_word.len(), reference.len());
+}
