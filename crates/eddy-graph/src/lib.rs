@@ -43,6 +43,9 @@ pub enum GraphError {
         /// What is wrong.
         reason: String,
     },
+    /// An edge names a node the graph does not have.
+    #[error("the plan has an edge to or from node {0}, which does not exist")]
+    UnknownNode(NodeId),
     /// The program defines no sink or no operator at all.
     #[error("no operators defined in streaming topology; cannot execute")]
     Empty,

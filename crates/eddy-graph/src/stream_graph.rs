@@ -168,6 +168,11 @@ impl StreamGraph {
             }
         }
         for edge in &self.edges {
+            for end in [edge.source, edge.target] {
+                if !self.nodes.iter().any(|n| n.id == end) {
+                    return Err(GraphError::UnknownNode(end));
+                }
+            }
             let (up, down) = (self.node(edge.source), self.node(edge.target));
             if edge.partitioner == PartitionerKind::Forward && up.parallelism != down.parallelism {
                 return Err(GraphError::ForwardParallelismMismatch {

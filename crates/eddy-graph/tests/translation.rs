@@ -567,3 +567,35 @@ fn invalid_graphs_are_rejected() {
             if operator == "A" && reason.contains("larger than the max parallelism 1")
     ));
 }
+
+#[test]
+fn an_edge_to_a_missing_node_is_an_error_not_a_panic() {
+    let mut graph = eddy_graph::StreamGraph {
+        job_name: "broken".into(),
+        nodes: vec![],
+        edges: vec![],
+        chaining_enabled: true,
+        runtime_mode: eddy_core::config::RuntimeMode::Streaming,
+    };
+    graph.nodes.push(eddy_graph::StreamNode {
+        id: 1,
+        name: "Source".into(),
+        kind: eddy_graph::NodeKind::Source,
+        parallelism: 1,
+        max_parallelism: 128,
+        uid: None,
+        slot_sharing_group: "default".into(),
+        chaining: eddy_graph::ChainingStrategy::Head,
+        num_inputs: 0,
+    });
+    graph.edges.push(eddy_graph::StreamEdge {
+        source: 1,
+        target: 7,
+        partitioner: eddy_graph::PartitionerKind::Forward,
+        input_index: 0,
+    });
+    assert_eq!(
+        eddy_graph::JobGraph::from_stream_graph(&graph).unwrap_err(),
+        eddy_graph::GraphError::UnknownNode(7)
+    );
+}
