@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
-use eddy_core::config::ConfigOption;
 use eddy_core::config::{
     Configuration, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT, FLOATING_BUFFERS_PER_GATE,
-    NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT,
+    TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
@@ -17,14 +17,6 @@ use super::{chaining_enabled, default_parallelism, StreamExecutionEnvironment};
 use crate::client::{JobClient, JobExecutionResult};
 use crate::error::JobError;
 use crate::graph_builder::BuiltProgram;
-
-/// `task.cancellation.timeout`: how long cancelled subtasks may take to stop.
-const TASK_CANCELLATION_TIMEOUT: ConfigOption<std::time::Duration> = ConfigOption {
-    key: "task.cancellation.timeout",
-    fallback_keys: &[],
-    default: std::time::Duration::from_secs(180),
-    description: "How long the JobMaster waits for cancelled subtasks to stop.",
-};
 
 impl StreamExecutionEnvironment {
     fn build_program(&self, job_name: &str) -> Result<BuiltProgram, JobError> {

@@ -105,3 +105,12 @@ pub const FLOATING_BUFFERS_PER_GATE: ConfigOption<u32> = ConfigOption {
     default: 8,
     description: "Batches a task's inbox may queue beyond its channels' exclusive ones, shared by all channels.",
 };
+
+/// `task.cancellation.timeout`: how long the JobMaster waits for cancelled subtasks to stop
+/// before it declares the job CANCELED (or FAILED) and abandons their threads.
+pub const TASK_CANCELLATION_TIMEOUT: ConfigOption<Duration> = ConfigOption {
+    key: "task.cancellation.timeout",
+    fallback_keys: &[],
+    default: Duration::from_secs(180),
+    description: "How long the JobMaster waits for cancelled subtasks to stop.",
+};
