@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use eddy_connectors::{PrintSink, SocketSink, TextFileSink, WriteMode};
 use eddy_core::functions::closures::{FilterFn, FlatMapFn, MapFn, TryMapFn};
 use eddy_core::functions::{
-    Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, Partitioner,
+    Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag, Partitioner,
     ProcessFunction,
 };
 use eddy_core::{Data, FunctionError, Key};
@@ -32,6 +32,8 @@ pub(crate) struct StreamInput {
     pub node: NodeId,
     pub partitioner: Option<PartitionerKind>,
     pub edge: Arc<dyn EdgeFactory>,
+    /// The side output of `node` this stream reads (its tag id), or `None` for the main output.
+    pub side_output: Option<String>,
 }
 
 /// A stream of `T` elements.
@@ -63,6 +65,7 @@ impl<T: Data> DataStream<T> {
                 node,
                 partitioner: None,
                 edge: Arc::new(StandardEdge::<T>::new()),
+                side_output: None,
             }],
             _type: PhantomData,
         }
@@ -135,9 +138,9 @@ impl<T: Data> DataStream<T> {
         L: OneInputLogic<T, O> + 'static,
     {
         let prototype = Mutex::new(function);
-        let factory = OneInputFactory::<T, O>::new(move |setup, next| {
+        let factory = OneInputFactory::<T, O>::new(move |setup, next, sides| {
             let logic = make(prototype.lock().clone(), &setup);
-            Ok(Chained::boxed(logic, setup, next))
+            Ok(Chained::boxed(logic, setup, next, sides))
         });
         let inputs: Vec<(u8, &StreamInput)> = self.inputs.iter().map(|i| (0, i)).collect();
         self.env.add_node(
@@ -208,11 +211,53 @@ impl<T: Data> DataStream<T> {
         })
     }
 
-    /// Applies a [`ProcessFunction`].
+    /// Applies a [`ProcessFunction`]; it may emit to side outputs (`ctx.output(&tag, v)`).
     pub fn process<O: Data, F: ProcessFunction<T, O>>(&self, function: F) -> DataStream<O> {
-        self.one_input("Process", NodeKind::Operator, function, |f, _| {
+        let stream = self.one_input("Process", NodeKind::Operator, function, |f, _| {
             ProcessLogic(f)
-        })
+        });
+        stream.allow_side_outputs()
+    }
+
+    pub(crate) fn allow_side_outputs(self) -> Self {
+        self.update(|t| t.emits_side_outputs = true)
+    }
+
+    /// The side output `tag` of the process function that produced this stream.
+    pub fn get_side_output<X: Data>(&self, tag: &OutputTag<X>) -> DataStream<X> {
+        let node = match self.inputs.as_slice() {
+            [single] => single.node,
+            _ => {
+                self.env.record_error(format!(
+                    "get_side_output('{}') needs the stream of one process operator, not a union",
+                    tag.id()
+                ));
+                self.inputs[0].node
+            }
+        };
+        let emits = self
+            .env
+            .state
+            .lock()
+            .program
+            .get_mut(node)
+            .emits_side_outputs;
+        if !emits {
+            self.env.record_error(format!(
+                "get_side_output('{}'): only process functions emit side outputs; call it on the stream a `process(...)` returned",
+                tag.id()
+            ));
+        }
+        DataStream {
+            env: self.env.clone(),
+            inputs: vec![StreamInput {
+                node,
+                partitioner: None,
+                edge: Arc::new(StandardEdge::<X>::new()),
+                side_output: Some(tag.id().to_string()),
+            }],
+            _type: PhantomData,
+        }
     }
 
     // ----- partitioning -----

@@ -27,6 +27,8 @@ pub(crate) struct Transformation {
     pub parallelism_limit: Option<u32>,
     /// For sources: whether they end.
     pub boundedness: Option<Boundedness>,
+    /// Whether the operator's function can emit side outputs (process functions).
+    pub emits_side_outputs: bool,
     pub factory: Arc<dyn OperatorFactory>,
 }
 
@@ -37,6 +39,7 @@ pub(crate) struct DeclaredEdge {
     pub target: NodeId,
     pub partitioner: Option<PartitionerKind>,
     pub input_index: u8,
+    pub side_output: Option<String>,
     pub factory: Arc<dyn EdgeFactory>,
 }
 
@@ -145,6 +148,7 @@ impl ProgramRecorder {
                     target: e.target,
                     partitioner,
                     input_index: e.input_index,
+                    side_output: e.side_output.clone(),
                 }
             })
             .collect();

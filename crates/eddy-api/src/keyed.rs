@@ -109,6 +109,7 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
             .one_input("KeyedProcess", NodeKind::Operator, function, |f, _| {
                 ProcessLogic(f)
             })
+            .allow_side_outputs()
     }
 
     /// Connects with another stream (keyed or not) for a two-input operator.

@@ -58,8 +58,9 @@ pub mod prelude {
     pub use eddy_core::config::{Configuration, RuntimeMode};
     pub use eddy_core::functions::{
         Boundedness, CoFlatMapFunction, CoMapFunction, Collector, FilterFunction, FlatMapFunction,
-        KeySelector, MapFunction, Partitioner, ProcessContext, ProcessFunction, ReduceFunction,
-        RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput, SourceStatus,
+        KeySelector, MapFunction, OutputTag, Partitioner, ProcessContext, ProcessFunction,
+        ReduceFunction, RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput,
+        SourceStatus,
     };
     pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
 }

@@ -23,7 +23,7 @@ impl DataStreamSink {
         sink: S,
     ) -> DataStreamSink {
         let prototype = Mutex::new(sink);
-        let factory = OneInputFactory::<T, ()>::new(move |setup, _unused| {
+        let factory = OneInputFactory::<T, ()>::new(move |setup, _unused, _no_side_outputs| {
             Ok(SinkOperator::boxed::<T>(prototype.lock().clone(), setup))
         });
         let inputs: Vec<(u8, &StreamInput)> = input.inputs.iter().map(|i| (0, i)).collect();

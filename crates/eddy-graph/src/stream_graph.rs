@@ -108,6 +108,9 @@ pub struct StreamEdge {
     /// Which input of the target this feeds: 0, or 1 for the second input of a two-input
     /// operator.
     pub input_index: u8,
+    /// The side output this edge carries (its tag id), or `None` for the main output.
+    #[serde(default)]
+    pub side_output: Option<String>,
 }
 
 /// The program as a graph of transformations.

@@ -46,6 +46,7 @@ fn edge(source: NodeId, target: NodeId, partitioner: PartitionerKind) -> StreamE
         target,
         partitioner,
         input_index: 0,
+        side_output: None,
     }
 }
 
@@ -593,6 +594,7 @@ fn an_edge_to_a_missing_node_is_an_error_not_a_panic() {
         target: 7,
         partitioner: eddy_graph::PartitionerKind::Forward,
         input_index: 0,
+        side_output: None,
     });
     assert_eq!(
         eddy_graph::JobGraph::from_stream_graph(&graph).unwrap_err(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{RuntimeContext, SourceStatus};
+use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
 use eddy_core::{Data, Watermark};
 use eddy_graph::{NodeId, PartitionerKind};
 
@@ -130,6 +130,67 @@ pub trait StreamType: Send + Sync {
     fn fan_out(&self, outputs: Vec<ErasedOutput>) -> Result<ErasedOutput, TaskError>;
     /// Makes a one-input chain the task's head.
     fn one_input_head(&self, chain: ErasedOutput) -> Result<Box<dyn InputProcessor>, TaskError>;
+    /// Registers a side-output buffer of this type in `buffers` and returns the sink that
+    /// drains it into `output`.
+    fn side_sink(
+        &self,
+        target: SideTarget,
+        buffers: &mut SideOutputs,
+    ) -> Result<Box<dyn SideSink>, TaskError>;
+}
+
+/// Where one side output of an operator goes: its tag id and the (erased) consumers.
+pub struct SideTarget {
+    /// The tag id.
+    pub id: String,
+    /// An erased `Box<dyn Output<X>>` for the tag's element type.
+    pub output: ErasedOutput,
+}
+
+/// Moves one side output's buffered records to its consumers, and passes control events on.
+pub trait SideSink: Send {
+    /// Opens the consumers.
+    fn open(&mut self) -> Result<(), TaskError>;
+    /// Sends what the operator buffered for this side output.
+    fn drain(&mut self, buffers: &mut SideOutputs) -> Result<(), TaskError>;
+    /// Passes a watermark on.
+    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
+    /// Ends the consumers' input.
+    fn end_of_input(&mut self) -> Result<(), TaskError>;
+    /// Flushes the consumers.
+    fn flush(&mut self) -> Result<(), TaskError>;
+    /// Closes the consumers.
+    fn close(&mut self) -> Result<(), TaskError>;
+}
+
+struct TypedSideSink<X> {
+    index: usize,
+    output: Box<dyn Output<X>>,
+}
+
+impl<X: Data> SideSink for TypedSideSink<X> {
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.output.open()
+    }
+    fn drain(&mut self, buffers: &mut SideOutputs) -> Result<(), TaskError> {
+        let batch = buffers.take::<X>(self.index);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.output.push(batch)
+    }
+    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.output.watermark(watermark)
+    }
+    fn end_of_input(&mut self) -> Result<(), TaskError> {
+        self.output.end_of_input()
+    }
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.output.flush()
+    }
+    fn close(&mut self) -> Result<(), TaskError> {
+        self.output.close()
+    }
 }
 
 /// [`StreamType`] for `T`.
@@ -158,6 +219,16 @@ impl<T: Data> StreamType for TypeOps<T> {
         Ok(Box::new(OneInputHead {
             chain: unerase::<T>(chain)?,
         }))
+    }
+
+    fn side_sink(
+        &self,
+        target: SideTarget,
+        buffers: &mut SideOutputs,
+    ) -> Result<Box<dyn SideSink>, TaskError> {
+        let output = unerase::<T>(target.output)?;
+        let index = buffers.register::<T>(&target.id);
+        Ok(Box::new(TypedSideSink { index, output }))
     }
 }
 
@@ -200,16 +271,65 @@ pub fn downcast_batch<T: Data>(batch: Box<dyn Any + Send>) -> Result<Batch<T>, T
 /// Builds one node's operator for a subtask.
 pub trait OperatorFactory: Send + Sync {
     /// Builds the operator, feeding `output` (an erased `Box<dyn Output<O>>` of
-    /// [`output_type`](OperatorFactory::output_type)).
-    fn build(&self, setup: OperatorSetup, output: ErasedOutput)
-        -> Result<BuiltOperator, TaskError>;
+    /// [`output_type`](OperatorFactory::output_type)) and its consumed side outputs.
+    fn build(
+        &self,
+        setup: OperatorSetup,
+        output: ErasedOutput,
+        side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
+    ) -> Result<BuiltOperator, TaskError>;
     /// The type the operator emits.
     fn output_type(&self) -> Arc<dyn StreamType>;
     /// The input type of a one-input operator (used to make it a task head).
     fn input_type(&self) -> Option<Arc<dyn StreamType>>;
 }
 
-type OneInputBuild<I, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn Output<I>>, TaskError>
+/// The side outputs an operator must feed, ready to be drained.
+pub struct SideChannels {
+    /// The buffers the operator's functions emit into.
+    pub buffers: SideOutputs,
+    /// One sink per consumed tag.
+    pub sinks: Vec<Box<dyn SideSink>>,
+}
+
+impl SideChannels {
+    /// Registers every target; an operator without consumed side outputs gets empty channels.
+    pub fn new(targets: Vec<(SideTarget, Arc<dyn StreamType>)>) -> Result<Self, TaskError> {
+        let mut buffers = SideOutputs::new();
+        let sinks = targets
+            .into_iter()
+            .map(|(target, ty)| ty.side_sink(target, &mut buffers))
+            .collect::<Result<_, _>>()?;
+        Ok(SideChannels { buffers, sinks })
+    }
+
+    /// Sends everything buffered; a type mismatch in an emit is an error.
+    pub fn drain(&mut self, operator: &str) -> Result<(), TaskError> {
+        if let Some(message) = self.buffers.take_error() {
+            return Err(TaskError::Record {
+                operator: operator.to_string(),
+                message,
+            });
+        }
+        for sink in &mut self.sinks {
+            sink.drain(&mut self.buffers)?;
+        }
+        Ok(())
+    }
+}
+
+/// Only one-input operators emit side outputs; anything else asking for them is a plan bug.
+fn no_side_outputs(side_outputs: &[(SideTarget, Arc<dyn StreamType>)]) -> Result<(), TaskError> {
+    match side_outputs.first() {
+        None => Ok(()),
+        Some((target, _)) => Err(TaskError::Internal(format!(
+            "side output '{}' requested from an operator that cannot emit side outputs",
+            target.id
+        ))),
+    }
+}
+
+type OneInputBuild<I, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>, SideChannels) -> Result<Box<dyn Output<I>>, TaskError>
     + Send
     + Sync;
 type SourceBuild<O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn SourceDriver>, TaskError>
@@ -228,7 +348,11 @@ impl<I: Data, O: Data> OneInputFactory<I, O> {
     /// A factory calling `build` for every subtask.
     #[allow(clippy::new_ret_no_self)] // factories are used as `Arc<dyn OperatorFactory>`
     pub fn new(
-        build: impl Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn Output<I>>, TaskError>
+        build: impl Fn(
+                OperatorSetup,
+                Box<dyn Output<O>>,
+                SideChannels,
+            ) -> Result<Box<dyn Output<I>>, TaskError>
             + Send
             + Sync
             + 'static,
@@ -244,8 +368,10 @@ impl<I: Data, O: Data> OperatorFactory for OneInputFactory<I, O> {
         &self,
         setup: OperatorSetup,
         output: ErasedOutput,
+        side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
     ) -> Result<BuiltOperator, TaskError> {
-        let operator = (self.build)(setup, unerase::<O>(output)?)?;
+        let sides = SideChannels::new(side_outputs)?;
+        let operator = (self.build)(setup, unerase::<O>(output)?, sides)?;
         Ok(BuiltOperator::Chainable(erase::<I>(operator)))
     }
     fn output_type(&self) -> Arc<dyn StreamType> {
@@ -281,7 +407,9 @@ impl<O: Data> OperatorFactory for SourceFactory<O> {
         &self,
         setup: OperatorSetup,
         output: ErasedOutput,
+        side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
     ) -> Result<BuiltOperator, TaskError> {
+        no_side_outputs(&side_outputs)?;
         Ok(BuiltOperator::Source((self.build)(
             setup,
             unerase::<O>(output)?,
@@ -352,7 +480,9 @@ impl<I1: Data, I2: Data, O: Data> OperatorFactory for TwoInputFactory<I1, I2, O>
         &self,
         setup: OperatorSetup,
         output: ErasedOutput,
+        side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
     ) -> Result<BuiltOperator, TaskError> {
+        no_side_outputs(&side_outputs)?;
         let operator = (self.build)(setup, unerase::<O>(output)?)?;
         Ok(BuiltOperator::Head(Box::new(TwoInputHead { operator })))
     }
@@ -388,6 +518,9 @@ pub trait EdgeFactory: Send + Sync {
         channels: Vec<ChannelSender>,
         setup: &WriterSetup,
     ) -> Result<ErasedOutput, TaskError>;
+
+    /// The type of the records on this edge.
+    fn stream_type(&self) -> Arc<dyn StreamType>;
 }
 
 /// The job's code: operator factories by node and edge factories by StreamGraph edge index.

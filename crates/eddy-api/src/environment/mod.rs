@@ -164,6 +164,7 @@ impl StreamExecutionEnvironment {
             num_inputs: spec.num_inputs,
             parallelism_limit: spec.parallelism_limit,
             boundedness: spec.boundedness,
+            emits_side_outputs: false,
             factory,
         });
         for (input_index, input) in inputs {
@@ -172,6 +173,7 @@ impl StreamExecutionEnvironment {
                 target: id,
                 partitioner: input.partitioner,
                 input_index: *input_index,
+                side_output: input.side_output.clone(),
                 factory: input.edge.clone(),
             });
         }

@@ -1,5 +1,6 @@
 //! What a function knows about where it runs.
 
+use super::{OutputTag, SideOutputs};
 use crate::ids::JobId;
 use crate::record::NO_TIMESTAMP;
 
@@ -51,12 +52,28 @@ impl RuntimeContext {
 pub struct ProcessContext<'a> {
     timestamp: i64,
     runtime: &'a RuntimeContext,
+    side_outputs: &'a mut SideOutputs,
 }
 
 impl<'a> ProcessContext<'a> {
     /// A context for an element with the given timestamp (for operator implementations).
-    pub fn new(timestamp: i64, runtime: &'a RuntimeContext) -> Self {
-        ProcessContext { timestamp, runtime }
+    pub fn new(
+        timestamp: i64,
+        runtime: &'a RuntimeContext,
+        side_outputs: &'a mut SideOutputs,
+    ) -> Self {
+        ProcessContext {
+            timestamp,
+            runtime,
+            side_outputs,
+        }
+    }
+
+    /// Emits a value to a side output, with the current element's timestamp. Read it with
+    /// `stream.get_side_output(&tag)`; values for tags nobody reads are dropped.
+    #[inline]
+    pub fn output<X: 'static>(&mut self, tag: &OutputTag<X>, value: X) {
+        self.side_outputs.emit(tag, value, self.timestamp);
     }
 
     /// The element's event timestamp, if it has one.

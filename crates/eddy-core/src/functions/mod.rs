@@ -10,12 +10,14 @@
 pub mod closures;
 mod collector;
 mod context;
+mod side_output;
 mod sink;
 mod source;
 mod transform;
 
 pub use collector::Collector;
 pub use context::{ProcessContext, RuntimeContext};
+pub use side_output::{OutputTag, SideOutputs};
 pub use sink::{SinkContext, SinkFunction};
 pub use source::{Boundedness, SourceFunction, SourceOutput, SourceStatus};
 pub use transform::{

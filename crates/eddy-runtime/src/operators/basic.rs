@@ -2,7 +2,7 @@
 
 use eddy_core::functions::{
     Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
-    RuntimeContext,
+    RuntimeContext, SideOutputs,
 };
 use eddy_core::FnResult;
 
@@ -18,7 +18,12 @@ impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
     }
 
     #[inline]
-    fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process(
+        &mut self,
+        batch: Batch<I>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.0.map_batch(batch)
     }
 
@@ -36,7 +41,12 @@ impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
     }
 
     #[inline]
-    fn process(&mut self, mut batch: Batch<T>, _ctx: &RuntimeContext) -> FnResult<Batch<T>> {
+    fn process(
+        &mut self,
+        mut batch: Batch<T>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
         self.0.filter_batch(&mut batch)?;
         Ok(batch)
     }
@@ -54,7 +64,12 @@ impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
         self.0.open(ctx)
     }
 
-    fn process(&mut self, batch: Batch<I>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process(
+        &mut self,
+        batch: Batch<I>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
             let mut collector = Collector::new(&mut out, record.timestamp);
@@ -76,10 +91,15 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
         self.0.open(ctx)
     }
 
-    fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process(
+        &mut self,
+        batch: Batch<I>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
-            let mut context = ProcessContext::new(record.timestamp, ctx);
+            let mut context = ProcessContext::new(record.timestamp, ctx, side_outputs);
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.0
                 .process_element(record.value, &mut context, &mut collector)?;

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext};
+use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
 use eddy_core::{FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
@@ -90,7 +90,12 @@ where
         self.reducer.open(ctx)
     }
 
-    fn process(&mut self, batch: Batch<T>, _ctx: &RuntimeContext) -> FnResult<Batch<T>> {
+    fn process(
+        &mut self,
+        batch: Batch<T>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
         if self.emit_updates {
             self.process_streaming(batch)
         } else {

@@ -9,11 +9,11 @@ mod keyed_reduce;
 mod sink;
 mod source;
 
-use eddy_core::functions::RuntimeContext;
+use eddy_core::functions::{RuntimeContext, SideOutputs};
 use eddy_core::{Data, FnResult, Watermark};
 
 use crate::error::{call_user, TaskError};
-use crate::factory::OperatorSetup;
+use crate::factory::{OperatorSetup, SideChannels};
 use crate::output::{Batch, Output};
 
 pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
@@ -28,8 +28,13 @@ pub trait OneInputLogic<I, O>: Send {
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
     }
-    /// Transforms one batch.
-    fn process(&mut self, batch: Batch<I>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    /// Transforms one batch; side outputs go to `side_outputs`.
+    fn process(
+        &mut self,
+        batch: Batch<I>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>>;
     /// The input ended: records still held back (e.g. final results in BATCH mode).
     fn end_of_input(&mut self) -> FnResult<Batch<O>> {
         Ok(Batch::new())
@@ -46,17 +51,24 @@ pub struct Chained<I, O, L> {
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
+    sides: SideChannels,
     _input: std::marker::PhantomData<fn(I)>,
 }
 
 impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
-    /// The operator running `logic`, feeding `next`.
-    pub fn boxed(logic: L, setup: OperatorSetup, next: Box<dyn Output<O>>) -> Box<dyn Output<I>> {
+    /// The operator running `logic`, feeding `next` and the side outputs in `sides`.
+    pub fn boxed(
+        logic: L,
+        setup: OperatorSetup,
+        next: Box<dyn Output<O>>,
+        sides: SideChannels,
+    ) -> Box<dyn Output<I>> {
         Box::new(Chained {
             logic,
             name: setup.display_name(),
             ctx: setup.runtime,
             next,
+            sides,
             _input: std::marker::PhantomData,
         })
     }
@@ -65,14 +77,18 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
 impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
+        self.sides.sinks.iter_mut().try_for_each(|s| s.open())?;
         let (logic, ctx) = (&mut self.logic, &self.ctx);
         call_user(&self.name, || logic.open(ctx))
     }
 
     #[inline]
     fn push(&mut self, batch: Batch<I>) -> Result<(), TaskError> {
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
-        let out = call_user(&self.name, || logic.process(batch, ctx))?;
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
+        if !self.sides.sinks.is_empty() {
+            self.sides.drain(&self.name)?;
+        }
         if out.is_empty() {
             return Ok(());
         }
@@ -80,6 +96,10 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.sides
+            .sinks
+            .iter_mut()
+            .try_for_each(|s| s.watermark(watermark))?;
         self.next.watermark(watermark)
     }
 
@@ -89,17 +109,26 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         if !out.is_empty() {
             self.next.push(out)?;
         }
+        self.sides
+            .sinks
+            .iter_mut()
+            .try_for_each(|s| s.end_of_input())?;
         self.next.end_of_input()
     }
 
     fn flush(&mut self) -> Result<(), TaskError> {
+        self.sides.sinks.iter_mut().try_for_each(|s| s.flush())?;
         self.next.flush()
     }
 
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
         let own = call_user(&self.name, || logic.close());
+        let mut sides = Ok(());
+        for sink in &mut self.sides.sinks {
+            sides = sides.and(sink.close());
+        }
         let downstream = self.next.close();
-        own.and(downstream)
+        own.and(sides).and(downstream)
     }
 }

@@ -9,7 +9,8 @@ use eddy_graph::{JobGraph, NodeId};
 use super::TaskDescriptor;
 use crate::error::TaskError;
 use crate::factory::{
-    BuiltOperator, InputProcessor, JobCode, OperatorSetup, SourceDriver, WriterSetup,
+    BuiltOperator, InputProcessor, JobCode, OperatorSetup, SideTarget, SourceDriver, StreamType,
+    WriterSetup,
 };
 use crate::inbox::ChannelSender;
 use crate::network::{InboxKey, LocalNetwork};
@@ -68,30 +69,51 @@ impl ChainBuilder<'_> {
     }
 
     fn build_node(&self, node: NodeId) -> Result<BuiltOperator, TaskError> {
-        let vertex = &self.job.vertices[self.descriptor.vertex];
         let graph = &self.job.stream_graph;
         let factory = self.code.operator(node)?;
-        let mut outputs: Vec<ErasedOutput> = Vec::new();
+        // The consumers of the main output, and of each side output by tag, in edge order.
+        let mut main: Vec<ErasedOutput> = Vec::new();
+        let mut sides: Vec<(String, Vec<ErasedOutput>, Arc<dyn StreamType>)> = Vec::new();
         for (edge_index, edge) in graph.edges.iter().enumerate() {
             if edge.source != node {
                 continue;
             }
-            if vertex.operators.contains(&edge.target) {
-                match self.build_node(edge.target)? {
-                    BuiltOperator::Chainable(chained) => outputs.push(chained),
-                    _ => {
-                        return Err(TaskError::Internal(format!(
-                            "operator {} cannot be chained",
-                            edge.target
-                        )))
+            let consumer = self.consumer(node, edge_index)?;
+            match &edge.side_output {
+                None => main.push(consumer),
+                Some(tag) => match sides.iter_mut().find(|(t, _, _)| t == tag) {
+                    Some((_, outputs, _)) => outputs.push(consumer),
+                    None => {
+                        let ty = self.code.edge(edge_index)?.stream_type();
+                        sides.push((tag.clone(), vec![consumer], ty));
                     }
-                }
-            } else {
-                outputs.push(self.writer(node, edge_index)?);
+                },
             }
         }
-        let output = factory.output_type().fan_out(outputs)?;
-        factory.build(self.setup(node), output)
+        let output = factory.output_type().fan_out(main)?;
+        let side_outputs = sides
+            .into_iter()
+            .map(|(id, outputs, ty)| {
+                let output = ty.fan_out(outputs)?;
+                Ok((SideTarget { id, output }, ty))
+            })
+            .collect::<Result<Vec<_>, TaskError>>()?;
+        factory.build(self.setup(node), output, side_outputs)
+    }
+
+    /// The consumer at the end of an edge: the chained operator, or a network writer.
+    fn consumer(&self, node: NodeId, edge_index: usize) -> Result<ErasedOutput, TaskError> {
+        let vertex = &self.job.vertices[self.descriptor.vertex];
+        let target = self.job.stream_graph.edges[edge_index].target;
+        if !vertex.operators.contains(&target) {
+            return self.writer(node, edge_index);
+        }
+        match self.build_node(target)? {
+            BuiltOperator::Chainable(chained) => Ok(chained),
+            _ => Err(TaskError::Internal(format!(
+                "operator {target} cannot be chained"
+            ))),
+        }
     }
 
     fn writer(&self, node: NodeId, stream_edge: usize) -> Result<ErasedOutput, TaskError> {

@@ -11,7 +11,9 @@ use super::{
     ShuffleSelector, SingleChannelWriter,
 };
 use crate::error::TaskError;
-use crate::factory::{EdgeFactory, WriterSetup};
+use std::sync::Arc;
+
+use crate::factory::{EdgeFactory, StreamType, TypeOps, WriterSetup};
 use crate::inbox::ChannelSender;
 use crate::output::{erase, ErasedOutput, Output};
 
@@ -69,6 +71,10 @@ impl<T: Data> EdgeFactory for StandardEdge<T> {
         };
         Ok(erase(writer))
     }
+
+    fn stream_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<T>::arc()
+    }
 }
 
 /// A `key_by` edge: records go to the subtask owning their key's key group.
@@ -113,6 +119,10 @@ where
             Box::new(PartitionedWriter::new(channels, selector, setup.batch_size));
         Ok(erase(writer))
     }
+
+    fn stream_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<T>::arc()
+    }
 }
 
 /// A `partition_custom` edge.
@@ -153,5 +163,9 @@ where
         let writer: Box<dyn Output<T>> =
             Box::new(PartitionedWriter::new(channels, selector, setup.batch_size));
         Ok(erase(writer))
+    }
+
+    fn stream_type(&self) -> Arc<dyn StreamType> {
+        TypeOps::<T>::arc()
     }
 }
