@@ -11,13 +11,14 @@ use eddy_connectors::{PrintSink, SocketSink, TextFileSink, WriteMode};
 use eddy_core::functions::closures::{FilterFn, FlatMapFn, MapFn, TryMapFn};
 use eddy_core::functions::{
     Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag, Partitioner,
-    ProcessFunction,
+    ProcessFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
 };
 use eddy_core::{Data, FunctionError, Key};
 use eddy_graph::{ChainingStrategy, NodeId, NodeKind, PartitionerKind};
 use eddy_runtime::factory::{EdgeFactory, OneInputFactory, OperatorSetup};
 use eddy_runtime::operators::{
     Chained, FilterLogic, FlatMapLogic, MapLogic, OneInputLogic, ProcessLogic,
+    TimestampsAndWatermarksOperator,
 };
 use eddy_runtime::writer::{CustomEdge, KeyGroupEdge, StandardEdge};
 
@@ -214,7 +215,7 @@ impl<T: Data> DataStream<T> {
     /// Applies a [`ProcessFunction`]; it may emit to side outputs (`ctx.output(&tag, v)`).
     pub fn process<O: Data, F: ProcessFunction<T, O>>(&self, function: F) -> DataStream<O> {
         let stream = self.one_input("Process", NodeKind::Operator, function, |f, _| {
-            ProcessLogic(f)
+            ProcessLogic::new(f)
         });
         stream.allow_side_outputs()
     }
@@ -258,6 +259,42 @@ impl<T: Data> DataStream<T> {
             }],
             _type: PhantomData,
         }
+    }
+
+    /// Assigns event timestamps and generates watermarks with `strategy` (Flink's
+    /// `assignTimestampsAndWatermarks`); chained to its input like a map.
+    pub fn assign_timestamps_and_watermarks<G, A>(
+        &self,
+        strategy: WatermarkStrategy<G, A>,
+    ) -> DataStream<T>
+    where
+        G: WatermarkGenerator<T> + Sync,
+        A: TimestampAssigner<T> + Sync,
+    {
+        let WatermarkStrategy {
+            generator,
+            assigner,
+        } = strategy;
+        let factory = OneInputFactory::<T, T>::new(move |setup, next, _no_side_outputs| {
+            Ok(TimestampsAndWatermarksOperator::boxed(
+                generator.clone(),
+                assigner.clone(),
+                setup,
+                next,
+            ))
+        });
+        let inputs: Vec<(u8, &StreamInput)> = self.inputs.iter().map(|i| (0, i)).collect();
+        self.env.add_node(
+            NodeSpec {
+                name: "Timestamps/Watermarks",
+                kind: NodeKind::Operator,
+                num_inputs: 1,
+                parallelism_limit: None,
+                boundedness: None,
+            },
+            factory,
+            &inputs,
+        )
     }
 
     // ----- partitioning -----

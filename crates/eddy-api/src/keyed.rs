@@ -107,7 +107,7 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
     pub fn process<O: Data, P: ProcessFunction<T, O>>(&self, function: P) -> DataStream<O> {
         self.stream
             .one_input("KeyedProcess", NodeKind::Operator, function, |f, _| {
-                ProcessLogic(f)
+                ProcessLogic::new(f)
             })
             .allow_side_outputs()
     }

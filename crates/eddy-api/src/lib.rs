@@ -60,7 +60,7 @@ pub mod prelude {
         Boundedness, CoFlatMapFunction, CoMapFunction, Collector, FilterFunction, FlatMapFunction,
         KeySelector, MapFunction, OutputTag, Partitioner, ProcessContext, ProcessFunction,
         ReduceFunction, RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput,
-        SourceStatus,
+        SourceStatus, TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };
     pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
 }

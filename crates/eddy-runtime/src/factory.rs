@@ -9,7 +9,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
@@ -33,6 +33,9 @@ pub struct TaskSettings {
     pub floating_buffers_per_gate: usize,
     /// Longest a partially filled batch waits (`execution.buffer-timeout.interval`).
     pub buffer_timeout: Duration,
+    /// Period of the task's timer tick, which drives periodic watermarks
+    /// (`pipeline.auto-watermark-interval`; zero: no tick).
+    pub auto_watermark_interval: Duration,
     /// STREAMING or BATCH (never AUTOMATIC here: resolved when the graph is built).
     pub runtime_mode: RuntimeMode,
 }
@@ -44,6 +47,7 @@ impl Default for TaskSettings {
             buffers_per_channel: 2,
             floating_buffers_per_gate: 8,
             buffer_timeout: Duration::from_millis(100),
+            auto_watermark_interval: Duration::from_millis(200),
             runtime_mode: RuntimeMode::Streaming,
         }
     }
@@ -75,6 +79,8 @@ pub trait SourceDriver: Send {
     fn finish(&mut self) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
     fn flush(&mut self) -> Result<(), TaskError>;
+    /// The task's periodic tick, passed through the chain.
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// Closes the source and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -91,6 +97,8 @@ pub trait InputProcessor: Send {
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
     fn flush(&mut self) -> Result<(), TaskError>;
+    /// The task's periodic tick, passed through the chain.
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// Closes the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -109,6 +117,8 @@ pub trait TwoInputOperator<I1, I2>: Send {
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
     fn flush(&mut self) -> Result<(), TaskError>;
+    /// The task's periodic tick, passed through the chain.
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// Closes the operator and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -159,6 +169,8 @@ pub trait SideSink: Send {
     fn end_of_input(&mut self) -> Result<(), TaskError>;
     /// Flushes the consumers.
     fn flush(&mut self) -> Result<(), TaskError>;
+    /// Passes the task's periodic tick on.
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// Closes the consumers.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -187,6 +199,9 @@ impl<X: Data> SideSink for TypedSideSink<X> {
     }
     fn flush(&mut self) -> Result<(), TaskError> {
         self.output.flush()
+    }
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
+        self.output.on_timer(now)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.output.close()
@@ -252,6 +267,9 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     }
     fn flush(&mut self) -> Result<(), TaskError> {
         self.chain.flush()
+    }
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
+        self.chain.on_timer(now)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
@@ -469,6 +487,9 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
     }
     fn flush(&mut self) -> Result<(), TaskError> {
         self.operator.flush()
+    }
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
+        self.operator.on_timer(now)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.operator.close()

@@ -1,6 +1,7 @@
 //! Where an operator's output goes: the next chained operator, a fan-out, or a network writer.
 
 use std::any::Any;
+use std::time::Instant;
 
 use eddy_core::{Data, Watermark};
 
@@ -28,6 +29,10 @@ pub trait Output<T>: Send {
 
     /// Sends partially filled batches downstream (network writers; operators pass it on).
     fn flush(&mut self) -> Result<(), TaskError>;
+
+    /// The task's periodic processing-time tick (every `pipeline.auto-watermark-interval`):
+    /// operators with periodic work do it, and every operator passes the tick on.
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
 
     /// Releases resources, here and downstream. Called once, also after failures.
     fn close(&mut self) -> Result<(), TaskError>;
@@ -95,6 +100,10 @@ impl<T: Data> Output<T> for FanOut<T> {
 
     fn flush(&mut self) -> Result<(), TaskError> {
         self.outputs.iter_mut().try_for_each(|o| o.flush())
+    }
+
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
+        self.outputs.iter_mut().try_for_each(|o| o.on_timer(now))
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

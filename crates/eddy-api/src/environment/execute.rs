@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::{
-    Configuration, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT, FLOATING_BUFFERS_PER_GATE,
-    NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT,
-    TASK_MANAGER_NUM_TASK_SLOTS,
+    Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
+    FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_CANCELLATION_TIMEOUT,
+    TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
@@ -137,6 +137,7 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
             buffers_per_channel: buffers as usize,
             floating_buffers_per_gate: config.get(&FLOATING_BUFFERS_PER_GATE)? as usize,
             buffer_timeout: config.get(&BUFFER_TIMEOUT)?,
+            auto_watermark_interval: config.get(&AUTO_WATERMARK_INTERVAL)?,
             runtime_mode: graph.runtime_mode,
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,

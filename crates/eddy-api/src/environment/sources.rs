@@ -7,7 +7,9 @@ use parking_lot::Mutex;
 use eddy_connectors::{
     CollectionSource, GeneratorSource, NumberSequenceSource, SocketTextSource, TextFileSource,
 };
-use eddy_core::functions::SourceFunction;
+use eddy_core::functions::{
+    SourceFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
+};
 use eddy_core::Data;
 use eddy_graph::NodeKind;
 use eddy_runtime::factory::SourceFactory;
@@ -46,6 +48,22 @@ impl StreamExecutionEnvironment {
             factory,
             &[],
         )
+    }
+
+    /// A stream from a source with a watermark strategy (Flink's `fromSource`): the source's
+    /// subtasks assign timestamps and generate watermarks right where the records originate.
+    pub fn from_source<T: Data, S: SourceFunction<T>, G, A>(
+        &self,
+        source: S,
+        strategy: WatermarkStrategy<G, A>,
+        name: &str,
+    ) -> DataStream<T>
+    where
+        G: WatermarkGenerator<T> + Sync,
+        A: TimestampAssigner<T> + Sync,
+    {
+        self.add_named_source(&format!("Source: {name}"), source)
+            .assign_timestamps_and_watermarks(strategy)
     }
 
     /// A bounded, non-parallel stream of the given elements, in order.

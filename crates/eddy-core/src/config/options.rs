@@ -114,3 +114,12 @@ pub const TASK_CANCELLATION_TIMEOUT: ConfigOption<Duration> = ConfigOption {
     default: Duration::from_secs(180),
     description: "How long the JobMaster waits for cancelled subtasks to stop.",
 };
+
+/// `pipeline.auto-watermark-interval`: how often periodic watermark generators are asked for a
+/// watermark (0 disables periodic watermarks).
+pub const AUTO_WATERMARK_INTERVAL: ConfigOption<Duration> = ConfigOption {
+    key: "pipeline.auto-watermark-interval",
+    fallback_keys: &[],
+    default: Duration::from_millis(200),
+    description: "Interval at which periodic watermark generators emit; 0 disables them.",
+};

@@ -51,22 +51,31 @@ impl RuntimeContext {
 /// The context of one `process_element` call of a process function.
 pub struct ProcessContext<'a> {
     timestamp: i64,
+    watermark: i64,
     runtime: &'a RuntimeContext,
     side_outputs: &'a mut SideOutputs,
 }
 
 impl<'a> ProcessContext<'a> {
-    /// A context for an element with the given timestamp (for operator implementations).
+    /// A context for an element with the given timestamp, at the operator's current watermark
+    /// (for operator implementations).
     pub fn new(
         timestamp: i64,
+        watermark: i64,
         runtime: &'a RuntimeContext,
         side_outputs: &'a mut SideOutputs,
     ) -> Self {
         ProcessContext {
             timestamp,
+            watermark,
             runtime,
             side_outputs,
         }
+    }
+
+    /// The operator's current event-time watermark (`i64::MIN` before the first one).
+    pub fn current_watermark(&self) -> i64 {
+        self.watermark
     }
 
     /// Emits a value to a side output, with the current element's timestamp. Read it with

@@ -14,6 +14,7 @@ mod side_output;
 mod sink;
 mod source;
 mod transform;
+mod watermarks;
 
 pub use collector::Collector;
 pub use context::{ProcessContext, RuntimeContext};
@@ -23,4 +24,8 @@ pub use source::{Boundedness, SourceFunction, SourceOutput, SourceStatus};
 pub use transform::{
     CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector, MapFunction,
     Partitioner, ProcessFunction, ReduceFunction,
+};
+pub use watermarks::{
+    BoundedOutOfOrderness, NoWatermarks, RecordTimestamps, TimestampAssigner, WatermarkGenerator,
+    WatermarkOutput, WatermarkStrategy,
 };

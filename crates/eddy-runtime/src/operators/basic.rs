@@ -83,12 +83,25 @@ impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
     }
 }
 
-/// Applies a [`ProcessFunction`].
-pub struct ProcessLogic<F>(pub F);
+/// Applies a [`ProcessFunction`], tracking the input watermark for its context.
+pub struct ProcessLogic<F> {
+    function: F,
+    watermark: i64,
+}
+
+impl<F> ProcessLogic<F> {
+    /// Runs `function`.
+    pub fn new(function: F) -> Self {
+        ProcessLogic {
+            function,
+            watermark: i64::MIN,
+        }
+    }
+}
 
 impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
-        self.0.open(ctx)
+        self.function.open(ctx)
     }
 
     fn process(
@@ -99,15 +112,20 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
     ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
-            let mut context = ProcessContext::new(record.timestamp, ctx, side_outputs);
+            let mut context =
+                ProcessContext::new(record.timestamp, self.watermark, ctx, side_outputs);
             let mut collector = Collector::new(&mut out, record.timestamp);
-            self.0
+            self.function
                 .process_element(record.value, &mut context, &mut collector)?;
         }
         Ok(out)
     }
 
+    fn on_watermark(&mut self, watermark: eddy_core::Watermark) {
+        self.watermark = watermark.0;
+    }
+
     fn close(&mut self) -> FnResult<()> {
-        self.0.close()
+        self.function.close()
     }
 }

@@ -110,6 +110,10 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         self.next.flush()
     }
 
+    fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
+        self.next.on_timer(now)
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
         let own = call_user(&self.name, || logic.close());

@@ -8,6 +8,7 @@ mod co;
 mod keyed_reduce;
 mod sink;
 mod source;
+mod timestamps;
 
 use eddy_core::functions::{RuntimeContext, SideOutputs};
 use eddy_core::{Data, FnResult, Watermark};
@@ -21,6 +22,7 @@ pub use co::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
 pub use keyed_reduce::KeyedReduceLogic;
 pub use sink::SinkOperator;
 pub use source::SourceOperator;
+pub use timestamps::TimestampsAndWatermarksOperator;
 
 /// What a one-input operator does with its input.
 pub trait OneInputLogic<I, O>: Send {
@@ -35,6 +37,8 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
+    /// The input's watermark advanced (before it is passed downstream).
+    fn on_watermark(&mut self, _watermark: Watermark) {}
     /// The input ended: records still held back (e.g. final results in BATCH mode).
     fn end_of_input(&mut self) -> FnResult<Batch<O>> {
         Ok(Batch::new())
@@ -96,6 +100,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.logic.on_watermark(watermark);
         self.sides
             .sinks
             .iter_mut()
@@ -119,6 +124,14 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn flush(&mut self) -> Result<(), TaskError> {
         self.sides.sinks.iter_mut().try_for_each(|s| s.flush())?;
         self.next.flush()
+    }
+
+    fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
+        self.sides
+            .sinks
+            .iter_mut()
+            .try_for_each(|s| s.on_timer(now))?;
+        self.next.on_timer(now)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

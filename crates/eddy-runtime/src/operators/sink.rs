@@ -53,6 +53,10 @@ impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
         Ok(())
     }
 
+    fn on_timer(&mut self, _now: std::time::Instant) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         let sink = &mut self.sink;
         call_user(&self.name, || sink.close())

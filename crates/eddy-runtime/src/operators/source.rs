@@ -64,6 +64,10 @@ impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
         self.next.flush()
     }
 
+    fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
+        self.next.on_timer(now)
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         let source = &mut self.source;
         let own = call_user(&self.name, || source.close());

@@ -170,6 +170,39 @@ fn finish_with_close(
     result.and(closed)
 }
 
+/// The task's periodic tick (`pipeline.auto-watermark-interval`), if it has one.
+struct Ticker {
+    period: Duration,
+    next: Option<Instant>,
+}
+
+impl Ticker {
+    fn new(period: Duration) -> Self {
+        Ticker {
+            period,
+            next: (!period.is_zero()).then(|| Instant::now() + period),
+        }
+    }
+
+    /// The tick's time if it is due now.
+    fn due(&mut self) -> Option<Instant> {
+        let next = self.next?;
+        let now = Instant::now();
+        if now < next {
+            return None;
+        }
+        self.next = Some(now + self.period);
+        Some(now)
+    }
+
+    /// How long the task may wait before the next tick is due (at most `limit`).
+    fn wait_limit(&self, limit: Duration) -> Duration {
+        self.next.map_or(limit, |next| {
+            limit.min(next.saturating_duration_since(Instant::now()))
+        })
+    }
+}
+
 fn source_loop(
     driver: &mut dyn SourceDriver,
     cancelled: &AtomicBool,
@@ -177,6 +210,7 @@ fn source_loop(
     settings: &TaskSettings,
 ) -> Result<(), TaskError> {
     let mut last_flush = Instant::now();
+    let mut ticker = Ticker::new(settings.auto_watermark_interval);
     loop {
         if cancelled.load(Ordering::Relaxed) {
             return Err(TaskError::Canceled);
@@ -191,11 +225,15 @@ fn source_loop(
             SourceStatus::NothingAvailable(wait) => {
                 driver.flush()?;
                 last_flush = Instant::now();
-                if let Some(Mail::Cancel) = inbox.wait_mail(wait.min(settings.buffer_timeout)) {
+                let wait = ticker.wait_limit(wait.min(settings.buffer_timeout));
+                if let Some(Mail::Cancel) = inbox.wait_mail(wait) {
                     return Err(TaskError::Canceled);
                 }
             }
             SourceStatus::Finished => return driver.finish(),
+        }
+        if let Some(now) = ticker.due() {
+            driver.on_timer(now)?;
         }
     }
 }
@@ -235,13 +273,17 @@ fn input_loop(
         )));
     }
     let mut last_flush = Instant::now();
+    let mut ticker = Ticker::new(settings.auto_watermark_interval);
     loop {
+        if let Some(now) = ticker.due() {
+            processor.on_timer(now)?;
+        }
         let item = match inbox.try_next() {
             Some(item) => item,
             None => {
                 processor.flush()?;
                 last_flush = Instant::now();
-                match inbox.next(IDLE_WAIT) {
+                match inbox.next(ticker.wait_limit(IDLE_WAIT)) {
                     Some(item) => item,
                     None if cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
                     None => continue,

@@ -70,6 +70,10 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
         self.0.send_pending()
     }
 
+    fn on_timer(&mut self, _now: std::time::Instant) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         Ok(())
     }

@@ -1,0 +1,130 @@
+//! Assigning timestamps and generating watermarks mid-stream.
+
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use eddy_core::functions::{TimestampAssigner, WatermarkGenerator, WatermarkOutput};
+use eddy_core::{Data, Watermark};
+
+use crate::error::{call_user, TaskError};
+use crate::factory::OperatorSetup;
+use crate::output::{Batch, Output};
+
+/// What one input batch turns into: data segments with the watermarks between them.
+enum Emission<T> {
+    Records(Batch<T>),
+    Watermark(Watermark),
+}
+
+/// Stamps every record with its assigned timestamp and emits the generator's watermarks: right
+/// after the record that caused them (punctuated) and on the task's periodic tick (periodic).
+/// Watermarks from upstream are dropped, except the final maximum one that ends the input (as
+/// Flink's `TimestampsAndWatermarksOperator` does).
+pub struct TimestampsAndWatermarksOperator<T, G, A> {
+    generator: G,
+    assigner: A,
+    name: String,
+    next: Box<dyn Output<T>>,
+    current: i64,
+    output: WatermarkOutput,
+    _type: PhantomData<fn(T)>,
+}
+
+impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>>
+    TimestampsAndWatermarksOperator<T, G, A>
+{
+    /// The operator for one subtask.
+    pub fn boxed(
+        generator: G,
+        assigner: A,
+        setup: OperatorSetup,
+        next: Box<dyn Output<T>>,
+    ) -> Box<dyn Output<T>> {
+        Box::new(TimestampsAndWatermarksOperator {
+            generator,
+            assigner,
+            name: setup.display_name(),
+            next,
+            current: i64::MIN,
+            output: WatermarkOutput::new(),
+            _type: PhantomData,
+        })
+    }
+
+    fn forward_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        if watermark.0 > self.current {
+            self.current = watermark.0;
+            self.next.watermark(watermark)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
+    for TimestampsAndWatermarksOperator<T, G, A>
+{
+    fn open(&mut self) -> Result<(), TaskError> {
+        self.next.open()
+    }
+
+    fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+        let (generator, assigner, output) =
+            (&mut self.generator, &mut self.assigner, &mut self.output);
+        let emissions = call_user(&self.name, || {
+            let mut emissions = Vec::new();
+            let mut segment = Batch::with_capacity(batch.len());
+            for record in batch.into_records() {
+                let timestamp = assigner.extract_timestamp(&record.value, record.timestamp);
+                generator.on_event(&record.value, timestamp, output);
+                segment.push(record.value, timestamp);
+                if let Some(watermark) = output.take() {
+                    emissions.push(Emission::Records(std::mem::take(&mut segment)));
+                    emissions.push(Emission::Watermark(watermark));
+                }
+            }
+            emissions.push(Emission::Records(segment));
+            Ok(emissions)
+        })?;
+        for emission in emissions {
+            match emission {
+                Emission::Records(records) if !records.is_empty() => self.next.push(records)?,
+                Emission::Records(_) => {}
+                Emission::Watermark(watermark) => self.forward_watermark(watermark)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        if watermark == Watermark::MAX {
+            self.forward_watermark(watermark)?;
+        }
+        Ok(())
+    }
+
+    fn end_of_input(&mut self) -> Result<(), TaskError> {
+        self.next.end_of_input()
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.next.flush()
+    }
+
+    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
+        let (generator, output) = (&mut self.generator, &mut self.output);
+        let emitted = call_user(&self.name, || {
+            generator.on_periodic_emit(output);
+            Ok(output.take())
+        })?;
+        if let Some(watermark) = emitted {
+            // Writers send their pending records before any watermark, so it never overtakes
+            // them.
+            self.forward_watermark(watermark)?;
+        }
+        self.next.on_timer(now)
+    }
+
+    fn close(&mut self) -> Result<(), TaskError> {
+        self.next.close()
+    }
+}
