@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -93,13 +93,14 @@ fn punctuated_watermarks_follow_each_element_chained_and_across_an_exchange() {
     }
 }
 
-/// Subtask 0 emits nothing and stays open until subtask 1 has finished; subtask 1 emits
-/// `events()` with their timestamps.
+/// Subtask 0 emits nothing and stays open until the consumer has processed every element of
+/// subtask 1 (otherwise its final watermark could overtake subtask 1's backlog); subtask 1
+/// emits `events()` with their timestamps.
 #[derive(Clone)]
 struct HeldOpen {
     subtask: u32,
     remaining: Vec<Event>,
-    other_done: Arc<AtomicBool>,
+    consumed: Seen,
 }
 
 impl SourceFunction<Event> for HeldOpen {
@@ -112,7 +113,7 @@ impl SourceFunction<Event> for HeldOpen {
     }
     fn poll_next(&mut self, out: &mut SourceOutput<'_, Event>) -> FnResult<SourceStatus> {
         if self.subtask == 0 {
-            return Ok(if self.other_done.load(Ordering::SeqCst) {
+            return Ok(if self.consumed.lock().unwrap().len() >= events().len() {
                 SourceStatus::Finished
             } else {
                 SourceStatus::NothingAvailable(Duration::from_millis(1))
@@ -125,12 +126,6 @@ impl SourceFunction<Event> for HeldOpen {
             }
             None => Ok(SourceStatus::Finished),
         }
-    }
-    fn close(&mut self) -> FnResult<()> {
-        if self.subtask == 1 {
-            self.other_done.store(true, Ordering::SeqCst);
-        }
-        Ok(())
     }
     fn is_parallel(&self) -> bool {
         true
@@ -149,7 +144,7 @@ fn a_channel_without_watermarks_holds_the_downstream_watermark_back() {
     env.add_source(HeldOpen {
         subtask: 0,
         remaining: reversed,
-        other_done: Arc::new(AtomicBool::new(false)),
+        consumed: observed.clone(),
     })
     .assign_timestamps_and_watermarks(WatermarkStrategy::for_generator(EveryEvent))
     .global()
@@ -166,14 +161,16 @@ fn a_channel_without_watermarks_holds_the_downstream_watermark_back() {
     assert_eq!(*observed.lock().unwrap(), expected);
 }
 
-/// Emits `first` in one poll, then pauses (reporting nothing available) until at least
-/// `pause` has passed, then emits `second` in one poll.
+/// Emits `first` in one poll, then pauses (reporting nothing available) for at least `pause`
+/// and at least two polls, then emits `second` in one poll. Two empty polls guarantee the
+/// task checked its tick after the first tick was due, whatever the scheduling.
 #[derive(Clone)]
 struct TwoBursts {
     first: Vec<Event>,
     second: Vec<Event>,
     pause: Duration,
     paused_since: Option<Instant>,
+    empty_polls: u32,
 }
 
 impl SourceFunction<Event> for TwoBursts {
@@ -185,10 +182,11 @@ impl SourceFunction<Event> for TwoBursts {
             self.paused_since = Some(Instant::now());
             return Ok(SourceStatus::MoreAvailable);
         }
-        if self
+        let pausing = self
             .paused_since
-            .is_some_and(|since| since.elapsed() < self.pause)
-        {
+            .is_some_and(|since| since.elapsed() < self.pause || self.empty_polls < 2);
+        if pausing {
+            self.empty_polls += 1;
             return Ok(SourceStatus::NothingAvailable(Duration::from_millis(1)));
         }
         if self.second.is_empty() {
@@ -218,6 +216,7 @@ fn periodic_bounded_out_of_orderness_watermarks_trail_the_maximum() {
             second: second.to_vec(),
             pause: Duration::from_millis(30),
             paused_since: None,
+            empty_polls: 0,
         },
         WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_millis(10))
             .with_timestamp_assigner(|e: &Event, _| e.1),
@@ -309,4 +308,150 @@ fn a_panicking_timestamp_assigner_fails_the_job_naming_the_operator() {
         "{cause}"
     );
     assert!(cause.contains("negative event time -5"), "{cause}");
+}
+
+/// Subtask 0 emits nothing and stays open until the consumer has processed everything
+/// subtask 1 emitted. Subtask 1 emits one element every other poll (pausing briefly in
+/// between) until `advanced` is set or `cap` elements were emitted.
+#[derive(Clone)]
+struct QuietAndTrickle {
+    subtask: u32,
+    emitted: u64,
+    cap: u64,
+    pause_next: bool,
+    advanced: Arc<AtomicBool>,
+    /// How many elements subtask 1 emitted in all; `u64::MAX` until it has finished.
+    total: Arc<AtomicU64>,
+    consumed: Seen,
+}
+
+impl SourceFunction<Event> for QuietAndTrickle {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.subtask = ctx.subtask_index;
+        Ok(())
+    }
+    fn poll_next(&mut self, out: &mut SourceOutput<'_, Event>) -> FnResult<SourceStatus> {
+        if self.subtask == 0 {
+            let total = self.total.load(Ordering::SeqCst);
+            return Ok(if self.consumed.lock().unwrap().len() as u64 >= total {
+                SourceStatus::Finished
+            } else {
+                SourceStatus::NothingAvailable(Duration::from_millis(1))
+            });
+        }
+        if self.advanced.load(Ordering::SeqCst) || self.emitted >= self.cap {
+            return Ok(SourceStatus::Finished);
+        }
+        if std::mem::take(&mut self.pause_next) {
+            return Ok(SourceStatus::NothingAvailable(Duration::from_millis(2)));
+        }
+        let ts = self.emitted as i64 * 10;
+        out.collect_with_timestamp((self.emitted, ts), ts);
+        self.emitted += 1;
+        self.pause_next = true;
+        Ok(SourceStatus::MoreAvailable)
+    }
+    fn close(&mut self) -> FnResult<()> {
+        if self.subtask == 1 {
+            self.total.store(self.emitted, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    fn is_parallel(&self) -> bool {
+        true
+    }
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
+    }
+}
+
+/// Records what it sees and raises `advanced` once the watermark moved.
+#[derive(Clone)]
+struct ObserveUntilAdvanced {
+    seen: Seen,
+    advanced: Arc<AtomicBool>,
+}
+
+impl ProcessFunction<Event, Event> for ObserveUntilAdvanced {
+    fn process_element(
+        &mut self,
+        value: Event,
+        ctx: &mut ProcessContext<'_>,
+        out: &mut Collector<'_, Event>,
+    ) -> FnResult<()> {
+        if ctx.current_watermark() > i64::MIN {
+            self.advanced.store(true, Ordering::SeqCst);
+        }
+        self.seen
+            .lock()
+            .unwrap()
+            .push((value.0, ctx.timestamp(), ctx.current_watermark()));
+        out.collect(value);
+        Ok(())
+    }
+}
+
+fn run_quiet_channel(idleness: Option<Duration>, cap: u64) -> (bool, Vec<(u64, Option<i64>, i64)>) {
+    let mut config = Configuration::new();
+    config.set_string("pipeline.auto-watermark-interval", "1 ms");
+    let env = env_with(config, 2);
+    let advanced = Arc::new(AtomicBool::new(false));
+    let observed = seen();
+    let source = env.add_source(QuietAndTrickle {
+        subtask: 0,
+        emitted: 0,
+        cap,
+        pause_next: false,
+        advanced: advanced.clone(),
+        total: Arc::new(AtomicU64::new(u64::MAX)),
+        consumed: observed.clone(),
+    });
+    let stamped = match idleness {
+        Some(timeout) => source.assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_generator(EveryEvent).with_idleness(timeout),
+        ),
+        None => {
+            source.assign_timestamps_and_watermarks(WatermarkStrategy::for_generator(EveryEvent))
+        }
+    };
+    stamped
+        .global()
+        .process(ObserveUntilAdvanced {
+            seen: observed.clone(),
+            advanced: advanced.clone(),
+        })
+        .set_parallelism(1)
+        .discard();
+    env.execute("quiet channel").unwrap();
+    let observed = observed.lock().unwrap().clone();
+    (advanced.load(Ordering::SeqCst), observed)
+}
+
+#[test]
+fn an_idle_channel_stops_holding_the_watermark_back() {
+    // Without idleness, the quiet subtask holds the watermark at the start for good.
+    let (advanced, observed) = run_quiet_channel(None, 100);
+    assert!(!advanced);
+    assert_eq!(observed.len(), 100);
+    assert!(observed.iter().all(|o| o.2 == i64::MIN));
+
+    // With idleness, the quiet subtask is declared idle and the other one's watermarks pass.
+    let (advanced, observed) = run_quiet_channel(Some(Duration::from_millis(10)), 100_000);
+    assert!(
+        advanced,
+        "the watermark never advanced: {} elements",
+        observed.len()
+    );
+    let mut previous = i64::MIN;
+    for (i, (value, ts, watermark)) in observed.iter().enumerate() {
+        assert_eq!(
+            (*value, *ts),
+            (i as u64, Some(i as i64 * 10)),
+            "in order, stamped"
+        );
+        // Punctuated: at most the previous element's timestamp − 1.
+        assert!(*watermark < (i as i64 - 1) * 10 || *watermark == i64::MIN);
+        assert!(*watermark >= previous, "never backwards");
+        previous = *watermark;
+    }
 }

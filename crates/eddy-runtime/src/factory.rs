@@ -93,6 +93,8 @@ pub trait InputProcessor: Send {
     fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
     /// The combined watermark of input `input` advanced.
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
+    /// Input `input` became idle (`true`) or active again.
+    fn process_stream_status(&mut self, input: u8, idle: bool) -> Result<(), TaskError>;
     /// Every channel of input `input` has ended.
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
@@ -113,6 +115,8 @@ pub trait TwoInputOperator<I1, I2>: Send {
     fn push2(&mut self, batch: Batch<I2>) -> Result<(), TaskError>;
     /// The watermark of input 0 or 1 advanced.
     fn watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
+    /// Input 0 or 1 became idle (`true`) or active again.
+    fn stream_status(&mut self, input: u8, idle: bool) -> Result<(), TaskError>;
     /// Input 0 or 1 has ended.
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
@@ -165,6 +169,8 @@ pub trait SideSink: Send {
     fn drain(&mut self, buffers: &mut SideOutputs) -> Result<(), TaskError>;
     /// Passes a watermark on.
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
+    /// Passes an idleness change on.
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError>;
     /// Ends the consumers' input.
     fn end_of_input(&mut self) -> Result<(), TaskError>;
     /// Flushes the consumers.
@@ -193,6 +199,9 @@ impl<X: Data> SideSink for TypedSideSink<X> {
     }
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
         self.output.watermark(watermark)
+    }
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
+        self.output.stream_status(idle)
     }
     fn end_of_input(&mut self) -> Result<(), TaskError> {
         self.output.end_of_input()
@@ -261,6 +270,9 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     }
     fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.chain.watermark(watermark)
+    }
+    fn process_stream_status(&mut self, _input: u8, idle: bool) -> Result<(), TaskError> {
+        self.chain.stream_status(idle)
     }
     fn end_of_input(&mut self, _input: u8) -> Result<(), TaskError> {
         self.chain.end_of_input()
@@ -481,6 +493,9 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
     }
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.operator.watermark(input, watermark)
+    }
+    fn process_stream_status(&mut self, input: u8, idle: bool) -> Result<(), TaskError> {
+        self.operator.stream_status(input, idle)
     }
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {
         self.operator.end_of_input(input)

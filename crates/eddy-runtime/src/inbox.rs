@@ -24,6 +24,8 @@ pub enum ChannelEvent {
     Batch(Box<dyn Any + Send>, usize),
     /// A watermark from the producer.
     Watermark(Watermark),
+    /// The producer's stream became idle (`true`) or active again (`false`).
+    Status(bool),
     /// The producer will send nothing more on this channel.
     EndOfPartition,
 }

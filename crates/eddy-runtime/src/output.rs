@@ -24,6 +24,9 @@ pub trait Output<T>: Send {
     /// Consumes a watermark (already combined across the task's input channels).
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
 
+    /// The stream became idle (`true`: no watermarks to wait for) or active again.
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError>;
+
     /// The input has ended: emit anything held back, then end the downstream input.
     fn end_of_input(&mut self) -> Result<(), TaskError>;
 
@@ -92,6 +95,12 @@ impl<T: Data> Output<T> for FanOut<T> {
         self.outputs
             .iter_mut()
             .try_for_each(|o| o.watermark(watermark))
+    }
+
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
+        self.outputs
+            .iter_mut()
+            .try_for_each(|o| o.stream_status(idle))
     }
 
     fn end_of_input(&mut self) -> Result<(), TaskError> {

@@ -27,5 +27,5 @@ pub use transform::{
 };
 pub use watermarks::{
     BoundedOutOfOrderness, NoWatermarks, RecordTimestamps, TimestampAssigner, WatermarkGenerator,
-    WatermarkOutput, WatermarkStrategy,
+    WatermarkOutput, WatermarkStrategy, WithIdleness,
 };

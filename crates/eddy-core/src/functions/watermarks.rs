@@ -5,14 +5,15 @@
 //! every element (`on_event`, where punctuated generators emit) and periodically, every
 //! `pipeline.auto-watermark-interval` (`on_periodic_emit`, where periodic generators emit).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::record::Watermark;
 
-/// Collects the watermarks a generator emits during one call.
+/// Collects the watermarks (and idleness changes) a generator emits during one call.
 #[derive(Debug, Default)]
 pub struct WatermarkOutput {
     emitted: Option<i64>,
+    idle: Option<bool>,
 }
 
 impl WatermarkOutput {
@@ -31,6 +32,24 @@ impl WatermarkOutput {
     #[inline]
     pub fn take(&mut self) -> Option<Watermark> {
         self.emitted.take().map(Watermark)
+    }
+
+    /// Declares the stream idle: downstream operators stop waiting for its watermarks until it
+    /// emits again.
+    pub fn mark_idle(&mut self) {
+        self.idle = Some(true);
+    }
+
+    /// Declares the stream active again.
+    pub fn mark_active(&mut self) {
+        self.idle = Some(false);
+    }
+
+    /// Takes the last idleness change since the last call: `Some(true)` idle, `Some(false)`
+    /// active.
+    #[inline]
+    pub fn take_status(&mut self) -> Option<bool> {
+        self.idle.take()
     }
 }
 
@@ -115,6 +134,76 @@ impl<T> WatermarkGenerator<T> for NoWatermarks {
     fn on_periodic_emit(&mut self, _output: &mut WatermarkOutput) {}
 }
 
+/// Wraps a generator: when no element arrived for `timeout` (checked on the periodic tick),
+/// marks the stream idle; the next element marks it active again. Counting elements instead of
+/// reading the clock per element keeps the per-record cost to an increment (as Flink's
+/// `IdlenessTimer` does).
+#[derive(Debug, Clone)]
+pub struct WithIdleness<G> {
+    inner: G,
+    timeout: Duration,
+    events: u64,
+    events_at_last_check: u64,
+    quiet_since: Option<Instant>,
+    idle: bool,
+}
+
+impl<G> WithIdleness<G> {
+    /// `inner`, declared idle after `timeout` without elements.
+    pub fn new(inner: G, timeout: Duration) -> Self {
+        WithIdleness {
+            inner,
+            timeout,
+            events: 0,
+            events_at_last_check: 0,
+            quiet_since: None,
+            idle: false,
+        }
+    }
+
+    /// The periodic check at time `now`: whether the stream is idle now.
+    fn check_idle(&mut self, now: Instant) -> bool {
+        if self.events != self.events_at_last_check {
+            self.events_at_last_check = self.events;
+            self.quiet_since = Some(now);
+            return false;
+        }
+        let since = *self.quiet_since.get_or_insert(now);
+        now.saturating_duration_since(since) >= self.timeout
+    }
+
+    fn periodic_at<T>(&mut self, now: Instant, output: &mut WatermarkOutput)
+    where
+        G: WatermarkGenerator<T>,
+    {
+        if self.idle {
+            return;
+        }
+        if self.check_idle(now) {
+            self.idle = true;
+            output.mark_idle();
+        } else {
+            self.inner.on_periodic_emit(output);
+        }
+    }
+}
+
+impl<T, G: WatermarkGenerator<T>> WatermarkGenerator<T> for WithIdleness<G> {
+    #[inline]
+    fn on_event(&mut self, event: &T, timestamp: i64, output: &mut WatermarkOutput) {
+        self.events = self.events.wrapping_add(1);
+        if self.idle {
+            self.idle = false;
+            output.mark_active();
+        }
+        self.inner.on_event(event, timestamp, output);
+    }
+
+    fn on_periodic_emit(&mut self, output: &mut WatermarkOutput) {
+        self.periodic_at::<T>(Instant::now(), output);
+    }
+}
+
 /// How a stream gets timestamps and watermarks (Flink's `WatermarkStrategy`).
 #[derive(Debug, Clone, Copy)]
 pub struct WatermarkStrategy<G, A> {
@@ -160,6 +249,15 @@ impl<G> WatermarkStrategy<G, RecordTimestamps> {
 }
 
 impl<G, A> WatermarkStrategy<G, A> {
+    /// Marks the stream idle after `timeout` without elements, so that downstream operators
+    /// stop waiting for its watermarks (Flink's `withIdleness`).
+    pub fn with_idleness(self, timeout: Duration) -> WatermarkStrategy<WithIdleness<G>, A> {
+        WatermarkStrategy {
+            generator: WithIdleness::new(self.generator, timeout),
+            assigner: self.assigner,
+        }
+    }
+
     /// Uses `assigner` for the elements' timestamps, e.g. `|event: &Event, _| event.time`.
     pub fn with_timestamp_assigner<B>(self, assigner: B) -> WatermarkStrategy<G, B> {
         WatermarkStrategy {
@@ -193,6 +291,36 @@ mod tests {
             Some(Watermark(-51)),
             "negative timestamps work too"
         );
+    }
+
+    #[test]
+    fn idleness_is_declared_after_a_quiet_timeout_and_lifted_by_the_next_element() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let inner = BoundedOutOfOrderness::new(Duration::ZERO);
+        let mut generator = WithIdleness::new(inner, Duration::from_millis(100));
+        let mut out = WatermarkOutput::new();
+        generator.on_event(&(), 10, &mut out);
+        generator.periodic_at::<()>(at(0), &mut out);
+        assert_eq!((out.take(), out.take_status()), (Some(Watermark(9)), None));
+        generator.periodic_at::<()>(at(60), &mut out);
+        assert_eq!(
+            (out.take(), out.take_status()),
+            (Some(Watermark(9)), None),
+            "quiet for 60 ms only: still active"
+        );
+        generator.periodic_at::<()>(at(100), &mut out);
+        assert_eq!((out.take(), out.take_status()), (None, Some(true)));
+        generator.periodic_at::<()>(at(300), &mut out);
+        assert_eq!(
+            (out.take(), out.take_status()),
+            (None, None),
+            "idle emits nothing"
+        );
+        generator.on_event(&(), 50, &mut out);
+        assert_eq!(out.take_status(), Some(false));
+        generator.periodic_at::<()>(at(310), &mut out);
+        assert_eq!((out.take(), out.take_status()), (Some(Watermark(49)), None));
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     }
 }
 
-/// A two-input operator: runs its logic and combines the inputs' watermarks (the minimum).
+/// A two-input operator: runs its logic and combines the inputs' watermarks (the minimum over
+/// the inputs that are not idle) and idleness (idle when both inputs are).
 pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     logic: L,
     ctx: RuntimeContext,
@@ -33,6 +34,8 @@ pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     next: Box<dyn Output<O>>,
     input_watermarks: [i64; 2],
     watermark: i64,
+    idle: [bool; 2],
+    output_idle: bool,
     ended: [bool; 2],
     _inputs: PhantomData<fn(I1, I2)>,
 }
@@ -53,9 +56,24 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             next,
             input_watermarks: [i64::MIN; 2],
             watermark: i64::MIN,
+            idle: [false; 2],
+            output_idle: false,
             ended: [false; 2],
             _inputs: PhantomData,
         })
+    }
+
+    /// Forwards the minimum watermark of the active inputs if it advanced.
+    fn advance_watermark(&mut self) -> Result<(), TaskError> {
+        let combined = (0..2)
+            .filter(|&i| !self.idle[i])
+            .map(|i| self.input_watermarks[i])
+            .min();
+        if let Some(combined) = combined.filter(|&c| c > self.watermark) {
+            self.watermark = combined;
+            self.next.watermark(Watermark(combined))?;
+        }
+        Ok(())
     }
 
     fn emit(&mut self, out: Batch<O>) -> Result<(), TaskError> {
@@ -90,12 +108,17 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
 
     fn watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.input_watermarks[usize::from(input.min(1))] = watermark.0;
-        let combined = self.input_watermarks[0].min(self.input_watermarks[1]);
-        if combined > self.watermark {
-            self.watermark = combined;
-            self.next.watermark(Watermark(combined))?;
+        self.advance_watermark()
+    }
+
+    fn stream_status(&mut self, input: u8, idle: bool) -> Result<(), TaskError> {
+        self.idle[usize::from(input.min(1))] = idle;
+        let output_idle = self.idle == [true, true];
+        if output_idle != self.output_idle {
+            self.output_idle = output_idle;
+            self.next.stream_status(output_idle)?;
         }
-        Ok(())
+        self.advance_watermark()
     }
 
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {

@@ -108,6 +108,14 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         self.next.watermark(watermark)
     }
 
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
+        self.sides
+            .sinks
+            .iter_mut()
+            .try_for_each(|s| s.stream_status(idle))?;
+        self.next.stream_status(idle)
+    }
+
     fn end_of_input(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
         let out = call_user(&self.name, || logic.end_of_input())?;

@@ -44,6 +44,10 @@ impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
         Ok(())
     }
 
+    fn stream_status(&mut self, _idle: bool) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn end_of_input(&mut self) -> Result<(), TaskError> {
         let sink = &mut self.sink;
         call_user(&self.name, || sink.finish())

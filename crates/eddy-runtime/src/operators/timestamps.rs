@@ -14,6 +14,7 @@ use crate::output::{Batch, Output};
 enum Emission<T> {
     Records(Batch<T>),
     Watermark(Watermark),
+    Status(bool),
 }
 
 /// Stamps every record with its assigned timestamp and emits the generator's watermarks: right
@@ -26,6 +27,7 @@ pub struct TimestampsAndWatermarksOperator<T, G, A> {
     name: String,
     next: Box<dyn Output<T>>,
     current: i64,
+    idle: bool,
     output: WatermarkOutput,
     _type: PhantomData<fn(T)>,
 }
@@ -46,9 +48,18 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>>
             name: setup.display_name(),
             next,
             current: i64::MIN,
+            idle: false,
             output: WatermarkOutput::new(),
             _type: PhantomData,
         })
+    }
+
+    fn forward_status(&mut self, idle: bool) -> Result<(), TaskError> {
+        if idle != self.idle {
+            self.idle = idle;
+            self.next.stream_status(idle)?;
+        }
+        Ok(())
     }
 
     fn forward_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
@@ -76,6 +87,11 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
             for record in batch.into_records() {
                 let timestamp = assigner.extract_timestamp(&record.value, record.timestamp);
                 generator.on_event(&record.value, timestamp, output);
+                // Becoming active again must precede the element that caused it.
+                if let Some(idle) = output.take_status() {
+                    emissions.push(Emission::Records(std::mem::take(&mut segment)));
+                    emissions.push(Emission::Status(idle));
+                }
                 segment.push(record.value, timestamp);
                 if let Some(watermark) = output.take() {
                     emissions.push(Emission::Records(std::mem::take(&mut segment)));
@@ -90,6 +106,7 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
                 Emission::Records(records) if !records.is_empty() => self.next.push(records)?,
                 Emission::Records(_) => {}
                 Emission::Watermark(watermark) => self.forward_watermark(watermark)?,
+                Emission::Status(idle) => self.forward_status(idle)?,
             }
         }
         Ok(())
@@ -99,6 +116,11 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
         if watermark == Watermark::MAX {
             self.forward_watermark(watermark)?;
         }
+        Ok(())
+    }
+
+    /// Upstream idleness is not passed on: this operator's own generator decides.
+    fn stream_status(&mut self, _idle: bool) -> Result<(), TaskError> {
         Ok(())
     }
 
@@ -112,10 +134,13 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
 
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         let (generator, output) = (&mut self.generator, &mut self.output);
-        let emitted = call_user(&self.name, || {
+        let (emitted, status) = call_user(&self.name, || {
             generator.on_periodic_emit(output);
-            Ok(output.take())
+            Ok((output.take(), output.take_status()))
         })?;
+        if let Some(idle) = status {
+            self.forward_status(idle)?;
+        }
         if let Some(watermark) = emitted {
             // Writers send their pending records before any watermark, so it never overtakes
             // them.

@@ -15,7 +15,7 @@ use eddy_core::ids::JobId;
 use eddy_graph::{ExecutionVertex, JobGraph, VertexId};
 
 pub use chain::{ChainBuilder, ChainHead};
-pub use valve::WatermarkValve;
+pub use valve::{ValveChange, WatermarkValve};
 
 use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
@@ -238,6 +238,22 @@ fn source_loop(
     }
 }
 
+/// Passes what a channel event changed about an input to the chain: idleness first (so an
+/// input that turns active is active before its watermark moves), then the watermark.
+fn apply_valve_change(
+    processor: &mut dyn InputProcessor,
+    input: u8,
+    change: ValveChange,
+) -> Result<(), TaskError> {
+    if let Some(idle) = change.idle {
+        processor.process_stream_status(input, idle)?;
+    }
+    if let Some(watermark) = change.watermark {
+        processor.process_watermark(input, watermark)?;
+    }
+    Ok(())
+}
+
 /// How long an idle task waits for input before checking its cancellation flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 
@@ -302,10 +318,13 @@ fn input_loop(
                             processor.process_watermark(input, advanced)?;
                         }
                     }
+                    ChannelEvent::Status(idle) => {
+                        let change = valve.set_idle(local, idle);
+                        apply_valve_change(processor, input, change)?;
+                    }
                     ChannelEvent::EndOfPartition => {
-                        if let Some(advanced) = valve.channel_ended(local) {
-                            processor.process_watermark(input, advanced)?;
-                        }
+                        let change = valve.channel_ended(local);
+                        apply_valve_change(processor, input, change)?;
                         open_channels[usize::from(input)] -= 1;
                         if open_channels[usize::from(input)] == 0 {
                             processor.end_of_input(input)?;

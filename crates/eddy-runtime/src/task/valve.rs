@@ -2,23 +2,37 @@
 
 use eddy_core::Watermark;
 
-/// Tracks each channel's watermark; the input's watermark is the minimum over the channels that
-/// have not ended, and only advances. `Watermark::MAX` (the end of a bounded input) passes
-/// through like any other watermark.
+/// What a channel event changed about an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ValveChange {
+    /// The input's new watermark, if it advanced.
+    pub watermark: Option<Watermark>,
+    /// The input's new idleness, if it changed.
+    pub idle: Option<bool>,
+}
+
+/// Tracks each channel's watermark and idleness. The input's watermark is the minimum over the
+/// channels that are neither ended nor idle, and only advances; `Watermark::MAX` (the end of a
+/// bounded input) passes through like any other. The input is idle when every channel that has
+/// not ended is idle.
 #[derive(Debug, Clone)]
 pub struct WatermarkValve {
     channels: Vec<i64>,
     ended: Vec<bool>,
+    idle: Vec<bool>,
     current: i64,
+    input_idle: bool,
 }
 
 impl WatermarkValve {
-    /// A valve over `channels` channels, all at the minimum watermark.
+    /// A valve over `channels` channels, all active at the minimum watermark.
     pub fn new(channels: usize) -> Self {
         WatermarkValve {
             channels: vec![i64::MIN; channels],
             ended: vec![false; channels],
+            idle: vec![false; channels],
             current: i64::MIN,
+            input_idle: false,
         }
     }
 
@@ -32,20 +46,35 @@ impl WatermarkValve {
         self.advance()
     }
 
-    /// A channel ended: it no longer holds the others back. Returns the input's new watermark if
-    /// it advanced.
-    pub fn channel_ended(&mut self, channel: usize) -> Option<Watermark> {
+    /// A channel became idle or active again.
+    pub fn set_idle(&mut self, channel: usize, idle: bool) -> ValveChange {
+        self.idle[channel] = idle;
+        self.recompute()
+    }
+
+    /// A channel ended: it no longer holds the others back.
+    pub fn channel_ended(&mut self, channel: usize) -> ValveChange {
         self.ended[channel] = true;
-        self.advance()
+        self.recompute()
+    }
+
+    fn recompute(&mut self) -> ValveChange {
+        let live = (0..self.channels.len()).filter(|&i| !self.ended[i]);
+        let input_idle = live.clone().count() > 0 && live.clone().all(|i| self.idle[i]);
+        let idle = (input_idle != self.input_idle).then(|| {
+            self.input_idle = input_idle;
+            input_idle
+        });
+        ValveChange {
+            watermark: self.advance(),
+            idle,
+        }
     }
 
     fn advance(&mut self) -> Option<Watermark> {
-        let min = self
-            .channels
-            .iter()
-            .zip(&self.ended)
-            .filter(|(_, ended)| !**ended)
-            .map(|(wm, _)| *wm)
+        let min = (0..self.channels.len())
+            .filter(|&i| !self.ended[i] && !self.idle[i])
+            .map(|i| self.channels[i])
             .min()?;
         if min > self.current {
             self.current = min;
@@ -67,8 +96,62 @@ mod tests {
         assert_eq!(valve.update(2, Watermark(7)), Some(Watermark(5)));
         assert_eq!(valve.update(1, Watermark(3)), None, "never backwards");
         assert_eq!(valve.update(1, Watermark(20)), Some(Watermark(7)));
-        assert_eq!(valve.channel_ended(2), Some(Watermark(10)));
+        assert_eq!(valve.channel_ended(2).watermark, Some(Watermark(10)));
         assert_eq!(valve.update(0, Watermark(9)), None);
+    }
+
+    #[test]
+    fn idle_channels_do_not_hold_the_watermark_back() {
+        let mut valve = WatermarkValve::new(3);
+        assert_eq!(valve.update(0, Watermark(10)), None);
+        assert_eq!(valve.update(1, Watermark(20)), None);
+        // Channel 2 never sent a watermark; once idle, the others decide.
+        let change = valve.set_idle(2, true);
+        assert_eq!(
+            change,
+            ValveChange {
+                watermark: Some(Watermark(10)),
+                idle: None
+            }
+        );
+        // Channel 0 idle too: only channel 1 (at 20) decides.
+        assert_eq!(
+            valve.set_idle(0, true),
+            ValveChange {
+                watermark: Some(Watermark(20)),
+                idle: None
+            }
+        );
+        // All live channels idle: the input is idle; nothing advances.
+        assert_eq!(
+            valve.set_idle(1, true),
+            ValveChange {
+                watermark: None,
+                idle: Some(true)
+            }
+        );
+        // Channel 2 comes back behind the others: active again, but never backwards.
+        assert_eq!(
+            valve.set_idle(2, false),
+            ValveChange {
+                watermark: None,
+                idle: Some(false)
+            }
+        );
+        assert_eq!(
+            valve.update(2, Watermark(15)),
+            None,
+            "behind 20: never backwards"
+        );
+        assert_eq!(valve.update(2, Watermark(25)), Some(Watermark(25)));
+        // An ended channel leaves the idle ones: the input is idle.
+        assert_eq!(
+            valve.channel_ended(2),
+            ValveChange {
+                watermark: None,
+                idle: Some(true)
+            }
+        );
     }
 
     #[test]
@@ -76,7 +159,11 @@ mod tests {
         let mut valve = WatermarkValve::new(2);
         assert_eq!(valve.update(0, Watermark::MAX), None);
         assert_eq!(valve.update(1, Watermark::MAX), Some(Watermark::MAX));
-        assert_eq!(valve.channel_ended(0), None);
-        assert_eq!(valve.channel_ended(1), None, "nothing left to combine");
+        assert_eq!(valve.channel_ended(0), ValveChange::default());
+        assert_eq!(
+            valve.channel_ended(1),
+            ValveChange::default(),
+            "nothing left to combine"
+        );
     }
 }

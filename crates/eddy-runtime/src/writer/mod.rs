@@ -58,6 +58,14 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
             .try_for_each(|c| c.send(ChannelEvent::Watermark(watermark)))
     }
 
+    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
+        self.0.send_pending()?;
+        let channels = self.0.channels();
+        channels
+            .iter()
+            .try_for_each(|c| c.send(ChannelEvent::Status(idle)))
+    }
+
     fn end_of_input(&mut self) -> Result<(), TaskError> {
         self.0.send_pending()?;
         let channels = self.0.channels();
