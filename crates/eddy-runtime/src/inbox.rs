@@ -50,6 +50,7 @@ struct InboxState {
     mails: VecDeque<Mail>,
     next_channel: usize,
     queued_records: usize,
+    queued_events: usize,
     floating_used: usize,
     closed: bool,
 }
@@ -76,6 +77,7 @@ impl TaskInbox {
                 mails: VecDeque::new(),
                 next_channel: 0,
                 queued_records: 0,
+                queued_events: 0,
                 floating_used: 0,
                 closed: false,
             }),
@@ -119,6 +121,7 @@ impl TaskInbox {
         if let ChannelEvent::Batch(_, len) = &event {
             state.queued_records += len;
         }
+        state.queued_events += 1;
         state.channels[channel].push_back(event);
         drop(state);
         self.data_available.notify_one();
@@ -137,8 +140,7 @@ impl TaskInbox {
         let mut state = self.state.lock();
         loop {
             if let Some(item) = self.take(&mut state) {
-                drop(state);
-                self.space_available.notify_all();
+                self.wake_producers(state);
                 return Some(item);
             }
             if self
@@ -146,16 +148,31 @@ impl TaskInbox {
                 .wait_until(&mut state, deadline)
                 .timed_out()
             {
-                return self.take(&mut state);
+                let item = self.take(&mut state);
+                self.wake_producers(state);
+                return item;
             }
+        }
+    }
+
+    /// Wakes blocked producers once the inbox has drained to half its capacity, rather than
+    /// after every event: a producer that is faster than its consumer then refills several
+    /// slots per wake-up instead of paying a wake-up per batch.
+    fn wake_producers(&self, state: parking_lot::MutexGuard<'_, InboxState>) {
+        let capacity = state.channels.len() * self.capacity + self.floating;
+        let wake = state.queued_events <= capacity / 2;
+        drop(state);
+        if wake {
+            self.space_available.notify_all();
         }
     }
 
     /// Takes the next mail or channel event if there is one, without waiting.
     pub fn try_next(&self) -> Option<InboxItem> {
-        let item = self.take(&mut self.state.lock());
+        let mut state = self.state.lock();
+        let item = self.take(&mut state);
         if item.is_some() {
-            self.space_available.notify_all();
+            self.wake_producers(state);
         }
         item
     }
@@ -186,6 +203,7 @@ impl TaskInbox {
         state.closed = true;
         state.channels.iter_mut().for_each(VecDeque::clear);
         state.queued_records = 0;
+        state.queued_events = 0;
         state.floating_used = 0;
         drop(state);
         self.space_available.notify_all();
@@ -207,6 +225,7 @@ impl TaskInbox {
                 if let ChannelEvent::Batch(_, len) = &event {
                     state.queued_records -= len;
                 }
+                state.queued_events -= 1;
                 return Some(InboxItem::Event(channel, event));
             }
         }
