@@ -365,10 +365,10 @@ impl SourceFunction<Event> for QuietAndTrickle {
     }
 }
 
-/// Records what it sees and raises `advanced` once the watermark moved.
+/// Records what it sees (like [`Observe`]) and raises `advanced` once the watermark moved.
 #[derive(Clone)]
 struct ObserveUntilAdvanced {
-    seen: Seen,
+    observe: Observe,
     advanced: Arc<AtomicBool>,
 }
 
@@ -382,12 +382,7 @@ impl ProcessFunction<Event, Event> for ObserveUntilAdvanced {
         if ctx.current_watermark() > i64::MIN {
             self.advanced.store(true, Ordering::SeqCst);
         }
-        self.seen
-            .lock()
-            .unwrap()
-            .push((value.0, ctx.timestamp(), ctx.current_watermark()));
-        out.collect(value);
-        Ok(())
+        self.observe.process_element(value, ctx, out)
     }
 }
 
@@ -417,7 +412,7 @@ fn run_quiet_channel(idleness: Option<Duration>, cap: u64) -> (bool, Vec<(u64, O
     stamped
         .global()
         .process(ObserveUntilAdvanced {
-            seen: observed.clone(),
+            observe: Observe(observed.clone()),
             advanced: advanced.clone(),
         })
         .set_parallelism(1)
