@@ -3,11 +3,19 @@
 use parking_lot::Mutex;
 
 use eddy_core::functions::closures::{CoFlatMapFn, CoMapFn};
-use eddy_core::functions::{CoFlatMapFunction, CoMapFunction, Collector};
-use eddy_core::Data;
+use std::marker::PhantomData;
+
+use eddy_core::functions::{
+    CoFlatMapFunction, CoMapFunction, CoProcessFunction, Collector, KeySelector,
+    KeyedCoProcessFunction,
+};
+use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
 use eddy_runtime::factory::{OperatorSetup, TwoInputFactory};
-use eddy_runtime::operators::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
+use eddy_runtime::operators::{
+    CoFlatMapLogic, CoMapLogic, CoProcessLogic, KeyedCoProcessLogic, TwoInputLogic,
+    TwoInputOperatorImpl,
+};
 
 use crate::datastream::{DataStream, StreamInput};
 use crate::environment::NodeSpec;
@@ -23,7 +31,7 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         ConnectedStreams { first, second }
     }
 
-    fn two_input<O: Data, F, L>(
+    pub(crate) fn two_input<O: Data, F, L>(
         &self,
         name: &str,
         function: F,
@@ -90,5 +98,78 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         function: F,
     ) -> DataStream<O> {
         self.two_input("Co-Flat Map", function, |f, _| CoFlatMapLogic(f))
+    }
+
+    /// Processes each input with a [`CoProcessFunction`] (element timestamps and the current
+    /// watermark; timers need keyed streams, see [`key_by`](Self::key_by)).
+    pub fn process<O: Data, F: CoProcessFunction<A, B, O>>(&self, function: F) -> DataStream<O> {
+        self.two_input("Co-Process", function, |f, _| CoProcessLogic::new(f))
+    }
+
+    /// Partitions both inputs by key (the selectors must return the same key type), for a
+    /// [`KeyedCoProcessFunction`].
+    pub fn key_by<K: Key, KS1, KS2>(
+        &self,
+        key_selector1: KS1,
+        key_selector2: KS2,
+    ) -> KeyedConnectedStreams<A, B, K, KS1, KS2>
+    where
+        KS1: KeySelector<A, K> + Sync,
+        KS2: KeySelector<B, K> + Sync,
+    {
+        let first = self.first.key_by(key_selector1).clone_parts();
+        let second = self.second.key_by(key_selector2).clone_parts();
+        KeyedConnectedStreams::new(first, second)
+    }
+}
+
+/// Two streams partitioned by the same key type, processed together with per-key timers.
+pub struct KeyedConnectedStreams<A, B, K, KS1, KS2> {
+    streams: ConnectedStreams<A, B>,
+    key_selector1: KS1,
+    key_selector2: KS2,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<A: Data, B: Data, K: Key, KS1, KS2> KeyedConnectedStreams<A, B, K, KS1, KS2>
+where
+    KS1: KeySelector<A, K> + Sync,
+    KS2: KeySelector<B, K> + Sync,
+{
+    pub(crate) fn new(first: (DataStream<A>, KS1), second: (DataStream<B>, KS2)) -> Self {
+        KeyedConnectedStreams {
+            streams: ConnectedStreams::new(first.0, second.0),
+            key_selector1: first.1,
+            key_selector2: second.1,
+            _key: PhantomData,
+        }
+    }
+
+    /// Processes both inputs with a [`KeyedCoProcessFunction`].
+    pub fn process<O: Data, F: KeyedCoProcessFunction<K, A, B, O>>(
+        &self,
+        function: F,
+    ) -> DataStream<O> {
+        let (ks1, ks2) = (self.key_selector1.clone(), self.key_selector2.clone());
+        self.streams
+            .two_input("KeyedCo-Process", function, move |f, setup| {
+                KeyedCoProcessLogic::new(
+                    ks1.clone(),
+                    ks2.clone(),
+                    f,
+                    setup.clock.clone(),
+                    setup.settings.runtime_mode,
+                )
+            })
+    }
+
+    /// The underlying connected streams.
+    pub(crate) fn streams(&self) -> &ConnectedStreams<A, B> {
+        &self.streams
+    }
+
+    /// The key selectors.
+    pub(crate) fn key_selectors(&self) -> (KS1, KS2) {
+        (self.key_selector1.clone(), self.key_selector2.clone())
     }
 }

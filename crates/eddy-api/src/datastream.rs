@@ -13,6 +13,9 @@ use eddy_core::functions::{
     Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag, Partitioner,
     ProcessFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
 };
+use eddy_core::windowing::{
+    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
+};
 use eddy_core::{Data, FunctionError, Key};
 use eddy_graph::{ChainingStrategy, NodeId, NodeKind, PartitionerKind};
 use eddy_runtime::factory::{EdgeFactory, OneInputFactory, OperatorSetup};
@@ -24,8 +27,10 @@ use eddy_runtime::writer::{CustomEdge, KeyGroupEdge, StandardEdge};
 
 use crate::connected::ConnectedStreams;
 use crate::environment::{NodeSpec, StreamExecutionEnvironment};
+use crate::joins::{CoGroupedStreams, JoinedStreams};
 use crate::keyed::KeyedStream;
 use crate::sink::DataStreamSink;
+use crate::windowed::{AllWindowedStream, WindowedStream};
 
 /// One upstream of a stream: a node and how records leave it towards the next operator.
 #[derive(Clone)]
@@ -366,6 +371,54 @@ impl<T: Data> DataStream<T> {
             Arc::new(KeyGroupEdge::<T, K, KS>::new(key_selector.clone())),
         );
         KeyedStream::new(stream, key_selector)
+    }
+
+    // ----- windows over the whole stream -----
+
+    /// Groups the whole (non-keyed) stream into windows; the window operator runs at
+    /// parallelism 1.
+    pub fn window_all<W: Window, A: WindowAssigner<T, W>>(
+        &self,
+        assigner: A,
+    ) -> AllWindowedStream<T, W, A, A::DefaultTrigger> {
+        let no_key: fn(&T) = |_| ();
+        let keyed = self.key_by(no_key);
+        let (stream, key_selector) = keyed.clone_parts();
+        WindowedStream::new(stream, key_selector, assigner, true)
+    }
+
+    /// Tumbling count windows over the whole stream.
+    pub fn count_window_all(
+        &self,
+        size: u64,
+    ) -> AllWindowedStream<T, GlobalWindow, GlobalWindows, PurgingTrigger<CountTrigger>> {
+        self.window_all(GlobalWindows::create())
+            .trigger(PurgingTrigger::of(CountTrigger::of(size)))
+    }
+
+    /// Sliding count windows over the whole stream.
+    pub fn count_window_all_sliding(
+        &self,
+        size: u64,
+        slide: u64,
+    ) -> AllWindowedStream<T, GlobalWindow, GlobalWindows, CountTrigger, CountEvictor> {
+        self.window_all(GlobalWindows::create())
+            .evictor(CountEvictor::of(
+                usize::try_from(size).unwrap_or(usize::MAX),
+            ))
+            .trigger(CountTrigger::of(slide))
+    }
+
+    /// Joins with another stream per key and window: `join(other).where_key(..).equal_to(..)
+    /// .window(..).apply(..)`.
+    pub fn join<U: Data>(&self, other: &DataStream<U>) -> JoinedStreams<T, U> {
+        JoinedStreams::new(self.clone(), other.clone())
+    }
+
+    /// Groups both streams per key and window: `co_group(other).where_key(..).equal_to(..)
+    /// .window(..).apply(..)`.
+    pub fn co_group<U: Data>(&self, other: &DataStream<U>) -> CoGroupedStreams<T, U> {
+        CoGroupedStreams::new(self.clone(), other.clone())
     }
 
     // ----- multiple streams -----

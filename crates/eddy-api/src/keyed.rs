@@ -4,14 +4,20 @@ use std::marker::PhantomData;
 use std::ops::Add;
 
 use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::{KeySelector, ProcessFunction, ReduceFunction};
+use eddy_core::functions::{KeySelector, KeyedProcessFunction, ReduceFunction};
+use eddy_core::windowing::{
+    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
+};
 use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
-use eddy_runtime::operators::{KeyedReduceLogic, ProcessLogic};
+use eddy_runtime::operators::{KeyedProcessLogic, KeyedReduceLogic};
 
 use crate::aggregations::{MaxByReducer, MaxReducer, MinByReducer, MinReducer, SumReducer};
 use crate::connected::ConnectedStreams;
+use crate::connected::KeyedConnectedStreams;
 use crate::datastream::DataStream;
+use crate::joins::IntervalJoin;
+use crate::windowed::WindowedStream;
 
 /// A stream partitioned by the key `KS` extracts: all elements with one key reach the same
 /// subtask, where keyed operators keep per-key state.
@@ -103,13 +109,83 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
         self.reduce_named("Keyed Aggregation", MaxByReducer { field })
     }
 
-    /// Applies a [`ProcessFunction`] to the key-partitioned stream.
-    pub fn process<O: Data, P: ProcessFunction<T, O>>(&self, function: P) -> DataStream<O> {
+    /// Applies a [`KeyedProcessFunction`]: per element with its key, per-key event-time and
+    /// processing-time timers, and side outputs.
+    pub fn process<O: Data, P: KeyedProcessFunction<K, T, O>>(&self, function: P) -> DataStream<O> {
+        let key_selector = self.key_selector.clone();
         self.stream
-            .one_input("KeyedProcess", NodeKind::Operator, function, |f, _| {
-                ProcessLogic::new(f)
-            })
+            .one_input(
+                "KeyedProcess",
+                NodeKind::Operator,
+                function,
+                move |f, setup| {
+                    KeyedProcessLogic::new(
+                        key_selector.clone(),
+                        f,
+                        setup.clock.clone(),
+                        setup.settings.runtime_mode,
+                    )
+                },
+            )
             .allow_side_outputs()
+    }
+
+    /// Groups the stream into windows of `assigner`.
+    pub fn window<W: Window, A: WindowAssigner<T, W>>(
+        &self,
+        assigner: A,
+    ) -> WindowedStream<T, K, KS, W, A, A::DefaultTrigger> {
+        WindowedStream::new(
+            self.stream.clone(),
+            self.key_selector.clone(),
+            assigner,
+            false,
+        )
+    }
+
+    /// Tumbling count windows: fire and purge every `size` elements of a key.
+    pub fn count_window(
+        &self,
+        size: u64,
+    ) -> WindowedStream<T, K, KS, GlobalWindow, GlobalWindows, PurgingTrigger<CountTrigger>> {
+        self.window(GlobalWindows::create())
+            .trigger(PurgingTrigger::of(CountTrigger::of(size)))
+    }
+
+    /// Sliding count windows: every `slide` elements of a key, fire over its last `size`
+    /// elements.
+    pub fn count_window_sliding(
+        &self,
+        size: u64,
+        slide: u64,
+    ) -> WindowedStream<T, K, KS, GlobalWindow, GlobalWindows, CountTrigger, CountEvictor> {
+        self.window(GlobalWindows::create())
+            .evictor(CountEvictor::of(
+                usize::try_from(size).unwrap_or(usize::MAX),
+            ))
+            .trigger(CountTrigger::of(slide))
+    }
+
+    /// Joins with another keyed stream on equal keys and timestamps within an interval:
+    /// `interval_join(other).between(lower, upper).process(f)`.
+    pub fn interval_join<U: Data, KS2: KeySelector<U, K> + Sync>(
+        &self,
+        other: &KeyedStream<U, K, KS2>,
+    ) -> IntervalJoin<T, U, K, KS, KS2> {
+        IntervalJoin::new(self.clone_parts(), other.clone_parts())
+    }
+
+    /// Connects with another stream keyed by the same key type, for a
+    /// [`KeyedCoProcessFunction`](eddy_core::functions::KeyedCoProcessFunction).
+    pub fn connect_keyed<U: Data, KS2: KeySelector<U, K> + Sync>(
+        &self,
+        other: &KeyedStream<U, K, KS2>,
+    ) -> KeyedConnectedStreams<T, U, K, KS, KS2> {
+        KeyedConnectedStreams::new(self.clone_parts(), other.clone_parts())
+    }
+
+    pub(crate) fn clone_parts(&self) -> (DataStream<T>, KS) {
+        (self.stream.clone(), self.key_selector.clone())
     }
 
     /// Connects with another stream (keyed or not) for a two-input operator.

@@ -28,18 +28,25 @@ mod datastream;
 pub mod environment;
 mod error;
 mod graph_builder;
+mod joins;
 mod keyed;
 mod params;
 mod sink;
+mod windowed;
 
 pub use client::{JobClient, JobExecutionResult};
-pub use connected::ConnectedStreams;
+pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use datastream::DataStream;
 pub use environment::StreamExecutionEnvironment;
 pub use error::JobError;
+pub use joins::{
+    CoGroup, CoGroupedStreams, IntervalJoin, IntervalJoined, Join, JoinEqualTo, JoinWhere,
+    JoinWindow, JoinedStreams, TaggedUnion,
+};
 pub use keyed::KeyedStream;
 pub use params::ParameterTool;
 pub use sink::DataStreamSink;
+pub use windowed::{AllWindowedStream, WindowedStream};
 
 /// Re-exported lower layers, for users who need more than the prelude.
 pub use eddy_cluster as cluster;
@@ -50,17 +57,31 @@ pub use eddy_graph as graph;
 /// Everything a typical job needs.
 pub mod prelude {
     pub use crate::{
-        ConnectedStreams, DataStream, DataStreamSink, JobClient, JobError, JobExecutionResult,
-        KeyedStream, ParameterTool, StreamExecutionEnvironment,
+        AllWindowedStream, ConnectedStreams, DataStream, DataStreamSink, JobClient, JobError,
+        JobExecutionResult, KeyedConnectedStreams, KeyedStream, ParameterTool,
+        StreamExecutionEnvironment, WindowedStream,
     };
     pub use eddy_cluster::JobStatus;
     pub use eddy_connectors::WriteMode;
     pub use eddy_core::config::{Configuration, RuntimeMode};
     pub use eddy_core::functions::{
-        Boundedness, CoFlatMapFunction, CoMapFunction, Collector, FilterFunction, FlatMapFunction,
-        KeySelector, MapFunction, OutputTag, Partitioner, ProcessContext, ProcessFunction,
-        ReduceFunction, RuntimeContext, SinkContext, SinkFunction, SourceFunction, SourceOutput,
-        SourceStatus, TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+        Boundedness, CoFlatMapFunction, CoMapFunction, CoProcessFunction, Collector,
+        FilterFunction, FlatMapFunction, KeySelector, KeyedCoProcessFunction, KeyedContext,
+        KeyedProcessFunction, MapFunction, OutputTag, Partitioner, ProcessContext, ProcessFunction,
+        ProcessJoinContext, ProcessJoinFunction, ReduceFunction, RuntimeContext, SinkContext,
+        SinkFunction, SourceFunction, SourceOutput, SourceStatus, TimestampAssigner,
+        WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+    };
+    pub use eddy_core::time::{TimeDomain, TimerService};
+    pub use eddy_core::windowing::{
+        process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,
+        ContinuousProcessingTimeTrigger, CountEvictor, CountTrigger, Elements,
+        EventTimeSessionWindows, EventTimeTrigger, Evictor, EvictorContext, GlobalWindow,
+        GlobalWindows, NeverTrigger, ProcessWindowFunction, ProcessingTimeSessionWindows,
+        ProcessingTimeTrigger, PurgingTrigger, SlidingEventTimeWindows,
+        SlidingProcessingTimeWindows, TimeEvictor, TimeWindow, TimestampedValue, Trigger,
+        TriggerContext, TriggerResult, TumblingEventTimeWindows, TumblingProcessingTimeWindows,
+        Window, WindowAssigner, WindowContext,
     };
     pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
 }

@@ -4,6 +4,20 @@
 //! bounds, key groups, configuration with Flink's key names, identifiers, and the user-function
 //! traits (`MapFunction`, `SourceFunction`, …) that jobs implement and operators call.
 
+/// Generates `open`/`close` lifecycle methods with empty defaults.
+macro_rules! lifecycle {
+    () => {
+        /// Called once per subtask before the first element.
+        fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
+            Ok(())
+        }
+        /// Called once per subtask after the last element (or on cancellation).
+        fn close(&mut self) -> FnResult<()> {
+            Ok(())
+        }
+    };
+}
+
 pub mod batch;
 pub mod config;
 pub mod data;
@@ -13,6 +27,8 @@ pub mod ids;
 pub mod keygroup;
 pub mod keyhash;
 pub mod record;
+pub mod time;
+pub mod windowing;
 
 pub use batch::Batch;
 pub use data::{Data, Key};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
+use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, Watermark};
 use eddy_graph::{NodeId, PartitionerKind};
 
@@ -60,6 +61,8 @@ pub struct OperatorSetup {
     pub runtime: RuntimeContext,
     /// The task's settings.
     pub settings: TaskSettings,
+    /// The task's processing-time clock (shared by its operators).
+    pub clock: ProcessingTimeService,
 }
 
 impl OperatorSetup {

@@ -10,6 +10,8 @@
 pub mod closures;
 mod collector;
 mod context;
+mod join;
+mod keyed;
 mod side_output;
 mod sink;
 mod source;
@@ -18,6 +20,8 @@ mod watermarks;
 
 pub use collector::Collector;
 pub use context::{ProcessContext, RuntimeContext};
+pub use join::{ProcessJoinContext, ProcessJoinFunction};
+pub use keyed::{CoProcessFunction, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction};
 pub use side_output::{OutputTag, SideOutputs};
 pub use sink::{SinkContext, SinkFunction};
 pub use source::{Boundedness, SourceFunction, SourceOutput, SourceStatus};

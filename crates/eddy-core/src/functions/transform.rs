@@ -4,20 +4,6 @@ use super::{Collector, ProcessContext, RuntimeContext};
 use crate::batch::Batch;
 use crate::error::FnResult;
 
-/// Generates `open`/`close` lifecycle methods with empty defaults.
-macro_rules! lifecycle {
-    () => {
-        /// Called once per subtask before the first element.
-        fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
-            Ok(())
-        }
-        /// Called once per subtask after the last element (or on cancellation).
-        fn close(&mut self) -> FnResult<()> {
-            Ok(())
-        }
-    };
-}
-
 /// One output element per input element (`DataStream::map_function`).
 pub trait MapFunction<I, O>: Clone + Send + 'static {
     /// Transforms one element.

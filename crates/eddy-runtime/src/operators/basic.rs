@@ -121,8 +121,14 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
         Ok(out)
     }
 
-    fn on_watermark(&mut self, watermark: eddy_core::Watermark) {
+    fn on_watermark(
+        &mut self,
+        watermark: eddy_core::Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.watermark = watermark.0;
+        Ok(Batch::new())
     }
 
     fn close(&mut self) -> FnResult<()> {

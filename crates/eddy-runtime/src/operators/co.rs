@@ -19,6 +19,18 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
     /// Transforms a batch of the second input.
     fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    /// The combined watermark advanced: returns what fires at it.
+    fn on_watermark(&mut self, _watermark: Watermark, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        Ok(Batch::new())
+    }
+    /// The task's timer tick: returns what fires now.
+    fn on_processing_time(&mut self, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        Ok(Batch::new())
+    }
+    /// Both inputs ended: returns what was held back.
+    fn end_of_input(&mut self, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+        Ok(Batch::new())
+    }
     /// Called once at the end.
     fn close(&mut self) -> FnResult<()> {
         Ok(())
@@ -71,6 +83,9 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             .min();
         if let Some(combined) = combined.filter(|&c| c > self.watermark) {
             self.watermark = combined;
+            let (logic, ctx) = (&mut self.logic, &self.ctx);
+            let out = call_user(&self.name, || logic.on_watermark(Watermark(combined), ctx))?;
+            self.emit(out)?;
             self.next.watermark(Watermark(combined))?;
         }
         Ok(())
@@ -124,6 +139,9 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {
         self.ended[usize::from(input.min(1))] = true;
         if self.ended == [true, true] {
+            let (logic, ctx) = (&mut self.logic, &self.ctx);
+            let out = call_user(&self.name, || logic.end_of_input(ctx))?;
+            self.emit(out)?;
             self.next.end_of_input()?;
         }
         Ok(())
@@ -134,6 +152,9 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
     }
 
     fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
+        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let out = call_user(&self.name, || logic.on_processing_time(ctx))?;
+        self.emit(out)?;
         self.next.on_timer(now)
     }
 

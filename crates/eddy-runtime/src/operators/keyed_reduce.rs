@@ -104,7 +104,11 @@ where
         }
     }
 
-    fn end_of_input(&mut self) -> FnResult<Batch<T>> {
+    fn end_of_input(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
         if self.emit_updates {
             return Ok(Batch::new());
         }

@@ -5,10 +5,13 @@
 
 mod basic;
 mod co;
+mod co_process;
+mod keyed_process;
 mod keyed_reduce;
 mod sink;
 mod source;
 mod timestamps;
+pub mod window;
 
 use eddy_core::functions::{RuntimeContext, SideOutputs};
 use eddy_core::{Data, FnResult, Watermark};
@@ -19,6 +22,8 @@ use crate::output::{Batch, Output};
 
 pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
 pub use co::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
+pub use co_process::{CoProcessLogic, IntervalJoinLogic, KeyedCoProcessLogic};
+pub use keyed_process::KeyedProcessLogic;
 pub use keyed_reduce::KeyedReduceLogic;
 pub use sink::SinkOperator;
 pub use source::SourceOperator;
@@ -37,10 +42,30 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
-    /// The input's watermark advanced (before it is passed downstream).
-    fn on_watermark(&mut self, _watermark: Watermark) {}
+    /// The input's watermark advanced: returns what fires at it (event-time timers, windows);
+    /// the watermark is passed downstream after these records.
+    fn on_watermark(
+        &mut self,
+        _watermark: Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        Ok(Batch::new())
+    }
+    /// The task's timer tick: returns what fires now (processing-time timers).
+    fn on_processing_time(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        Ok(Batch::new())
+    }
     /// The input ended: records still held back (e.g. final results in BATCH mode).
-    fn end_of_input(&mut self) -> FnResult<Batch<O>> {
+    fn end_of_input(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         Ok(Batch::new())
     }
     /// Called once at the end.
@@ -78,6 +103,20 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
     }
 }
 
+impl<I: Data, O: Data, L: OneInputLogic<I, O>> Chained<I, O, L> {
+    /// Sends what the operator buffered for its side outputs, then its main output.
+    #[inline]
+    fn emit(&mut self, out: Batch<O>) -> Result<(), TaskError> {
+        if !self.sides.sinks.is_empty() {
+            self.sides.drain(&self.name)?;
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.next.push(out)
+    }
+}
+
 impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
@@ -90,17 +129,13 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn push(&mut self, batch: Batch<I>) -> Result<(), TaskError> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
-        if !self.sides.sinks.is_empty() {
-            self.sides.drain(&self.name)?;
-        }
-        if out.is_empty() {
-            return Ok(());
-        }
-        self.next.push(out)
+        self.emit(out)
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.logic.on_watermark(watermark);
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.on_watermark(watermark, ctx, buffers))?;
+        self.emit(out)?;
         self.sides
             .sinks
             .iter_mut()
@@ -117,11 +152,9 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     }
 
     fn end_of_input(&mut self) -> Result<(), TaskError> {
-        let logic = &mut self.logic;
-        let out = call_user(&self.name, || logic.end_of_input())?;
-        if !out.is_empty() {
-            self.next.push(out)?;
-        }
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.end_of_input(ctx, buffers))?;
+        self.emit(out)?;
         self.sides
             .sinks
             .iter_mut()
@@ -135,6 +168,9 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     }
 
     fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.on_processing_time(ctx, buffers))?;
+        self.emit(out)?;
         self.sides
             .sinks
             .iter_mut()

@@ -1,5 +1,6 @@
 //! Building a task's operator chain from the job's code.
 
+use eddy_core::time::ProcessingTimeService;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub struct ChainBuilder<'a> {
     pub(crate) code: &'a JobCode,
     pub(crate) network: &'a LocalNetwork,
     pub(crate) cancelled: &'a Arc<AtomicBool>,
+    pub(crate) clock: ProcessingTimeService,
 }
 
 impl ChainBuilder<'_> {
@@ -65,6 +67,7 @@ impl ChainBuilder<'_> {
                 attempt_number: d.attempt_number,
             },
             settings: d.settings.clone(),
+            clock: self.clock.clone(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use eddy_core::functions::SourceStatus;
 use eddy_core::ids::JobId;
+use eddy_core::time::ProcessingTimeService;
 use eddy_graph::{ExecutionVertex, JobGraph, VertexId};
 
 pub use chain::{ChainBuilder, ChainHead};
@@ -131,20 +132,23 @@ fn run_task(
     inbox: &TaskInbox,
     cancelled: &Arc<AtomicBool>,
 ) -> Result<(), TaskError> {
+    let clock = ProcessingTimeService::new();
     let head = ChainBuilder {
         descriptor,
         job,
         code,
         network,
         cancelled,
+        clock: clock.clone(),
     }
     .build()?;
     let settings = &descriptor.settings;
+    let ticker = Ticker::new(settings.auto_watermark_interval, clock);
     match head {
         ChainHead::Source(mut driver) => {
             let result = driver
                 .open()
-                .and_then(|()| source_loop(driver.as_mut(), cancelled, inbox, settings));
+                .and_then(|()| source_loop(driver.as_mut(), cancelled, inbox, settings, ticker));
             finish_with_close(result, driver.close())
         }
         ChainHead::Input(mut processor) => {
@@ -155,6 +159,7 @@ fn run_task(
                     cancelled,
                     &descriptor.execution_vertex,
                     settings,
+                    ticker,
                 )
             });
             finish_with_close(result, processor.close())
@@ -170,36 +175,45 @@ fn finish_with_close(
     result.and(closed)
 }
 
-/// The task's periodic tick (`pipeline.auto-watermark-interval`), if it has one.
+/// The task's timer tick: periodic (`pipeline.auto-watermark-interval`, for periodic
+/// watermarks) and whenever an operator's processing-time timer is due.
 struct Ticker {
     period: Duration,
     next: Option<Instant>,
+    clock: ProcessingTimeService,
 }
 
 impl Ticker {
-    fn new(period: Duration) -> Self {
+    fn new(period: Duration, clock: ProcessingTimeService) -> Self {
         Ticker {
             period,
             next: (!period.is_zero()).then(|| Instant::now() + period),
+            clock,
         }
     }
 
     /// The tick's time if it is due now.
     fn due(&mut self) -> Option<Instant> {
-        let next = self.next?;
         let now = Instant::now();
-        if now < next {
-            return None;
+        let periodic = self.next.is_some_and(|next| now >= next);
+        if periodic {
+            self.next = Some(now + self.period);
         }
-        self.next = Some(now + self.period);
-        Some(now)
+        let timers = self.clock.next_wakeup().is_some() && self.clock.take_due(self.clock.now());
+        (periodic || timers).then_some(now)
     }
 
     /// How long the task may wait before the next tick is due (at most `limit`).
     fn wait_limit(&self, limit: Duration) -> Duration {
-        self.next.map_or(limit, |next| {
+        let mut limit = self.next.map_or(limit, |next| {
             limit.min(next.saturating_duration_since(Instant::now()))
-        })
+        });
+        if let Some(wakeup) = self.clock.next_wakeup() {
+            let millis = u64::try_from(wakeup.saturating_sub(self.clock.now())).unwrap_or(0);
+            // One extra millisecond: the clock has millisecond resolution.
+            limit = limit.min(Duration::from_millis(millis + 1));
+        }
+        limit
     }
 }
 
@@ -208,9 +222,9 @@ fn source_loop(
     cancelled: &AtomicBool,
     inbox: &TaskInbox,
     settings: &TaskSettings,
+    mut ticker: Ticker,
 ) -> Result<(), TaskError> {
     let mut last_flush = Instant::now();
-    let mut ticker = Ticker::new(settings.auto_watermark_interval);
     loop {
         if cancelled.load(Ordering::Relaxed) {
             return Err(TaskError::Canceled);
@@ -263,6 +277,7 @@ fn input_loop(
     cancelled: &AtomicBool,
     vertex: &ExecutionVertex,
     settings: &TaskSettings,
+    mut ticker: Ticker,
 ) -> Result<(), TaskError> {
     // Per channel: its logical input and its position among that input's channels.
     let mut per_input = [0usize; 2];
@@ -289,7 +304,6 @@ fn input_loop(
         )));
     }
     let mut last_flush = Instant::now();
-    let mut ticker = Ticker::new(settings.auto_watermark_interval);
     loop {
         if let Some(now) = ticker.due() {
             processor.on_timer(now)?;

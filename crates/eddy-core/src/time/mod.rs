@@ -1,0 +1,80 @@
+//! Time: the two time domains, the processing-time clock, and timers.
+//!
+//! Event time is carried by records and watermarks (milliseconds, `i64`). Processing time is
+//! the wall clock in milliseconds since the Unix epoch, read through a task's
+//! [`ProcessingTimeService`], which also lets operators ask the task loop to wake them up when
+//! their next processing-time timer is due.
+
+mod timers;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+pub use timers::{InternalTimerService, TimerQueue, TimerService};
+
+/// Which clock a timer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TimeDomain {
+    /// Fires when the watermark reaches the timer.
+    EventTime,
+    /// Fires when the wall clock reaches the timer.
+    ProcessingTime,
+}
+
+/// A task's processing-time clock and wake-up request.
+///
+/// Every operator of a task shares one service. Operators with processing-time timers call
+/// [`request_wakeup`](Self::request_wakeup) with their earliest timer; the task loop waits at
+/// most until then and ticks the chain.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessingTimeService {
+    next_wakeup: Arc<AtomicI64Max>,
+}
+
+/// An `AtomicI64` that starts at `i64::MAX` (no wake-up requested).
+#[derive(Debug)]
+struct AtomicI64Max(AtomicI64);
+
+impl Default for AtomicI64Max {
+    fn default() -> Self {
+        AtomicI64Max(AtomicI64::new(i64::MAX))
+    }
+}
+
+impl ProcessingTimeService {
+    /// A clock with no wake-up requested.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The wall clock, milliseconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Asks to be ticked once the clock reaches `time` (earlier requests win).
+    pub fn request_wakeup(&self, time: i64) {
+        self.next_wakeup.0.fetch_min(time, Ordering::Relaxed);
+    }
+
+    /// The earliest requested wake-up, if any.
+    pub fn next_wakeup(&self) -> Option<i64> {
+        let next = self.next_wakeup.0.load(Ordering::Relaxed);
+        (next != i64::MAX).then_some(next)
+    }
+
+    /// Whether a wake-up is due at `now`; if so the request is consumed (operators ticked now
+    /// request their next one again).
+    pub fn take_due(&self, now: i64) -> bool {
+        if self.next_wakeup.0.load(Ordering::Relaxed) > now {
+            return false;
+        }
+        self.next_wakeup.0.store(i64::MAX, Ordering::Relaxed);
+        true
+    }
+}

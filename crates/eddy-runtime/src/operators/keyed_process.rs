@@ -1,0 +1,181 @@
+//! The keyed process operator: a [`KeyedProcessFunction`] with per-key timers.
+
+use eddy_core::config::RuntimeMode;
+use eddy_core::functions::{
+    Collector, KeySelector, KeyedContext, KeyedProcessFunction, RuntimeContext, SideOutputs,
+};
+use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+
+use super::OneInputLogic;
+use crate::output::Batch;
+
+/// Runs a keyed process function: extracts each element's key, and fires the function's
+/// event-time timers as the watermark advances and its processing-time timers on the task's
+/// clock.
+pub struct KeyedProcessLogic<K, KS, F> {
+    key_selector: KS,
+    function: F,
+    timers: InternalTimerService<K, ()>,
+    fire_processing_timers_at_end: bool,
+}
+
+impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
+    /// Runs `function` over elements keyed by `key_selector`. In BATCH mode pending
+    /// processing-time timers fire at the end of input; in STREAMING mode they are dropped.
+    pub fn new(
+        key_selector: KS,
+        function: F,
+        clock: ProcessingTimeService,
+        mode: RuntimeMode,
+    ) -> Self {
+        KeyedProcessLogic {
+            key_selector,
+            function,
+            timers: InternalTimerService::new(clock),
+            fire_processing_timers_at_end: mode == RuntimeMode::Batch,
+        }
+    }
+}
+
+/// Fires due timers of a keyed function: `fire(timestamp, key, domain, timers, out)` is
+/// called per timer; output gets the timer's timestamp for event time, none for processing
+/// time.
+pub(crate) fn fire_timers<K: Key, O>(
+    timers: &mut InternalTimerService<K, ()>,
+    domain: TimeDomain,
+    processing_time: i64,
+    out: &mut Batch<O>,
+    mut fire: impl FnMut(
+        i64,
+        &K,
+        &mut InternalTimerService<K, ()>,
+        &mut Collector<'_, O>,
+    ) -> FnResult<()>,
+) -> FnResult<()> {
+    loop {
+        let due = match domain {
+            TimeDomain::EventTime => timers.pop_event_time_due(),
+            TimeDomain::ProcessingTime => timers.pop_processing_time_due(processing_time),
+        };
+        let Some((timestamp, key, ())) = due else {
+            break;
+        };
+        let output_timestamp = match domain {
+            TimeDomain::EventTime => timestamp,
+            TimeDomain::ProcessingTime => NO_TIMESTAMP,
+        };
+        let mut collector = Collector::new(out, output_timestamp);
+        fire(timestamp, &key, timers, &mut collector)?;
+    }
+    if domain == TimeDomain::ProcessingTime {
+        timers.request_next_wakeup();
+    }
+    Ok(())
+}
+
+impl<K, KS, F> KeyedProcessLogic<K, KS, F> {
+    fn fire<I, O>(
+        &mut self,
+        domain: TimeDomain,
+        now: i64,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>>
+    where
+        K: Key,
+        F: KeyedProcessFunction<K, I, O>,
+    {
+        let mut out = Batch::new();
+        let function = &mut self.function;
+        fire_timers(
+            &mut self.timers,
+            domain,
+            now,
+            &mut out,
+            |ts, key, timers, collector| {
+                let stamp = if domain == TimeDomain::EventTime {
+                    ts
+                } else {
+                    NO_TIMESTAMP
+                };
+                let mut context =
+                    KeyedContext::new(stamp, key, Some(domain), timers, ctx, side_outputs);
+                function.on_timer(ts, &mut context, collector)
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+impl<I, O, K, KS, F> OneInputLogic<I, O> for KeyedProcessLogic<K, KS, F>
+where
+    K: Key,
+    KS: KeySelector<I, K>,
+    F: KeyedProcessFunction<K, I, O>,
+{
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.function.open(ctx)
+    }
+
+    fn process(
+        &mut self,
+        batch: Batch<I>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let mut out = Batch::with_capacity(batch.len());
+        for record in batch.into_records() {
+            let key = self.key_selector.get_key(&record.value);
+            let mut context = KeyedContext::new(
+                record.timestamp,
+                &key,
+                None,
+                &mut self.timers,
+                ctx,
+                side_outputs,
+            );
+            let mut collector = Collector::new(&mut out, record.timestamp);
+            self.function
+                .process_element(record.value, &mut context, &mut collector)?;
+        }
+        Ok(out)
+    }
+
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.timers.advance_watermark(watermark.0);
+        self.fire(TimeDomain::EventTime, 0, ctx, side_outputs)
+    }
+
+    fn on_processing_time(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        if !self.timers.has_processing_time_timers() {
+            return Ok(Batch::new());
+        }
+        let now = self.timers.current_processing_time();
+        self.fire(TimeDomain::ProcessingTime, now, ctx, side_outputs)
+    }
+
+    fn end_of_input(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        if !self.fire_processing_timers_at_end {
+            return Ok(Batch::new());
+        }
+        self.fire(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.function.close()
+    }
+}

@@ -1,0 +1,486 @@
+//! The general window operator: any assigner, trigger and evictor, merging windows.
+
+use rustc_hash::FxHashMap;
+
+use eddy_core::config::RuntimeMode;
+use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
+use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_core::windowing::{
+    TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
+};
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+
+use super::contents::WindowContents;
+use super::{missing_timestamp, WindowSpec};
+use crate::operators::OneInputLogic;
+use crate::output::Batch;
+
+/// One window of one key: its contents (none after a purge) and its trigger's state.
+struct WindowState<Acc, S> {
+    contents: Option<Acc>,
+    trigger: S,
+}
+
+/// Flink's `WindowOperator`: assigns elements to windows, keeps per key and window contents,
+/// asks the trigger when to fire and purge, and cleans up at `max_timestamp + lateness`.
+pub struct WindowOperatorLogic<T, K: Key, W: Window, KS, A, Tr: Trigger<T, W>, C, O>
+where
+    C: WindowContents<T, K, W, O>,
+{
+    spec: WindowSpec<T, KS, A, Tr, C>,
+    windows: FxHashMap<(K, W), WindowState<C::Acc, Tr::State>>,
+    /// Merging assigners: each key's current (merged) windows.
+    active: FxHashMap<K, Vec<W>>,
+    timers: InternalTimerService<K, W>,
+    requests: Vec<TimerRequest>,
+    assigned: Vec<W>,
+    fire_processing_timers_at_end: bool,
+    _output: std::marker::PhantomData<fn() -> O>,
+}
+
+impl<T, K, W, KS, A, Tr, C, O> WindowOperatorLogic<T, K, W, KS, A, Tr, C, O>
+where
+    T: Clone + Send + 'static,
+    K: Key,
+    W: Window,
+    KS: KeySelector<T, K>,
+    A: WindowAssigner<T, W>,
+    Tr: Trigger<T, W>,
+    C: WindowContents<T, K, W, O>,
+{
+    /// The operator for `spec`, on the task's clock.
+    pub fn new(
+        spec: WindowSpec<T, KS, A, Tr, C>,
+        clock: ProcessingTimeService,
+        mode: RuntimeMode,
+    ) -> Self {
+        WindowOperatorLogic {
+            spec,
+            windows: FxHashMap::default(),
+            active: FxHashMap::default(),
+            timers: InternalTimerService::new(clock),
+            requests: Vec::new(),
+            assigned: Vec::new(),
+            fire_processing_timers_at_end: mode == RuntimeMode::Batch,
+            _output: std::marker::PhantomData,
+        }
+    }
+
+    fn event_time(&self) -> bool {
+        self.spec.assigner.is_event_time()
+    }
+
+    /// When a window's state is dropped: `max_timestamp + allowed lateness` in event time,
+    /// `max_timestamp` in processing time.
+    fn cleanup_time(&self, window: &W) -> i64 {
+        if self.event_time() {
+            window
+                .max_timestamp()
+                .saturating_add(self.spec.allowed_lateness)
+        } else {
+            window.max_timestamp()
+        }
+    }
+
+    fn is_window_late(&self, window: &W) -> bool {
+        self.event_time() && self.cleanup_time(window) <= self.timers.current_watermark()
+    }
+
+    fn register_cleanup_timer(&mut self, key: &K, window: &W) {
+        let time = self.cleanup_time(window);
+        if time == i64::MAX {
+            return;
+        }
+        if self.event_time() {
+            self.timers.register_event_time_timer(key, window, time);
+        } else {
+            self.timers
+                .register_processing_time_timer(key, window, time);
+        }
+    }
+
+    fn delete_cleanup_timer(&mut self, key: &K, window: &W) {
+        let time = self.cleanup_time(window);
+        if self.event_time() {
+            self.timers.delete_event_time_timer(key, window, time);
+        } else {
+            self.timers.delete_processing_time_timer(key, window, time);
+        }
+    }
+
+    /// Applies the timer requests of the last trigger call to `(key, window)`.
+    fn apply_requests(&mut self, key: &K, window: &W) {
+        for request in self.requests.drain(..) {
+            match (request.domain, request.register) {
+                (TimeDomain::EventTime, true) => {
+                    self.timers
+                        .register_event_time_timer(key, window, request.time)
+                }
+                (TimeDomain::EventTime, false) => {
+                    self.timers
+                        .delete_event_time_timer(key, window, request.time)
+                }
+                (TimeDomain::ProcessingTime, true) => {
+                    self.timers
+                        .register_processing_time_timer(key, window, request.time)
+                }
+                (TimeDomain::ProcessingTime, false) => {
+                    self.timers
+                        .delete_processing_time_timer(key, window, request.time)
+                }
+            }
+        }
+    }
+
+    /// Adds `new` to the key's merged windows and returns the window it ended up in, merging
+    /// the contents, trigger states and timers of every window it joined.
+    fn merge_window(&mut self, key: &K, new: W) -> FnResult<W> {
+        let active = self.active.entry(key.clone()).or_default();
+        let overlapping: Vec<W> = active
+            .iter()
+            .filter(|w| w.intersects(&new))
+            .cloned()
+            .collect();
+        if overlapping.is_empty() {
+            active.push(new.clone());
+            return Ok(new);
+        }
+        let merged = overlapping.iter().fold(new, |acc, w| acc.cover(w));
+        if overlapping.len() == 1 && overlapping[0] == merged {
+            return Ok(merged);
+        }
+        active.retain(|w| !overlapping.contains(w));
+        active.push(merged.clone());
+
+        let watermark = self.timers.current_watermark();
+        let mut contents: Option<C::Acc> = None;
+        let mut trigger_states = Vec::with_capacity(overlapping.len());
+        for window in &overlapping {
+            let Some(state) = self.windows.remove(&(key.clone(), window.clone())) else {
+                continue;
+            };
+            let mut old_trigger = state.trigger.clone();
+            let mut ctx = TriggerContext::new(
+                watermark,
+                self.timers.clock(),
+                &mut old_trigger,
+                &mut self.requests,
+            );
+            self.spec.trigger.clear(window, &mut ctx)?;
+            self.apply_requests(key, window);
+            self.delete_cleanup_timer(key, window);
+            trigger_states.push(state.trigger);
+            match (&mut contents, state.contents) {
+                (Some(acc), Some(other)) => self.spec.contents.merge(acc, other)?,
+                (None, Some(other)) => contents = Some(other),
+                (_, None) => {}
+            }
+        }
+        let mut trigger_state = Tr::State::default();
+        let mut ctx = TriggerContext::new(
+            watermark,
+            self.timers.clock(),
+            &mut trigger_state,
+            &mut self.requests,
+        );
+        self.spec
+            .trigger
+            .on_merge(&merged, trigger_states, &mut ctx)?;
+        self.apply_requests(key, &merged);
+        self.windows.insert(
+            (key.clone(), merged.clone()),
+            WindowState {
+                contents,
+                trigger: trigger_state,
+            },
+        );
+        Ok(merged)
+    }
+
+    /// Adds one element to `window`, runs the trigger, fires/purges as it says.
+    #[allow(clippy::too_many_arguments)]
+    fn add_to_window(
+        &mut self,
+        key: &K,
+        window: W,
+        value: T,
+        timestamp: i64,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+        out: &mut Batch<O>,
+    ) -> FnResult<()> {
+        let watermark = self.timers.current_watermark();
+        let state_key = (key.clone(), window.clone());
+        let state = match self.windows.get_mut(&state_key) {
+            Some(state) => state,
+            None => self
+                .windows
+                .entry(state_key.clone())
+                .or_insert(WindowState {
+                    contents: None,
+                    trigger: Tr::State::default(),
+                }),
+        };
+        let mut trigger_ctx = TriggerContext::new(
+            watermark,
+            self.timers.clock(),
+            &mut state.trigger,
+            &mut self.requests,
+        );
+        let result = self
+            .spec
+            .trigger
+            .on_element(&value, timestamp, &window, &mut trigger_ctx)?;
+        let acc = state
+            .contents
+            .get_or_insert_with(|| self.spec.contents.create());
+        self.spec.contents.add(acc, value, timestamp)?;
+        self.apply_requests(key, &window);
+        self.handle(result, key, &window, ctx, side_outputs, out)?;
+        self.register_cleanup_timer(key, &window);
+        Ok(())
+    }
+
+    /// Fires and/or purges a window as its trigger decided.
+    fn handle(
+        &mut self,
+        result: TriggerResult,
+        key: &K,
+        window: &W,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+        out: &mut Batch<O>,
+    ) -> FnResult<()> {
+        if result == TriggerResult::Continue {
+            return Ok(());
+        }
+        let Some(state) = self.windows.get_mut(&(key.clone(), window.clone())) else {
+            return Ok(());
+        };
+        if result.is_fire() {
+            if let Some(acc) = state.contents.as_mut() {
+                let mut window_ctx = WindowContext::new(
+                    window,
+                    self.timers.current_watermark(),
+                    self.timers.clock(),
+                    ctx,
+                    side_outputs,
+                );
+                let mut collector = Collector::new(out, window.max_timestamp());
+                self.spec
+                    .contents
+                    .emit(key, acc, &mut window_ctx, &mut collector)?;
+            }
+        }
+        if result.is_purge() {
+            state.contents = None;
+        }
+        Ok(())
+    }
+
+    /// Drops everything of a window: contents, trigger state and timers.
+    fn clear_all_state(&mut self, key: &K, window: &W) -> FnResult<()> {
+        if let Some(mut state) = self.windows.remove(&(key.clone(), window.clone())) {
+            let mut ctx = TriggerContext::new(
+                self.timers.current_watermark(),
+                self.timers.clock(),
+                &mut state.trigger,
+                &mut self.requests,
+            );
+            self.spec.trigger.clear(window, &mut ctx)?;
+            self.apply_requests(key, window);
+        }
+        if let Some(active) = self.active.get_mut(key) {
+            active.retain(|w| w != window);
+            if active.is_empty() {
+                self.active.remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires the due timers of one domain.
+    fn fire_timers(
+        &mut self,
+        domain: TimeDomain,
+        now: i64,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let mut out = Batch::new();
+        loop {
+            let due = match domain {
+                TimeDomain::EventTime => self.timers.pop_event_time_due(),
+                TimeDomain::ProcessingTime => self.timers.pop_processing_time_due(now),
+            };
+            let Some((time, key, window)) = due else {
+                break;
+            };
+            let watermark = self.timers.current_watermark();
+            let Some(state) = self.windows.get_mut(&(key.clone(), window.clone())) else {
+                continue;
+            };
+            let mut trigger_ctx = TriggerContext::new(
+                watermark,
+                self.timers.clock(),
+                &mut state.trigger,
+                &mut self.requests,
+            );
+            let result = match domain {
+                TimeDomain::EventTime => {
+                    self.spec
+                        .trigger
+                        .on_event_time(time, &window, &mut trigger_ctx)?
+                }
+                TimeDomain::ProcessingTime => {
+                    self.spec
+                        .trigger
+                        .on_processing_time(time, &window, &mut trigger_ctx)?
+                }
+            };
+            self.apply_requests(&key, &window);
+            self.handle(result, &key, &window, ctx, side_outputs, &mut out)?;
+            let cleanup_domain = if self.event_time() {
+                TimeDomain::EventTime
+            } else {
+                TimeDomain::ProcessingTime
+            };
+            if domain == cleanup_domain && time == self.cleanup_time(&window) {
+                self.clear_all_state(&key, &window)?;
+            }
+        }
+        if domain == TimeDomain::ProcessingTime {
+            self.timers.request_next_wakeup();
+        }
+        Ok(out)
+    }
+}
+
+impl<T, K, W, KS, A, Tr, C, O> OneInputLogic<T, O> for WindowOperatorLogic<T, K, W, KS, A, Tr, C, O>
+where
+    T: Clone + Send + 'static,
+    K: Key,
+    W: Window,
+    KS: KeySelector<T, K>,
+    A: WindowAssigner<T, W>,
+    Tr: Trigger<T, W>,
+    C: WindowContents<T, K, W, O>,
+    O: Send,
+{
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.spec.contents.open(ctx)
+    }
+
+    fn process(
+        &mut self,
+        batch: Batch<T>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let mut out = Batch::new();
+        let event_time = self.event_time();
+        let processing_time = if event_time {
+            0
+        } else {
+            self.timers.current_processing_time()
+        };
+        let merging = self.spec.assigner.is_merging();
+        let mut assigned = std::mem::take(&mut self.assigned);
+        for record in batch.into_records() {
+            let timestamp = record.timestamp;
+            if event_time && timestamp == NO_TIMESTAMP {
+                return Err(missing_timestamp(ctx));
+            }
+            let key = self.spec.key_selector.get_key(&record.value);
+            assigned.clear();
+            self.spec.assigner.assign_windows(
+                &record.value,
+                timestamp,
+                processing_time,
+                &mut assigned,
+            );
+            // Moved into the last window; cloned for the others.
+            let mut value = Some(record.value);
+            let mut skipped = true;
+            let count = assigned.len();
+            for (index, window) in assigned.drain(..).enumerate() {
+                let window = if merging {
+                    let merged = self.merge_window(&key, window)?;
+                    if self.is_window_late(&merged) {
+                        self.clear_all_state(&key, &merged)?;
+                        continue;
+                    }
+                    merged
+                } else if self.is_window_late(&window) {
+                    continue;
+                } else {
+                    window
+                };
+                skipped = false;
+                let element = if index + 1 == count {
+                    value.take()
+                } else {
+                    value.clone()
+                }
+                .ok_or("window element already consumed")?;
+                self.add_to_window(
+                    &key,
+                    window,
+                    element,
+                    timestamp,
+                    ctx,
+                    side_outputs,
+                    &mut out,
+                )?;
+            }
+            let lateness = self.spec.allowed_lateness;
+            if skipped
+                && event_time
+                && timestamp.saturating_add(lateness) <= self.timers.current_watermark()
+            {
+                if let (Some(tag), Some(value)) = (&self.spec.late_data, value) {
+                    side_outputs.emit(tag, value, timestamp);
+                }
+            }
+        }
+        self.assigned = assigned;
+        Ok(out)
+    }
+
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.timers.advance_watermark(watermark.0);
+        self.fire_timers(TimeDomain::EventTime, 0, ctx, side_outputs)
+    }
+
+    fn on_processing_time(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        if !self.timers.has_processing_time_timers() {
+            return Ok(Batch::new());
+        }
+        let now = self.timers.current_processing_time();
+        self.fire_timers(TimeDomain::ProcessingTime, now, ctx, side_outputs)
+    }
+
+    fn end_of_input(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        if !self.fire_processing_timers_at_end {
+            return Ok(Batch::new());
+        }
+        self.fire_timers(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.spec.contents.close()
+    }
+}
