@@ -339,6 +339,7 @@ where
         } else {
             self.timers.current_processing_time()
         };
+        let mut last_slice_start = i64::MAX;
         for record in batch.into_records() {
             let time = if self.event_time {
                 if record.timestamp == NO_TIMESTAMP {
@@ -349,7 +350,8 @@ where
                 now
             };
             let watermark = self.timers.current_watermark();
-            if self.event_time {
+            // An element after the watermark is in no window the watermark passed.
+            if self.event_time && time <= watermark {
                 let last_end =
                     TimeWindow::get_window_start_with_offset(time, self.offset, self.slide)
                         + self.size;
@@ -360,8 +362,12 @@ where
                     continue;
                 }
             }
-            let slice_start =
-                TimeWindow::get_window_start_with_offset(time, self.offset, self.slice);
+            // Consecutive elements mostly share a slice: skip the division then.
+            if time < last_slice_start || time.saturating_sub(last_slice_start) >= self.slice {
+                last_slice_start =
+                    TimeWindow::get_window_start_with_offset(time, self.offset, self.slice);
+            }
+            let slice_start = last_slice_start;
             let key = self.key_selector.get_key(&record.value);
             let slices = match self.keys.get_mut(&key) {
                 Some(slices) => slices,
