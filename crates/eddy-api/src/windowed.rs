@@ -104,6 +104,14 @@ where
         self,
         trigger: Tr2,
     ) -> WindowedStream<T, K, KS, W, A, Tr2, E> {
+        if self.assigner.is_merging() && !trigger.can_merge() {
+            self.stream.env.record_error(format!(
+                "a merging window assigner ({}) cannot be used with a trigger that does not \
+                 support merging ({}); implement Trigger::can_merge and on_merge",
+                short_name::<A>(),
+                short_name::<Tr2>()
+            ));
+        }
         WindowedStream {
             stream: self.stream,
             key_selector: self.key_selector,

@@ -135,11 +135,11 @@ fn side_outputs_keep_the_element_timestamp() {
 fn keyed_process_functions_emit_side_outputs_too() {
     #[derive(Clone)]
     struct Late(OutputTag<(u64, u64)>);
-    impl ProcessFunction<(u64, u64), (u64, u64)> for Late {
+    impl KeyedProcessFunction<u64, (u64, u64), (u64, u64)> for Late {
         fn process_element(
             &mut self,
             value: (u64, u64),
-            ctx: &mut ProcessContext<'_>,
+            ctx: &mut KeyedContext<'_, u64>,
             out: &mut Collector<'_, (u64, u64)>,
         ) -> FnResult<()> {
             if value.1 >= 50 {

@@ -13,6 +13,8 @@ use eddy_api::prelude::*;
 type Event = (u32, i64);
 /// `(key, window start, window end, count, sum)`.
 type Row = (u32, i64, i64, u64, i64);
+/// Window results and late elements, each with its timestamp, sorted.
+type Outcome = (Vec<(Row, Option<i64>)>, Vec<(Event, Option<i64>)>);
 
 #[derive(Clone)]
 struct CountSum;
@@ -84,10 +86,7 @@ fn windows_of(ts: i64, g: Geometry) -> Vec<(i64, i64)> {
 }
 
 /// Flink's window operator, written as a plain loop over the script: `(results, late)`.
-fn reference(
-    steps: &[Step<Event>],
-    g: Geometry,
-) -> (Vec<(Row, Option<i64>)>, Vec<(Event, Option<i64>)>) {
+fn reference(steps: &[Step<Event>], g: Geometry) -> Outcome {
     let mut state: BTreeMap<(u32, i64, i64), (u64, i64, bool)> = BTreeMap::new();
     let (mut out, mut late) = (Vec::new(), Vec::new());
     let mut watermark = i64::MIN;
@@ -136,12 +135,7 @@ fn reference(
     (out, late)
 }
 
-fn run(
-    steps: Vec<Step<Event>>,
-    g: Geometry,
-    general: bool,
-    parallelism: u32,
-) -> (Vec<(Row, Option<i64>)>, Vec<(Event, Option<i64>)>) {
+fn run(steps: Vec<Step<Event>>, g: Geometry, general: bool, parallelism: u32) -> Outcome {
     let env = common::env(parallelism);
     let late_tag = OutputTag::<Event>::new("late");
     let windowed = scripted(&env, steps)

@@ -159,13 +159,11 @@ impl<T> Batch<T> {
     }
 
     /// The records, consuming the batch.
-    pub fn into_records(self) -> impl Iterator<Item = StreamRecord<T>> {
-        let timestamps = self.timestamps.into_iter().flatten();
-        let padded = timestamps.chain(std::iter::repeat(NO_TIMESTAMP));
-        self.values
-            .into_iter()
-            .zip(padded)
-            .map(|(value, timestamp)| StreamRecord { value, timestamp })
+    pub fn into_records(self) -> Records<T> {
+        Records {
+            values: self.values.into_iter(),
+            timestamps: self.timestamps.map(Vec::into_iter),
+        }
     }
 
     /// Transforms every value, keeping the timestamps (in place when the types' layouts allow).
@@ -229,6 +227,34 @@ impl<T> FromIterator<StreamRecord<T>> for Batch<T> {
         batch
     }
 }
+
+/// The records of a batch, by value (see [`Batch::into_records`]).
+pub struct Records<T> {
+    values: std::vec::IntoIter<T>,
+    // As long as `values` when present.
+    timestamps: Option<std::vec::IntoIter<i64>>,
+}
+
+impl<T> Iterator for Records<T> {
+    type Item = StreamRecord<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<StreamRecord<T>> {
+        let value = self.values.next()?;
+        let timestamp = match &mut self.timestamps {
+            Some(timestamps) => timestamps.next().unwrap_or(NO_TIMESTAMP),
+            None => NO_TIMESTAMP,
+        };
+        Some(StreamRecord { value, timestamp })
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.values.size_hint()
+    }
+}
+
+impl<T> ExactSizeIterator for Records<T> {}
 
 #[cfg(test)]
 mod tests {

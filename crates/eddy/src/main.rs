@@ -79,9 +79,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Examples => {
             println!("Bundled example jobs (run with `eddy run <name> [args]`):");
+            let width = EXAMPLES.iter().map(|e| e.name.len()).max().unwrap_or(0);
             for example in EXAMPLES {
                 println!(
-                    "  {:<12} {}  {}",
+                    "  {:<width$} {}  {}",
                     example.name, example.description, example.usage
                 );
             }

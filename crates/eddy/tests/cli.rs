@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
+use common::eddy;
+
 /// Input with mixed case, punctuation, digits, underscores and non-ASCII letters (which `\W`
 /// treats as separators, like Java's regex).
 const TEXT: &str = "To be, or not to be,--that is the question:--\n\
@@ -12,15 +16,6 @@ Whether 'tis nobler in the mind to suffer\n\
 THE slings and arrows of outrageous fortune_2\n\
 \n\
 naïve café, to be 42 times: be!\n";
-
-fn eddy(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args(args)
-        .current_dir(dir)
-        .env("EDDY_CONF_DIR", dir.join("no-conf"))
-        .output()
-        .expect("the eddy binary runs")
-}
 
 /// The reference word count: a plain loop with its own tokenizer (lower-case, split on
 /// anything that is not an ASCII letter, digit or underscore).

@@ -3,6 +3,9 @@
 //! Not every test file uses every helper.
 #![allow(dead_code)]
 
+pub mod event_time;
+pub mod windows;
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

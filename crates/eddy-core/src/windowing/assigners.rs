@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::triggers::{EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, Trigger};
 use super::window::{GlobalWindow, TimeWindow, Window};
+use crate::error::FnResult;
 
 /// How an assigner's windows decompose into slices (panes): every window of length `size`
 /// starting at `offset + n * slide` is a union of consecutive slices of length
@@ -34,7 +35,7 @@ pub trait WindowAssigner<T, W: Window>: Clone + Send + 'static {
         timestamp: i64,
         processing_time: i64,
         windows: &mut Vec<W>,
-    );
+    ) -> FnResult<()>;
 
     /// The default trigger.
     fn default_trigger(&self) -> Self::DefaultTrigger;
@@ -120,9 +121,10 @@ macro_rules! aligned_assigner {
                 timestamp: i64,
                 processing_time: i64,
                 windows: &mut Vec<TimeWindow>,
-            ) {
+            ) -> FnResult<()> {
                 let time = if $event { timestamp } else { processing_time };
                 assign_sliding(time, self.size, self.slide, self.offset, windows);
+                Ok(())
             }
 
             fn default_trigger(&self) -> $trigger {
@@ -227,8 +229,13 @@ impl SlidingProcessingTimeWindows {
 
 /// The gap of a session window: fixed, or computed from each element.
 pub trait SessionGap<T>: Clone + Send + 'static {
-    /// The gap (ms) after an element before its session ends.
+    /// The gap (ms) after an element before its session ends; must be positive.
     fn gap(&self, element: &T) -> i64;
+
+    /// Checks a fixed gap when the program is built.
+    fn validate(&self, _assigner: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A fixed session gap.
@@ -239,6 +246,16 @@ impl<T> SessionGap<T> for StaticGap {
     #[inline]
     fn gap(&self, _element: &T) -> i64 {
         self.0
+    }
+
+    fn validate(&self, assigner: &str) -> Result<(), String> {
+        if self.0 <= 0 {
+            return Err(format!(
+                "{assigner}: the session gap must satisfy 0 < gap (got {} ms)",
+                self.0
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -288,10 +305,18 @@ macro_rules! session_assigner {
                 timestamp: i64,
                 processing_time: i64,
                 windows: &mut Vec<TimeWindow>,
-            ) {
+            ) -> FnResult<()> {
                 let time = if $event { timestamp } else { processing_time };
-                let gap = self.gap.gap(element).max(1);
+                let gap = self.gap.gap(element);
+                if gap <= 0 {
+                    return Err(format!(
+                        "{}: the session gap must satisfy 0 < gap (got {gap} ms)",
+                        stringify!($name)
+                    )
+                    .into());
+                }
                 windows.push(TimeWindow::new(time, time.saturating_add(gap)));
+                Ok(())
             }
 
             fn default_trigger(&self) -> $trigger {
@@ -304,6 +329,10 @@ macro_rules! session_assigner {
 
             fn is_merging(&self) -> bool {
                 true
+            }
+
+            fn validate(&self) -> Result<(), String> {
+                self.gap.validate(stringify!($name))
             }
         }
     };
@@ -340,8 +369,15 @@ impl<T> WindowAssigner<T, GlobalWindow> for GlobalWindows {
     type DefaultTrigger = NeverTrigger;
 
     #[inline]
-    fn assign_windows(&self, _: &T, _: i64, _: i64, windows: &mut Vec<GlobalWindow>) {
+    fn assign_windows(
+        &self,
+        _: &T,
+        _: i64,
+        _: i64,
+        windows: &mut Vec<GlobalWindow>,
+    ) -> FnResult<()> {
         windows.push(GlobalWindow);
+        Ok(())
     }
 
     fn default_trigger(&self) -> NeverTrigger {
@@ -359,7 +395,7 @@ mod tests {
 
     fn windows_of<A: WindowAssigner<(), TimeWindow>>(assigner: &A, ts: i64) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
-        assigner.assign_windows(&(), ts, 0, &mut out);
+        assigner.assign_windows(&(), ts, 0, &mut out).unwrap();
         out.into_iter().map(|w| (w.start, w.end)).collect()
     }
 

@@ -1,6 +1,8 @@
 //! Benchmark programs (not tests): they print events/s and their ratio to a plain loop.
 
+mod common;
 mod pipeline;
+pub mod windows;
 
 use clap::Subcommand;
 
@@ -30,6 +32,29 @@ pub enum BenchCommand {
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
     },
+    /// Event-time window aggregation (count + sum per key): tumbling windows of 100 s and
+    /// sliding windows of 100 s every 1 s, beside a keyed pass-through baseline over the same
+    /// source (10 events per ms of event time, monotonous watermarks).
+    Windows {
+        /// Records per run.
+        #[arg(long, default_value_t = 10_000_000)]
+        records: u64,
+        /// Distinct keys.
+        #[arg(long, default_value_t = 1024)]
+        keys: u64,
+        /// Parallelism of the keyed operators (the source always runs at parallelism 1).
+        #[arg(short = 'p', long, default_value_t = 1)]
+        parallelism: u32,
+        /// Rounds (each runs every case once); medians are shown.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Also print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+        /// Engine configuration, e.g. `-D pipeline.auto-watermark-interval=50ms` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+    },
 }
 
 /// Runs a benchmark command.
@@ -46,6 +71,18 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             let mut config = eddy_core::config::Configuration::new();
             config.apply_dynamic_properties(&dynamic_properties)?;
             pipeline::run(records, &parallelism, &cases, rounds, json, &config)
+        }
+        BenchCommand::Windows {
+            records,
+            keys,
+            parallelism,
+            rounds,
+            json,
+            dynamic_properties,
+        } => {
+            let mut config = eddy_core::config::Configuration::new();
+            config.apply_dynamic_properties(&dynamic_properties)?;
+            windows::run(records, keys, parallelism, rounds, json, &config)
         }
     }
 }

@@ -10,6 +10,8 @@ use rustc_hash::FxHashMap;
 
 use eddy_api::prelude::*;
 
+use super::common::{median, CountingSink};
+
 /// Short strings the string cases draw from (so the keyed case has this many keys).
 const WORDS: [&str; 16] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
@@ -18,22 +20,6 @@ const WORDS: [&str; 16] = [
 
 /// Distinct keys in the u64 keyed case.
 const U64_KEYS: u64 = 1024;
-
-/// Counts what reaches it, once per batch.
-#[derive(Clone)]
-struct CountingSink(Arc<AtomicU64>);
-
-impl<T: Send + 'static> SinkFunction<T> for CountingSink {
-    fn invoke(&mut self, _value: T, _ctx: &SinkContext) -> FnResult<()> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
-        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Case {
@@ -174,12 +160,6 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
         }
     }
     (out, start.elapsed().as_secs_f64())
-}
-
-/// The median of a non-empty list.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// One measured case: median engine rate, median loop rate, median of the per-round ratios.

@@ -2,12 +2,25 @@
 //! `examples/` folder). Each is an ordinary program against the DataStream API.
 
 mod numbers;
+mod socket_window_wordcount;
+mod window_aggregate;
+mod window_events;
+mod window_spec;
 mod wordcount;
 mod wordcount_data;
 
 use crate::ProgramError;
 
 pub use numbers::numbers;
+pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
+pub use window_aggregate::{window_aggregate, WINDOW_AGGREGATE_USAGE};
+pub use window_events::{
+    parse_event, AttachWindow, CountSum, CountSumAcc, Event, PunctuatedWatermarks, WindowBounds,
+    WindowResult, MAX_EVENT_TIME_MS,
+};
+pub use window_spec::{
+    millis, parse_duration, WindowSpec, MAX_DURATION_MS, MAX_WINDOWS_PER_ELEMENT,
+};
 pub use wordcount::{wordcount, WordCount};
 pub use wordcount_data::WORDS;
 
@@ -40,6 +53,20 @@ pub const EXAMPLES: &[Example] = &[
             "Prints generated numbers at a fixed rate; unbounded unless --count (Ctrl-C stops it).",
         usage: "[--rate R] [--count N]",
         main: numbers,
+    },
+    Example {
+        name: "window-aggregate",
+        description: "Counts and sums key,event_time_ms,value events per key and event-time or \
+             count window, with out-of-orderness, allowed lateness and late data.",
+        usage: WINDOW_AGGREGATE_USAGE,
+        main: window_aggregate,
+    },
+    Example {
+        name: "socket-window-wordcount",
+        description: "Counts words read from a socket in 5 s processing-time windows, like \
+             Flink's SocketWindowWordCount.",
+        usage: "[--hostname H] --port P",
+        main: socket_window_wordcount,
     },
 ];
 

@@ -398,7 +398,7 @@ where
                 timestamp,
                 processing_time,
                 &mut assigned,
-            );
+            )?;
             // Moved into the last window; cloned for the others.
             let mut value = Some(record.value);
             let mut skipped = true;

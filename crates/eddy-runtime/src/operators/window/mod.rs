@@ -5,7 +5,9 @@
 //! path the DataStream API picks for tumbling and sliding windows with their default trigger,
 //! no evictor and an incremental (`reduce`/`aggregate`) function.
 
+mod buckets;
 mod contents;
+mod fifo;
 mod general;
 mod slicing;
 

@@ -13,23 +13,16 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_core::time::ProcessingTimeService;
 use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
+use super::buckets::Buckets;
 use super::contents::WindowContents;
+use super::fifo::SliceFifo;
 use super::missing_timestamp;
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
-
-/// What a timer of the slicing operator does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum SliceTimer {
-    /// Fire the window ending at the timer's time + 1.
-    Fire,
-    /// Drop the slices only needed by the window ending at `window_end` (allowed lateness over).
-    Cleanup { window_end: i64 },
-}
 
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 {
@@ -58,8 +51,18 @@ where
     event_time: bool,
     lateness: i64,
     late_data: Option<OutputTag<T>>,
-    keys: FxHashMap<K, VecDeque<(i64, C::Acc)>>,
-    timers: InternalTimerService<K, SliceTimer>,
+    keys: FxHashMap<K, KeySlices<C::Acc>>,
+    /// Whether windows span enough slices that a running FIFO aggregate beats merging them.
+    use_fifo: bool,
+    /// Keys with a window to fire, by window end. A key is listed under its `next_fire`; other
+    /// entries for it are stale and skipped. (One bucket per window end instead of a timer per
+    /// key and window: firing walks a bucket of keys, registering appends to one.)
+    fires: Buckets<K>,
+    /// Keys whose slices of the window with this end expire (allowed lateness over) at
+    /// `end - 1 + lateness`.
+    cleanups: Buckets<K>,
+    watermark: i64,
+    clock: ProcessingTimeService,
     fire_processing_timers_at_end: bool,
     _output: std::marker::PhantomData<fn() -> O>,
 }
@@ -119,7 +122,11 @@ where
             },
             late_data: spec.late_data,
             keys: FxHashMap::default(),
-            timers: InternalTimerService::new(clock),
+            use_fifo: size / slice > 2,
+            fires: Buckets::default(),
+            cleanups: Buckets::default(),
+            watermark: i64::MIN,
+            clock,
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
             _output: std::marker::PhantomData,
         }
@@ -127,87 +134,61 @@ where
 
     /// The end of the first window containing the slice starting at `slice_start`.
     fn first_end(&self, slice_start: i64) -> i64 {
-        let min_end = slice_start + self.slice;
-        min_end + (self.end_alignment - min_end).rem_euclid(self.slide)
+        first_window_end(slice_start, self.slice, self.slide, self.end_alignment)
     }
 
+    /// Schedules the window ending at `window_end`, unless the key already has an earlier
+    /// window scheduled: firing that one schedules the next window with data, so a key has
+    /// one pending window.
     fn register_fire(&mut self, key: &K, window_end: i64) {
-        let time = window_end - 1;
-        if self.event_time {
-            self.timers
-                .register_event_time_timer(key, &SliceTimer::Fire, time);
-        } else {
-            self.timers
-                .register_processing_time_timer(key, &SliceTimer::Fire, time);
+        let Some(key_slices) = self.keys.get_mut(key) else {
+            return;
+        };
+        if key_slices.next_fire <= window_end {
+            return;
+        }
+        key_slices.next_fire = window_end;
+        self.fires.push(window_end, key.clone());
+        if !self.event_time {
+            self.clock.request_wakeup(window_end - 1);
         }
     }
 
-    /// Emits the window `[window_end - size, window_end)` of `key` if any slice of it has data.
-    /// With `take_expired`, slices no later window needs are moved out instead of cloned.
+    /// Emits a window's result.
     fn emit_window(
         &mut self,
         key: &K,
         window_end: i64,
-        take_expired: bool,
+        mut acc: C::Acc,
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
         out: &mut Batch<O>,
     ) -> FnResult<()> {
-        let Some(slices) = self.keys.get_mut(key) else {
-            return Ok(());
-        };
-        let window_start = window_end - self.size;
-        let keep_from = window_end + self.slide - self.size;
-        let mut acc: Option<C::Acc> = None;
-        if take_expired {
-            while let Some(&(start, _)) = slices.front() {
-                if start >= keep_from || start >= window_end {
-                    break;
-                }
-                let (start, part) = slices.pop_front().ok_or("slice vanished")?;
-                if start >= window_start {
-                    merge_into(&mut self.contents, &mut acc, part)?;
-                }
-            }
-        }
-        for (start, part) in slices.iter() {
-            if *start >= window_end {
-                break;
-            }
-            if *start >= window_start {
-                merge_into(&mut self.contents, &mut acc, part.clone())?;
-            }
-        }
-        let Some(mut acc) = acc else {
-            return Ok(());
-        };
-        let window = (self.make_window)(window_start, window_end);
-        let mut window_ctx = WindowContext::new(
-            &window,
-            self.timers.current_watermark(),
-            self.timers.clock(),
-            ctx,
-            side_outputs,
-        );
+        let window = (self.make_window)(window_end - self.size, window_end);
+        let mut window_ctx =
+            WindowContext::new(&window, self.watermark, &self.clock, ctx, side_outputs);
         let mut collector = Collector::new(out, window.max_timestamp());
         self.contents
             .emit(key, &mut acc, &mut window_ctx, &mut collector)
     }
 
-    /// Drops the slices that no window ending after `window_end` contains.
-    fn drop_expired(&mut self, key: &K, window_end: i64) {
-        let keep_from = window_end + self.slide - self.size;
-        if let Some(slices) = self.keys.get_mut(key) {
-            while slices.front().is_some_and(|(start, _)| *start < keep_from) {
-                slices.pop_front();
-            }
-            if slices.is_empty() {
-                self.keys.remove(key);
-            }
+    /// The aggregate of the window `[window_end - size, window_end)` of `key`, merging its
+    /// slices (`None`: no slice has data), for a window firing again for late data.
+    fn refire_aggregate(&mut self, key: &K, window_end: i64) -> FnResult<Option<C::Acc>> {
+        match self.keys.get_mut(key) {
+            Some(key_slices) => merge_slices(
+                key_slices,
+                &mut self.contents,
+                window_end - self.size,
+                window_end,
+                None,
+            ),
+            None => Ok(None),
         }
     }
 
-    /// A window's timer fired: emit it, schedule the next window with data, clean up.
+    /// A window is due: emit it, drop what no later window needs, schedule the next window
+    /// with data. One lookup of the key's slices serves it all.
     fn on_fire(
         &mut self,
         key: &K,
@@ -217,58 +198,215 @@ where
         out: &mut Batch<O>,
     ) -> FnResult<()> {
         let no_lateness = self.lateness == 0;
-        self.emit_window(key, window_end, no_lateness, ctx, side_outputs, out)?;
-        if no_lateness {
-            self.drop_expired(key, window_end);
-        } else {
-            self.timers.register_event_time_timer(
-                key,
-                &SliceTimer::Cleanup { window_end },
-                (window_end - 1).saturating_add(self.lateness),
-            );
+        let window_start = window_end - self.size;
+        // Slices before this start are in no later window.
+        let keep_from = window_end + self.slide - self.size;
+        let Some(key_slices) = self.keys.get_mut(key) else {
+            return Ok(());
+        };
+        // Other entries for the key in this bucket are stale: it moved on.
+        if key_slices.next_fire != window_end {
+            return Ok(());
         }
-        let next_end = window_end + self.slide;
-        let next_start = next_end - self.size;
-        let has_next = self.keys.get(key).is_some_and(|slices| {
-            let first = slices.partition_point(|(start, _)| *start < next_start);
-            slices
-                .get(first)
-                .is_some_and(|(start, _)| *start < next_end)
-        });
-        if has_next {
-            self.register_fire(key, next_end);
+        key_slices.next_fire = i64::MAX;
+        let acc = if self.use_fifo {
+            fifo_aggregate(key_slices, &mut self.contents, window_start, window_end)?
+        } else {
+            let take_before = no_lateness.then_some(keep_from);
+            merge_slices(
+                key_slices,
+                &mut self.contents,
+                window_start,
+                window_end,
+                take_before,
+            )?
+        };
+        if no_lateness {
+            let KeySlices { slices, pushed, .. } = &mut *key_slices;
+            while slices.front().is_some_and(|(start, _)| *start < keep_from) {
+                slices.pop_front();
+                *pushed = pushed.saturating_sub(1);
+            }
+        }
+        // The next window with data: the first one after this that contains the earliest
+        // slice a later window can contain.
+        let next_slice = match key_slices.slices.front() {
+            // Without lateness the expired slices are gone: the front is the one.
+            Some((start, _)) if *start >= keep_from => Some(*start),
+            _ => {
+                let slices = &key_slices.slices;
+                let first = slices.partition_point(|(start, _)| *start < keep_from);
+                slices.get(first).map(|(start, _)| *start)
+            }
+        };
+        match next_slice {
+            Some(slice_start) => {
+                let first_end =
+                    first_window_end(slice_start, self.slice, self.slide, self.end_alignment);
+                let next_end = (window_end + self.slide).max(first_end);
+                key_slices.next_fire = next_end;
+                self.fires.push(next_end, key.clone());
+                if !self.event_time {
+                    self.clock.request_wakeup(next_end - 1);
+                }
+            }
+            None if key_slices.slices.is_empty() => {
+                self.keys.remove(key);
+            }
+            None => {}
+        }
+        if !no_lateness {
+            self.cleanups.push(window_end, key.clone());
+        }
+        if let Some(acc) = acc {
+            self.emit_window(key, window_end, acc, ctx, side_outputs, out)?;
         }
         Ok(())
     }
 
-    fn fire_timers(
+    /// Drops the slices that no window ending after `window_end` contains (allowed lateness
+    /// over).
+    fn drop_expired(&mut self, key: &K, window_end: i64) {
+        let keep_from = window_end + self.slide - self.size;
+        if let Some(KeySlices { slices, pushed, .. }) = self.keys.get_mut(key) {
+            while slices.front().is_some_and(|(start, _)| *start < keep_from) {
+                slices.pop_front();
+                *pushed = pushed.saturating_sub(1);
+            }
+            if slices.is_empty() {
+                self.keys.remove(key);
+            }
+        }
+    }
+
+    /// Fires every window ending at or before `time + 1` (the watermark, or the wall clock),
+    /// and drops the slices whose allowed lateness ended.
+    fn fire_due(
         &mut self,
-        domain: TimeDomain,
-        now: i64,
+        time: i64,
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
         loop {
-            let due = match domain {
-                TimeDomain::EventTime => self.timers.pop_event_time_due(),
-                TimeDomain::ProcessingTime => self.timers.pop_processing_time_due(now),
-            };
-            let Some((time, key, timer)) = due else {
-                break;
-            };
-            match timer {
-                SliceTimer::Fire => {
-                    self.on_fire(&key, time + 1, ctx, side_outputs, &mut out)?;
+            let next_fire = self.fires.first_time();
+            let next_cleanup = self
+                .cleanups
+                .first_time()
+                .map(|end| (end - 1).saturating_add(self.lateness));
+            let fire_due = next_fire.filter(|end| end - 1 <= time);
+            let cleanup_due = next_cleanup.filter(|at| *at <= time);
+            // In time order; a window fires before the cleanup due at the same time.
+            match (fire_due, cleanup_due) {
+                (Some(end), cleanup) if cleanup.is_none_or(|at| end - 1 <= at) => {
+                    let (end, keys) = self.fires.pop_first().ok_or("fire bucket vanished")?;
+                    for key in &keys {
+                        self.on_fire(key, end, ctx, side_outputs, &mut out)?;
+                    }
+                    self.fires.recycle(keys);
                 }
-                SliceTimer::Cleanup { window_end } => self.drop_expired(&key, window_end),
+                (_, Some(_)) => {
+                    let Some((end, keys)) = self.cleanups.pop_first() else {
+                        break;
+                    };
+                    for key in &keys {
+                        self.drop_expired(key, end);
+                    }
+                    self.cleanups.recycle(keys);
+                }
+                _ => break,
             }
         }
-        if domain == TimeDomain::ProcessingTime {
-            self.timers.request_next_wakeup();
+        if !self.event_time {
+            if let Some(end) = self.fires.first_time() {
+                self.clock.request_wakeup(end - 1);
+            }
         }
         Ok(out)
     }
+}
+
+/// One key's slices, sorted by start, and the running aggregate of the last fired window.
+struct KeySlices<A> {
+    slices: VecDeque<(i64, A)>,
+    fifo: Option<SliceFifo<A>>,
+    /// The end of the earliest window waiting to fire (`i64::MAX`: none).
+    next_fire: i64,
+    /// How many slices at the front of `slices` the FIFO has seen.
+    pushed: usize,
+}
+
+/// Merges the slices of `[window_start, window_end)`, oldest first. With `take_before`, the
+/// slices starting before it (in no later window) are moved out instead of cloned.
+fn merge_slices<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
+    key_slices: &mut KeySlices<C::Acc>,
+    contents: &mut C,
+    window_start: i64,
+    window_end: i64,
+    take_before: Option<i64>,
+) -> FnResult<Option<C::Acc>> {
+    let KeySlices { slices, pushed, .. } = key_slices;
+    let mut acc: Option<C::Acc> = None;
+    if let Some(keep_from) = take_before {
+        while let Some(&(start, _)) = slices.front() {
+            if start >= keep_from || start >= window_end {
+                break;
+            }
+            let (start, part) = slices.pop_front().ok_or("slice vanished")?;
+            *pushed = pushed.saturating_sub(1);
+            if start >= window_start {
+                merge_into(contents, &mut acc, part)?;
+            }
+        }
+    }
+    for (start, part) in slices.iter() {
+        if *start >= window_end {
+            break;
+        }
+        if *start >= window_start {
+            merge_into(contents, &mut acc, part.clone())?;
+        }
+    }
+    Ok(acc)
+}
+
+/// The aggregate of `[window_start, window_end)` for windows firing in order: the key's FIFO
+/// takes the slices added since the last window and drops those before this one.
+fn fifo_aggregate<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
+    key_slices: &mut KeySlices<C::Acc>,
+    contents: &mut C,
+    window_start: i64,
+    window_end: i64,
+) -> FnResult<Option<C::Acc>> {
+    let KeySlices {
+        slices,
+        fifo,
+        pushed,
+        ..
+    } = key_slices;
+    let fifo = fifo.get_or_insert_with(|| SliceFifo::new(window_start));
+    let mut merge = |acc: &mut C::Acc, other: C::Acc| contents.merge(acc, other);
+    let from = fifo.covered_until().max(window_start);
+    // Continue after the slices pushed for earlier windows.
+    for (start, part) in slices.range((*pushed).min(slices.len())..) {
+        if *start >= window_end {
+            break;
+        }
+        *pushed += 1;
+        if *start >= from {
+            fifo.push(*start, part, &mut merge)?;
+        }
+    }
+    fifo.cover(window_end);
+    fifo.evict_before(window_start, &mut merge)?;
+    fifo.aggregate(&mut merge)
+}
+
+/// The end of the first window containing the slice starting at `slice_start`: the first
+/// window end (`end_alignment` modulo `slide`) at or after the slice's end.
+fn first_window_end(slice_start: i64, slice: i64, slide: i64, end_alignment: i64) -> i64 {
+    let min_end = slice_start + slice;
+    min_end + (end_alignment - min_end).rem_euclid(slide)
 }
 
 fn merge_into<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
@@ -334,11 +472,7 @@ where
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
-        let now = if self.event_time {
-            0
-        } else {
-            self.timers.current_processing_time()
-        };
+        let now = if self.event_time { 0 } else { self.clock.now() };
         let mut last_slice_start = i64::MAX;
         for record in batch.into_records() {
             let time = if self.event_time {
@@ -349,7 +483,7 @@ where
             } else {
                 now
             };
-            let watermark = self.timers.current_watermark();
+            let watermark = self.watermark;
             // An element after the watermark is in no window the watermark passed.
             if self.event_time && time <= watermark {
                 let last_end =
@@ -369,14 +503,32 @@ where
             }
             let slice_start = last_slice_start;
             let key = self.key_selector.get_key(&record.value);
-            let slices = match self.keys.get_mut(&key) {
-                Some(slices) => slices,
-                None => self.keys.entry(key.clone()).or_default(),
+            let key_slices = match self.keys.get_mut(&key) {
+                Some(key_slices) => key_slices,
+                None => self.keys.entry(key.clone()).or_insert_with(|| KeySlices {
+                    slices: VecDeque::new(),
+                    fifo: None,
+                    next_fire: i64::MAX,
+                    pushed: 0,
+                }),
             };
             let contents = &mut self.contents;
-            let (index, created) = slice_index(slices, slice_start, || contents.create());
-            self.contents
-                .add(&mut slices[index].1, record.value, record.timestamp)?;
+            let (index, created) =
+                slice_index(&mut key_slices.slices, slice_start, || contents.create());
+            self.contents.add(
+                &mut key_slices.slices[index].1,
+                record.value,
+                record.timestamp,
+            )?;
+            // A slice already in the running aggregate changed: rebuild it at the next window.
+            if key_slices
+                .fifo
+                .as_ref()
+                .is_some_and(|fifo| slice_start < fifo.covered_until())
+            {
+                key_slices.fifo = None;
+                key_slices.pushed = 0;
+            }
             let behind_watermark = self.event_time && time <= watermark;
             if !created && !behind_watermark {
                 continue;
@@ -387,7 +539,9 @@ where
             while end - self.size <= slice_start {
                 if self.event_time && end - 1 <= watermark {
                     if (end - 1).saturating_add(self.lateness) > watermark {
-                        self.emit_window(&key, end, false, ctx, side_outputs, &mut out)?;
+                        if let Some(acc) = self.refire_aggregate(&key, end)? {
+                            self.emit_window(&key, end, acc, ctx, side_outputs, &mut out)?;
+                        }
                     }
                 } else {
                     self.register_fire(&key, end);
@@ -405,8 +559,11 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        self.timers.advance_watermark(watermark.0);
-        self.fire_timers(TimeDomain::EventTime, 0, ctx, side_outputs)
+        self.watermark = self.watermark.max(watermark.0);
+        if !self.event_time {
+            return Ok(Batch::new());
+        }
+        self.fire_due(self.watermark, ctx, side_outputs)
     }
 
     fn on_processing_time(
@@ -414,11 +571,11 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        if !self.timers.has_processing_time_timers() {
+        if self.event_time || self.fires.is_empty() {
             return Ok(Batch::new());
         }
-        let now = self.timers.current_processing_time();
-        self.fire_timers(TimeDomain::ProcessingTime, now, ctx, side_outputs)
+        let now = self.clock.now();
+        self.fire_due(now, ctx, side_outputs)
     }
 
     fn end_of_input(
@@ -429,7 +586,7 @@ where
         if !self.fire_processing_timers_at_end || self.event_time {
             return Ok(Batch::new());
         }
-        self.fire_timers(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
+        self.fire_due(i64::MAX, ctx, side_outputs)
     }
 
     fn close(&mut self) -> FnResult<()> {

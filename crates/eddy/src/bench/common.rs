@@ -1,0 +1,28 @@
+//! Helpers shared by the benchmark programs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use eddy_api::prelude::*;
+
+/// Counts what reaches it, once per batch.
+#[derive(Clone)]
+pub struct CountingSink(pub Arc<AtomicU64>);
+
+impl<T: Send + 'static> SinkFunction<T> for CountingSink {
+    fn invoke(&mut self, _value: T, _ctx: &SinkContext) -> FnResult<()> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The median of a non-empty list.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
