@@ -63,10 +63,19 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The largest window size and slide (ms); with timestamps within ±2^62 ms window arithmetic
+/// cannot overflow.
+pub const MAX_WINDOW_SIZE: i64 = 1 << 60;
+
 fn check_aligned(name: &str, size: i64, slide: i64, offset: i64) -> Result<(), String> {
     if size <= 0 || slide <= 0 {
         return Err(format!(
             "{name}: size and slide must be positive (got size {size} ms, slide {slide} ms)"
+        ));
+    }
+    if size > MAX_WINDOW_SIZE || slide > MAX_WINDOW_SIZE {
+        return Err(format!(
+            "{name}: size and slide must be at most 2^60 ms (got size {size} ms, slide {slide} ms)"
         ));
     }
     if offset.unsigned_abs() >= slide.unsigned_abs() {

@@ -21,8 +21,12 @@ use super::buckets::Buckets;
 use super::contents::WindowContents;
 use super::fifo::SliceFifo;
 use super::missing_timestamp;
+
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
+
+/// Timestamps beyond this (ms, either sign) are rejected, so window arithmetic cannot overflow.
+const MAX_TIMESTAMP: u64 = 1 << 62;
 
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 {
@@ -478,6 +482,14 @@ where
             let time = if self.event_time {
                 if record.timestamp == NO_TIMESTAMP {
                     return Err(missing_timestamp(ctx));
+                }
+                if record.timestamp.unsigned_abs() > MAX_TIMESTAMP {
+                    return Err(format!(
+                        "an element's timestamp ({} ms) is outside the range time windows \
+                         support (±2^62 ms)",
+                        record.timestamp
+                    )
+                    .into());
                 }
                 record.timestamp
             } else {
