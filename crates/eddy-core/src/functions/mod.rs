@@ -30,6 +30,6 @@ pub use transform::{
     Partitioner, ProcessFunction, ReduceFunction,
 };
 pub use watermarks::{
-    BoundedOutOfOrderness, NoWatermarks, RecordTimestamps, TimestampAssigner, WatermarkGenerator,
-    WatermarkOutput, WatermarkStrategy, WithIdleness,
+    BoundedOutOfOrderness, IngestionTime, NoWatermarks, RecordTimestamps, TimestampAssigner,
+    WatermarkGenerator, WatermarkOutput, WatermarkStrategy, WithIdleness,
 };

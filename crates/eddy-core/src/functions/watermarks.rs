@@ -228,6 +228,36 @@ impl WatermarkStrategy<BoundedOutOfOrderness, RecordTimestamps> {
     }
 }
 
+/// Ingestion time: an element's timestamp is the wall clock when it enters the stream
+/// (milliseconds since the Unix epoch), never decreasing within a subtask.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestionTime {
+    last: i64,
+}
+
+impl<T> TimestampAssigner<T> for IngestionTime {
+    #[inline]
+    fn extract_timestamp(&mut self, _element: &T, _record_timestamp: i64) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.last = self.last.max(now);
+        self.last
+    }
+}
+
+impl WatermarkStrategy<BoundedOutOfOrderness, IngestionTime> {
+    /// Ingestion time (Flink's `IngestionTimeWatermarkStrategy`): timestamps from the wall
+    /// clock as elements enter, with monotonous watermarks, so event-time operators (windows,
+    /// timers) run on arrival time.
+    pub fn for_ingestion_time() -> Self {
+        WatermarkStrategy {
+            generator: BoundedOutOfOrderness::new(Duration::ZERO),
+            assigner: IngestionTime::default(),
+        }
+    }
+}
+
 impl WatermarkStrategy<NoWatermarks, RecordTimestamps> {
     /// No watermarks at all.
     pub fn no_watermarks() -> Self {
