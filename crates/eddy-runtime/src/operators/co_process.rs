@@ -13,7 +13,7 @@ use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
-use super::keyed_process::fire_timers;
+use super::keyed_process::{fire_timers, process_keyed};
 use crate::output::Batch;
 
 /// Applies a [`CoProcessFunction`], tracking the combined watermark for its context.
@@ -154,41 +154,27 @@ where
     }
 
     fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Batch::with_capacity(batch.len());
-        for record in batch.into_records() {
-            let key = self.key_selector1.get_key(&record.value);
-            let mut context = KeyedContext::new(
-                record.timestamp,
-                &key,
-                None,
-                &mut self.timers,
-                ctx,
-                &mut self.side_outputs,
-            );
-            let mut collector = Collector::new(&mut out, record.timestamp);
-            self.function
-                .process_element1(record.value, &mut context, &mut collector)?;
-        }
-        Ok(out)
+        let (key_selector, function) = (&self.key_selector1, &mut self.function);
+        process_keyed(
+            batch,
+            &mut self.timers,
+            ctx,
+            &mut self.side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.process_element1(value, context, out),
+        )
     }
 
     fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
-        let mut out = Batch::with_capacity(batch.len());
-        for record in batch.into_records() {
-            let key = self.key_selector2.get_key(&record.value);
-            let mut context = KeyedContext::new(
-                record.timestamp,
-                &key,
-                None,
-                &mut self.timers,
-                ctx,
-                &mut self.side_outputs,
-            );
-            let mut collector = Collector::new(&mut out, record.timestamp);
-            self.function
-                .process_element2(record.value, &mut context, &mut collector)?;
-        }
-        Ok(out)
+        let (key_selector, function) = (&self.key_selector2, &mut self.function);
+        process_keyed(
+            batch,
+            &mut self.timers,
+            ctx,
+            &mut self.side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.process_element2(value, context, out),
+        )
     }
 
     fn on_watermark(&mut self, watermark: Watermark, ctx: &RuntimeContext) -> FnResult<Batch<O>> {

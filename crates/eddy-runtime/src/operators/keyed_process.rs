@@ -38,6 +38,27 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
     }
 }
 
+/// Calls a keyed function per record of `batch` with its key's context; outputs keep the
+/// record's timestamp.
+pub(crate) fn process_keyed<I, O, K: Key>(
+    batch: Batch<I>,
+    timers: &mut InternalTimerService<K, ()>,
+    ctx: &RuntimeContext,
+    side_outputs: &mut SideOutputs,
+    key_of: impl Fn(&I) -> K,
+    mut call: impl FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> FnResult<()>,
+) -> FnResult<Batch<O>> {
+    let mut out = Batch::with_capacity(batch.len());
+    for record in batch.into_records() {
+        let key = key_of(&record.value);
+        let mut context =
+            KeyedContext::new(record.timestamp, &key, None, timers, ctx, side_outputs);
+        let mut collector = Collector::new(&mut out, record.timestamp);
+        call(record.value, &mut context, &mut collector)?;
+    }
+    Ok(out)
+}
+
 /// Fires due timers of a keyed function: `fire(timestamp, key, domain, timers, out)` is
 /// called per timer; output gets the timer's timestamp for event time, none for processing
 /// time.
@@ -124,22 +145,15 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        let mut out = Batch::with_capacity(batch.len());
-        for record in batch.into_records() {
-            let key = self.key_selector.get_key(&record.value);
-            let mut context = KeyedContext::new(
-                record.timestamp,
-                &key,
-                None,
-                &mut self.timers,
-                ctx,
-                side_outputs,
-            );
-            let mut collector = Collector::new(&mut out, record.timestamp);
-            self.function
-                .process_element(record.value, &mut context, &mut collector)?;
-        }
-        Ok(out)
+        let (key_selector, function) = (&self.key_selector, &mut self.function);
+        process_keyed(
+            batch,
+            &mut self.timers,
+            ctx,
+            side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.process_element(value, context, out),
+        )
     }
 
     fn on_watermark(

@@ -28,7 +28,9 @@ where
     C: WindowContents<T, K, W, O>,
 {
     spec: WindowSpec<T, KS, A, Tr, C>,
-    windows: FxHashMap<(K, W), WindowState<C::Acc, Tr::State>>,
+    /// Per key, its windows' state (looked up by `&K`, so the key is cloned only for a new
+    /// key, never per element).
+    windows: KeyWindows<K, W, WindowState<C::Acc, Tr::State>>,
     /// Merging assigners: each key's current (merged) windows.
     active: FxHashMap<K, Vec<W>>,
     timers: InternalTimerService<K, W>,
@@ -135,7 +137,10 @@ where
     /// Adds `new` to the key's merged windows and returns the window it ended up in, merging
     /// the contents, trigger states and timers of every window it joined.
     fn merge_window(&mut self, key: &K, new: W) -> FnResult<W> {
-        let active = self.active.entry(key.clone()).or_default();
+        let active = match self.active.get_mut(key) {
+            Some(active) => active,
+            None => self.active.entry(key.clone()).or_default(),
+        };
         let overlapping: Vec<W> = active
             .iter()
             .filter(|w| w.intersects(&new))
@@ -156,7 +161,7 @@ where
         let mut contents: Option<C::Acc> = None;
         let mut trigger_states = Vec::with_capacity(overlapping.len());
         for window in &overlapping {
-            let Some(state) = self.windows.remove(&(key.clone(), window.clone())) else {
+            let Some(state) = remove_state(&mut self.windows, key, window) else {
                 continue;
             };
             let mut old_trigger = state.trigger.clone();
@@ -187,8 +192,8 @@ where
             .trigger
             .on_merge(&merged, trigger_states, &mut ctx)?;
         self.apply_requests(key, &merged);
-        self.windows.insert(
-            (key.clone(), merged.clone()),
+        key_windows(&mut self.windows, key)?.insert(
+            merged.clone(),
             WindowState {
                 contents,
                 trigger: trigger_state,
@@ -210,17 +215,12 @@ where
         out: &mut Batch<O>,
     ) -> FnResult<()> {
         let watermark = self.timers.current_watermark();
-        let state_key = (key.clone(), window.clone());
-        let state = match self.windows.get_mut(&state_key) {
-            Some(state) => state,
-            None => self
-                .windows
-                .entry(state_key.clone())
-                .or_insert(WindowState {
-                    contents: None,
-                    trigger: Tr::State::default(),
-                }),
-        };
+        let state = key_windows(&mut self.windows, key)?
+            .entry(window.clone())
+            .or_insert_with(|| WindowState {
+                contents: None,
+                trigger: Tr::State::default(),
+            });
         let mut trigger_ctx = TriggerContext::new(
             watermark,
             self.timers.clock(),
@@ -254,7 +254,7 @@ where
         if result == TriggerResult::Continue {
             return Ok(());
         }
-        let Some(state) = self.windows.get_mut(&(key.clone(), window.clone())) else {
+        let Some(state) = state_mut(&mut self.windows, key, window) else {
             return Ok(());
         };
         if result.is_fire() {
@@ -280,7 +280,7 @@ where
 
     /// Drops everything of a window: contents, trigger state and timers.
     fn clear_all_state(&mut self, key: &K, window: &W) -> FnResult<()> {
-        if let Some(mut state) = self.windows.remove(&(key.clone(), window.clone())) {
+        if let Some(mut state) = remove_state(&mut self.windows, key, window) {
             let mut ctx = TriggerContext::new(
                 self.timers.current_watermark(),
                 self.timers.clock(),
@@ -317,7 +317,7 @@ where
                 break;
             };
             let watermark = self.timers.current_watermark();
-            let Some(state) = self.windows.get_mut(&(key.clone(), window.clone())) else {
+            let Some(state) = state_mut(&mut self.windows, &key, &window) else {
                 continue;
             };
             let mut trigger_ctx = TriggerContext::new(
@@ -389,7 +389,7 @@ where
         for record in batch.into_records() {
             let timestamp = record.timestamp;
             if event_time && timestamp == NO_TIMESTAMP {
-                return Err(missing_timestamp(ctx));
+                return Err(missing_timestamp());
             }
             let key = self.spec.key_selector.get_key(&record.value);
             assigned.clear();
@@ -483,4 +483,43 @@ where
     fn close(&mut self) -> FnResult<()> {
         self.spec.contents.close()
     }
+}
+
+/// Per key, the state of each of its windows.
+type KeyWindows<K, W, S> = FxHashMap<K, FxHashMap<W, S>>;
+
+/// The windows of `key`, created if it has none (the key is cloned only then).
+fn key_windows<'a, K: Key, W, S>(
+    windows: &'a mut KeyWindows<K, W, S>,
+    key: &K,
+) -> FnResult<&'a mut FxHashMap<W, S>> {
+    if !windows.contains_key(key) {
+        windows.insert(key.clone(), FxHashMap::default());
+    }
+    windows
+        .get_mut(key)
+        .ok_or_else(|| "window state of a key vanished".into())
+}
+
+/// The state of one window of `key`, if it exists.
+fn state_mut<'a, K: Key, W: Window, S>(
+    windows: &'a mut KeyWindows<K, W, S>,
+    key: &K,
+    window: &W,
+) -> Option<&'a mut S> {
+    windows.get_mut(key)?.get_mut(window)
+}
+
+/// Removes the state of one window of `key` (and the key, when it was its last window).
+fn remove_state<K: Key, W: Window, S>(
+    windows: &mut KeyWindows<K, W, S>,
+    key: &K,
+    window: &W,
+) -> Option<S> {
+    let of_key = windows.get_mut(key)?;
+    let state = of_key.remove(window);
+    if of_key.is_empty() {
+        windows.remove(key);
+    }
+    state
 }

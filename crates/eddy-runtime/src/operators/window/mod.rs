@@ -11,7 +11,7 @@ mod fifo;
 mod general;
 mod slicing;
 
-use eddy_core::functions::{OutputTag, RuntimeContext};
+use eddy_core::functions::OutputTag;
 use eddy_core::FunctionError;
 
 pub use contents::{AggregateElements, Aggregating, Buffering, WindowContents};
@@ -36,7 +36,7 @@ pub struct WindowSpec<T, KS, A, Tr, C> {
 }
 
 /// The error for an element without timestamp in an event-time window.
-pub(crate) fn missing_timestamp(_ctx: &RuntimeContext) -> FunctionError {
+pub(crate) fn missing_timestamp() -> FunctionError {
     "an element has no timestamp, but event-time windows need one; assign timestamps with \
      assign_timestamps_and_watermarks (or from_source with a WatermarkStrategy), or use \
      processing-time windows"

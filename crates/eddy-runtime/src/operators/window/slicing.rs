@@ -481,7 +481,7 @@ where
         for record in batch.into_records() {
             let time = if self.event_time {
                 if record.timestamp == NO_TIMESTAMP {
-                    return Err(missing_timestamp(ctx));
+                    return Err(missing_timestamp());
                 }
                 if record.timestamp.unsigned_abs() > MAX_TIMESTAMP {
                     return Err(format!(
