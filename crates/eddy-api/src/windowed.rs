@@ -236,7 +236,12 @@ where
         let stream =
             self.stream
                 .one_input(&self.name(name), NodeKind::Operator, spec, |spec, setup| {
-                    SlicingWindowLogic::new(spec, setup.clock.clone(), setup.settings.runtime_mode)
+                    SlicingWindowLogic::new(
+                        spec,
+                        setup.clock.clone(),
+                        setup.settings.runtime_mode,
+                        setup.settings.batch_size,
+                    )
                 });
         self.finish(stream)
     }

@@ -135,8 +135,26 @@ fn reference(steps: &[Step<Event>], g: Geometry) -> Outcome {
     (out, late)
 }
 
-fn run(steps: Vec<Step<Event>>, g: Geometry, general: bool, parallelism: u32) -> Outcome {
-    let env = common::env(parallelism);
+/// How a run is set up: which operator, at what parallelism, with what batch size (a small
+/// one makes a watermark's firing go out in many chunks).
+#[derive(Clone, Copy, Debug)]
+struct Setup {
+    general: bool,
+    parallelism: u32,
+    batch_size: usize,
+}
+
+fn run(steps: Vec<Step<Event>>, g: Geometry, setup: Setup) -> Outcome {
+    let Setup {
+        general,
+        parallelism,
+        batch_size,
+    } = setup;
+    let mut config = Configuration::new();
+    config
+        .apply_dynamic_properties(&[format!("taskmanager.network.batch-size={batch_size}")])
+        .expect("a valid batch size");
+    let env = common::env_with(config, parallelism);
     let late_tag = OutputTag::<Event>::new("late");
     let windowed = scripted(&env, steps)
         .key_by(|e: &Event| e.0)
@@ -188,16 +206,20 @@ fn check(seed: u64, g: Geometry) {
         !expected.0.is_empty() && !expected.1.is_empty(),
         "the fixture exercises results and late data"
     );
-    for (general, parallelism) in [(false, 1), (false, 3), (true, 2)] {
-        let actual = run(steps.clone(), g, general, parallelism);
-        assert_eq!(
-            actual.0, expected.0,
-            "results, general={general} p={parallelism}"
-        );
-        assert_eq!(
-            actual.1, expected.1,
-            "late data, general={general} p={parallelism}"
-        );
+    for (general, parallelism, batch_size) in [
+        (false, 1, 1024),
+        (false, 1, 2),
+        (false, 3, 3),
+        (true, 2, 1024),
+    ] {
+        let setup = Setup {
+            general,
+            parallelism,
+            batch_size,
+        };
+        let actual = run(steps.clone(), g, setup);
+        assert_eq!(actual.0, expected.0, "results, {setup:?}");
+        assert_eq!(actual.1, expected.1, "late data, {setup:?}");
     }
 }
 

@@ -38,6 +38,14 @@ impl<T> Batch<T> {
         }
     }
 
+    /// An empty batch with room for `capacity` timestamped values.
+    pub fn with_timestamped_capacity(capacity: usize) -> Self {
+        Batch {
+            values: Vec::with_capacity(capacity),
+            timestamps: Some(Vec::with_capacity(capacity)),
+        }
+    }
+
     /// A batch of values without timestamps.
     pub fn from_values(values: Vec<T>) -> Self {
         Batch {

@@ -68,6 +68,16 @@ pub trait OneInputLogic<I, O>: Send {
     ) -> FnResult<Batch<O>> {
         Ok(Batch::new())
     }
+    /// Output a hook held back to keep batches small (e.g. a watermark that fires a million
+    /// windows): called after every hook until it returns `None`, before anything else reaches
+    /// the operator (and, after `on_watermark`, before the watermark is passed on).
+    fn pending_output(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Option<Batch<O>>> {
+        Ok(None)
+    }
     /// Called once at the end.
     fn close(&mut self) -> FnResult<()> {
         Ok(())
@@ -104,9 +114,22 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
 }
 
 impl<I: Data, O: Data, L: OneInputLogic<I, O>> Chained<I, O, L> {
-    /// Sends what the operator buffered for its side outputs, then its main output.
+    /// Sends what the operator buffered for its side outputs, then its main output, then
+    /// whatever output the operator held back, chunk by chunk.
     #[inline]
     fn emit(&mut self, out: Batch<O>) -> Result<(), TaskError> {
+        self.send(out)?;
+        loop {
+            let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+            match call_user(&self.name, || logic.pending_output(ctx, buffers))? {
+                Some(out) => self.send(out)?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, out: Batch<O>) -> Result<(), TaskError> {
         if !self.sides.sinks.is_empty() {
             self.sides.drain(&self.name)?;
         }

@@ -48,6 +48,9 @@ pub enum BenchCommand {
         /// Rounds (each runs every case once); medians are shown.
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Run only this case (for profiling; no ratios are printed).
+        #[arg(long, value_enum)]
+        case: Option<windows::WindowCase>,
         /// Also print one JSON object per result line.
         #[arg(long)]
         json: bool,
@@ -77,12 +80,23 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             keys,
             parallelism,
             rounds,
+            case,
             json,
             dynamic_properties,
         } => {
             let mut config = eddy_core::config::Configuration::new();
             config.apply_dynamic_properties(&dynamic_properties)?;
-            windows::run(records, keys, parallelism, rounds, json, &config)
+            let settings = windows::WindowBenchSettings {
+                records,
+                keys,
+                parallelism,
+                rounds,
+                json,
+            };
+            match case {
+                Some(case) => windows::run_single(case, &settings, &config),
+                None => windows::run(&settings, &config),
+            }
         }
     }
 }

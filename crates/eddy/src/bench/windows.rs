@@ -20,7 +20,7 @@ pub const SLIDE_MS: i64 = 1_000;
 pub const EVENTS_PER_MS: u64 = 10;
 
 /// A benchmark case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum WindowCase {
     /// Source → key_by → map → sink: what the window cases cost without windows.
     Baseline,
@@ -210,24 +210,95 @@ pub fn expected_totals(case: WindowCase, records: u64, keys: u64) -> Totals {
     totals
 }
 
-/// Runs every case `rounds` times (alternating cases within a round) and prints events/s and
-/// the ratios, as medians over the rounds.
-pub fn run(
-    records: u64,
-    keys: u64,
-    parallelism: u32,
-    rounds: u32,
-    json: bool,
+/// The options of `eddy bench windows`.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowBenchSettings {
+    /// Records per run.
+    pub records: u64,
+    /// Distinct keys.
+    pub keys: u64,
+    /// Parallelism of the keyed operators.
+    pub parallelism: u32,
+    /// Rounds; medians are shown.
+    pub rounds: u32,
+    /// Also print JSON lines.
+    pub json: bool,
+}
+
+impl WindowBenchSettings {
+    /// Checks the options and prints the header line.
+    fn start(&self) -> anyhow::Result<()> {
+        let WindowBenchSettings {
+            records,
+            keys,
+            parallelism,
+            rounds,
+            ..
+        } = *self;
+        anyhow::ensure!(records > 0, "--records must be at least 1");
+        anyhow::ensure!(keys > 0, "--keys must be at least 1");
+        anyhow::ensure!(parallelism > 0, "--parallelism must be at least 1");
+        println!(
+            "eddy bench windows: {records} records per run, {keys} keys, {EVENTS_PER_MS} events \
+             per ms of event time, window parallelism {parallelism}; medians over {} rounds",
+            rounds.max(1)
+        );
+        Ok(())
+    }
+}
+
+/// Runs one case `rounds` times and prints its median events/s (for profiling one case).
+pub fn run_single(
+    case: WindowCase,
+    settings: &WindowBenchSettings,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(records > 0, "--records must be at least 1");
-    anyhow::ensure!(keys > 0, "--keys must be at least 1");
-    anyhow::ensure!(parallelism > 0, "--parallelism must be at least 1");
-    let rounds = rounds.max(1);
-    println!(
-        "eddy bench windows: {records} records per run, {keys} keys, {EVENTS_PER_MS} events per \
-         ms of event time, window parallelism {parallelism}; medians over {rounds} rounds"
-    );
+    settings.start()?;
+    let WindowBenchSettings {
+        records,
+        keys,
+        parallelism,
+        ..
+    } = *settings;
+    let expected = expected_totals(case, records, keys);
+    let mut rates = Vec::new();
+    for _ in 0..settings.rounds.max(1) {
+        let (totals, seconds) = run_case(case, records, keys, parallelism, config)?;
+        anyhow::ensure!(
+            totals == expected,
+            "{}: the engine emitted {totals:?} but a correct run emits {expected:?}",
+            case.label()
+        );
+        rates.push(records as f64 / seconds);
+    }
+    let rate = median(rates);
+    println!("{:<32} {:>16} {:>12}", "case", "events/s", "results");
+    println!("{:<32} {rate:>16.0} {:>12}", case.label(), expected.results);
+    if settings.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "windows", "case": case.label(), "parallelism": parallelism,
+                "records": records, "keys": keys, "events_per_s": rate,
+                "results": expected.results,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// Runs every case `rounds` times (alternating cases within a round) and prints events/s and
+/// the ratios, as medians over the rounds.
+pub fn run(settings: &WindowBenchSettings, config: &Configuration) -> anyhow::Result<()> {
+    settings.start()?;
+    let WindowBenchSettings {
+        records,
+        keys,
+        parallelism,
+        json,
+        ..
+    } = *settings;
+    let rounds = settings.rounds.max(1);
     let expected = WindowCase::ALL.map(|case| expected_totals(case, records, keys));
     let mut rates: [Vec<f64>; 3] = Default::default();
     let mut ratios: [Vec<f64>; 3] = Default::default();

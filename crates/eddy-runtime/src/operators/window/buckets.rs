@@ -23,8 +23,19 @@ impl<K> Buckets<K> {
     /// Adds `key` at `time`.
     #[inline]
     pub(crate) fn push(&mut self, time: i64, key: K) {
+        if let Some((last, keys)) = self.buckets.back_mut() {
+            if *last == time {
+                keys.push(key);
+                return;
+            }
+        }
+        self.push_slow(time, key);
+    }
+
+    /// `push` to a time other than the latest.
+    #[inline(never)]
+    fn push_slow(&mut self, time: i64, key: K) {
         let index = match self.buckets.back() {
-            Some((last, _)) if *last == time => self.buckets.len() - 1,
             Some((last, _)) if *last > time => {
                 match self.buckets.binary_search_by_key(&time, |(t, _)| *t) {
                     Ok(index) => index,

@@ -9,6 +9,7 @@ mod buckets;
 mod contents;
 mod fifo;
 mod general;
+mod key_slices;
 mod slicing;
 
 use eddy_core::functions::OutputTag;

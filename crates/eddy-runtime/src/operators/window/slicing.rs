@@ -7,8 +7,6 @@
 //! costs `size / slice` merges. Per key, the slices live in a deque sorted by start: in-order
 //! data always hits the last slice.
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
@@ -20,6 +18,7 @@ use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 use super::buckets::Buckets;
 use super::contents::WindowContents;
 use super::fifo::SliceFifo;
+use super::key_slices::KeySlices;
 use super::missing_timestamp;
 
 use crate::operators::OneInputLogic;
@@ -68,6 +67,14 @@ where
     watermark: i64,
     clock: ProcessingTimeService,
     fire_processing_timers_at_end: bool,
+    /// The most results one call emits; the rest wait for
+    /// [`pending_output`](OneInputLogic::pending_output), so a watermark firing a million
+    /// windows produces cache-sized batches instead of one huge one.
+    chunk: usize,
+    /// The bucket being fired when the last chunk filled up.
+    firing: Option<Firing<K>>,
+    /// The time `fire_due` was firing up to when the last chunk filled up.
+    fire_until: Option<i64>,
     _output: std::marker::PhantomData<fn() -> O>,
 }
 
@@ -96,11 +103,13 @@ where
     KS: KeySelector<T, K>,
     C: WindowContents<T, K, W, O>,
 {
-    /// The operator for `spec`, on the task's clock.
+    /// The operator for `spec`, on the task's clock, emitting batches of up to `batch_size`
+    /// results.
     pub fn new(
         spec: SlicingSpec<T, KS, C, W>,
         clock: ProcessingTimeService,
         mode: RuntimeMode,
+        batch_size: usize,
     ) -> Self {
         let Slicing {
             size,
@@ -132,6 +141,9 @@ where
             watermark: i64::MIN,
             clock,
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
+            chunk: batch_size.max(1),
+            firing: None,
+            fire_until: None,
             _output: std::marker::PhantomData,
         }
     }
@@ -180,13 +192,16 @@ where
     /// slices (`None`: no slice has data), for a window firing again for late data.
     fn refire_aggregate(&mut self, key: &K, window_end: i64) -> FnResult<Option<C::Acc>> {
         match self.keys.get_mut(key) {
-            Some(key_slices) => merge_slices(
-                key_slices,
-                &mut self.contents,
-                window_end - self.size,
-                window_end,
-                None,
-            ),
+            Some(key_slices) => {
+                key_slices.settle(window_end);
+                merge_slices(
+                    key_slices,
+                    &mut self.contents,
+                    window_end - self.size,
+                    window_end,
+                    None,
+                )
+            }
             None => Ok(None),
         }
     }
@@ -213,6 +228,7 @@ where
             return Ok(());
         }
         key_slices.next_fire = i64::MAX;
+        key_slices.settle(window_end);
         let acc = if self.use_fifo {
             fifo_aggregate(key_slices, &mut self.contents, window_start, window_end)?
         } else {
@@ -226,35 +242,26 @@ where
             )?
         };
         if no_lateness {
-            let KeySlices { slices, pushed, .. } = &mut *key_slices;
-            while slices.front().is_some_and(|(start, _)| *start < keep_from) {
-                slices.pop_front();
-                *pushed = pushed.saturating_sub(1);
-            }
+            key_slices.pop_before(keep_from);
         }
         // The next window with data: the first one after this that contains the earliest
         // slice a later window can contain.
-        let next_slice = match key_slices.slices.front() {
-            // Without lateness the expired slices are gone: the front is the one.
-            Some((start, _)) if *start >= keep_from => Some(*start),
-            _ => {
-                let slices = &key_slices.slices;
-                let first = slices.partition_point(|(start, _)| *start < keep_from);
-                slices.get(first).map(|(start, _)| *start)
-            }
-        };
-        match next_slice {
+        match key_slices.first_start_from(keep_from) {
             Some(slice_start) => {
-                let first_end =
-                    first_window_end(slice_start, self.slice, self.slide, self.end_alignment);
-                let next_end = (window_end + self.slide).max(first_end);
+                // The next window (`window_end + slide`) unless the slice starts after it
+                // ends; skips the division in the common case.
+                let next_end = if slice_start + self.slice <= window_end + self.slide {
+                    window_end + self.slide
+                } else {
+                    first_window_end(slice_start, self.slice, self.slide, self.end_alignment)
+                };
                 key_slices.next_fire = next_end;
                 self.fires.push(next_end, key.clone());
                 if !self.event_time {
                     self.clock.request_wakeup(next_end - 1);
                 }
             }
-            None if key_slices.slices.is_empty() => {
+            None if key_slices.is_empty() => {
                 self.keys.remove(key);
             }
             None => {}
@@ -272,27 +279,45 @@ where
     /// over).
     fn drop_expired(&mut self, key: &K, window_end: i64) {
         let keep_from = window_end + self.slide - self.size;
-        if let Some(KeySlices { slices, pushed, .. }) = self.keys.get_mut(key) {
-            while slices.front().is_some_and(|(start, _)| *start < keep_from) {
-                slices.pop_front();
-                *pushed = pushed.saturating_sub(1);
-            }
-            if slices.is_empty() {
+        if let Some(key_slices) = self.keys.get_mut(key) {
+            key_slices.settle(keep_from);
+            key_slices.pop_before(keep_from);
+            if key_slices.is_empty() {
                 self.keys.remove(key);
             }
         }
     }
 
     /// Fires every window ending at or before `time + 1` (the watermark, or the wall clock),
-    /// and drops the slices whose allowed lateness ended.
+    /// and drops the slices whose allowed lateness ended. Stops after `chunk` results and
+    /// sets `fire_until` to go on later.
     fn fire_due(
         &mut self,
         time: i64,
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        let mut out = Batch::new();
+        let mut out = Batch::with_timestamped_capacity(self.chunk);
+        self.fire_until = None;
         loop {
+            if out.len() >= self.chunk {
+                self.fire_until = Some(time);
+                break;
+            }
+            // A bucket fired in part goes first: its windows end before any other's.
+            if let Some(mut firing) = self.firing.take() {
+                while firing.next < firing.keys.len() && out.len() < self.chunk {
+                    let key = &firing.keys[firing.next];
+                    firing.next += 1;
+                    self.on_fire(key, firing.end, ctx, side_outputs, &mut out)?;
+                }
+                if firing.next < firing.keys.len() {
+                    self.firing = Some(firing);
+                } else {
+                    self.fires.recycle(firing.keys);
+                }
+                continue;
+            }
             let next_fire = self.fires.first_time();
             let next_cleanup = self
                 .cleanups
@@ -304,10 +329,7 @@ where
             match (fire_due, cleanup_due) {
                 (Some(end), cleanup) if cleanup.is_none_or(|at| end - 1 <= at) => {
                     let (end, keys) = self.fires.pop_first().ok_or("fire bucket vanished")?;
-                    for key in &keys {
-                        self.on_fire(key, end, ctx, side_outputs, &mut out)?;
-                    }
-                    self.fires.recycle(keys);
+                    self.firing = Some(Firing { end, keys, next: 0 });
                 }
                 (_, Some(_)) => {
                     let Some((end, keys)) = self.cleanups.pop_first() else {
@@ -330,14 +352,24 @@ where
     }
 }
 
-/// One key's slices, sorted by start, and the running aggregate of the last fired window.
-struct KeySlices<A> {
-    slices: VecDeque<(i64, A)>,
-    fifo: Option<SliceFifo<A>>,
-    /// The end of the earliest window waiting to fire (`i64::MAX`: none).
-    next_fire: i64,
-    /// How many slices at the front of `slices` the FIFO has seen.
-    pushed: usize,
+/// The error for an element without a timestamp, or one beyond what windows support.
+#[cold]
+fn out_of_range(timestamp: i64) -> eddy_core::FunctionError {
+    if timestamp == NO_TIMESTAMP {
+        return missing_timestamp();
+    }
+    format!(
+        "an element's timestamp ({timestamp} ms) is outside the range time windows support \
+         (±2^62 ms)"
+    )
+    .into()
+}
+
+/// A bucket of keys whose windows end at `end`, fired up to `next`.
+struct Firing<K> {
+    end: i64,
+    keys: Vec<K>,
+    next: usize,
 }
 
 /// Merges the slices of `[window_start, window_end)`, oldest first. With `take_before`, the
@@ -386,6 +418,7 @@ fn fifo_aggregate<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
         slices,
         fifo,
         pushed,
+        covered_until,
         ..
     } = key_slices;
     let fifo = fifo.get_or_insert_with(|| SliceFifo::new(window_start));
@@ -402,6 +435,7 @@ fn fifo_aggregate<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
         }
     }
     fifo.cover(window_end);
+    *covered_until = fifo.covered_until();
     fifo.evict_before(window_start, &mut merge)?;
     fifo.aggregate(&mut merge)
 }
@@ -427,35 +461,6 @@ fn merge_into<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
     }
 }
 
-/// The index of the slice starting at `start` in sorted `slices`, inserted if missing;
-/// `true` if it was created.
-#[inline]
-fn slice_index<A>(
-    slices: &mut VecDeque<(i64, A)>,
-    start: i64,
-    create: impl FnOnce() -> A,
-) -> (usize, bool) {
-    match slices.back() {
-        Some((last, _)) if *last == start => return (slices.len() - 1, false),
-        Some((last, _)) if *last < start => {
-            slices.push_back((start, create()));
-            return (slices.len() - 1, true);
-        }
-        None => {
-            slices.push_back((start, create()));
-            return (0, true);
-        }
-        Some(_) => {}
-    }
-    match slices.binary_search_by_key(&start, |(s, _)| *s) {
-        Ok(index) => (index, false),
-        Err(index) => {
-            slices.insert(index, (start, create()));
-            (index, true)
-        }
-    }
-}
-
 impl<T, K, W, KS, C, O> OneInputLogic<T, O> for SlicingWindowLogic<T, K, W, KS, C, O>
 where
     T: Send + 'static,
@@ -476,28 +481,25 @@ where
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
-        let now = if self.event_time { 0 } else { self.clock.now() };
-        let mut last_slice_start = i64::MAX;
+        // Loop invariants, read once (the loop's calls could otherwise make the compiler
+        // reload them for every element).
+        let (event_time, watermark, slice) = (self.event_time, self.watermark, self.slice);
+        let now = if event_time { 0 } else { self.clock.now() };
+        // The slice of the previous element: `[last_slice_start, last_slice_end)`.
+        let (mut last_slice_start, mut last_slice_end) = (i64::MAX, i64::MIN);
         for record in batch.into_records() {
-            let time = if self.event_time {
-                if record.timestamp == NO_TIMESTAMP {
-                    return Err(missing_timestamp());
-                }
+            let time = if event_time {
+                // One comparison covers both: NO_TIMESTAMP is i64::MIN.
                 if record.timestamp.unsigned_abs() > MAX_TIMESTAMP {
-                    return Err(format!(
-                        "an element's timestamp ({} ms) is outside the range time windows \
-                         support (±2^62 ms)",
-                        record.timestamp
-                    )
-                    .into());
+                    return Err(out_of_range(record.timestamp));
                 }
                 record.timestamp
             } else {
                 now
             };
-            let watermark = self.watermark;
             // An element after the watermark is in no window the watermark passed.
-            if self.event_time && time <= watermark {
+            let behind_watermark = event_time && time <= watermark;
+            if behind_watermark {
                 let last_end =
                     TimeWindow::get_window_start_with_offset(time, self.offset, self.slide)
                         + self.size;
@@ -509,40 +511,29 @@ where
                 }
             }
             // Consecutive elements mostly share a slice: skip the division then.
-            if time < last_slice_start || time.saturating_sub(last_slice_start) >= self.slice {
+            if time < last_slice_start || time >= last_slice_end {
                 last_slice_start =
-                    TimeWindow::get_window_start_with_offset(time, self.offset, self.slice);
+                    TimeWindow::get_window_start_with_offset(time, self.offset, slice);
+                last_slice_end = last_slice_start + slice;
             }
             let slice_start = last_slice_start;
             let key = self.key_selector.get_key(&record.value);
             let key_slices = match self.keys.get_mut(&key) {
                 Some(key_slices) => key_slices,
-                None => self.keys.entry(key.clone()).or_insert_with(|| KeySlices {
-                    slices: VecDeque::new(),
-                    fifo: None,
-                    next_fire: i64::MAX,
-                    pushed: 0,
-                }),
+                None => self.keys.entry(key.clone()).or_insert_with(KeySlices::new),
             };
             let contents = &mut self.contents;
-            let (index, created) =
-                slice_index(&mut key_slices.slices, slice_start, || contents.create());
-            self.contents.add(
-                &mut key_slices.slices[index].1,
-                record.value,
-                record.timestamp,
-            )?;
+            let (acc, created) = key_slices.slice_for(slice_start, || contents.create());
+            contents.add(acc, record.value, record.timestamp)?;
             // A slice already in the running aggregate changed: rebuild it at the next window.
-            if key_slices
-                .fifo
-                .as_ref()
-                .is_some_and(|fifo| slice_start < fifo.covered_until())
-            {
+            if slice_start < key_slices.covered_until {
                 key_slices.fifo = None;
+                key_slices.covered_until = i64::MIN;
                 key_slices.pushed = 0;
             }
-            let behind_watermark = self.event_time && time <= watermark;
-            if !created && !behind_watermark {
+            // A new slice's first window ends at or after the slice; an earlier pending window
+            // of the key will schedule it.
+            if !behind_watermark && (!created || key_slices.next_fire <= last_slice_end) {
                 continue;
             }
             // Windows of this slice the watermark passed re-fire (allowed lateness); the first
@@ -599,6 +590,17 @@ where
             return Ok(Batch::new());
         }
         self.fire_due(i64::MAX, ctx, side_outputs)
+    }
+
+    fn pending_output(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Option<Batch<O>>> {
+        match self.fire_until {
+            Some(time) => self.fire_due(time, ctx, side_outputs).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn close(&mut self) -> FnResult<()> {
