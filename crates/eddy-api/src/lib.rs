@@ -72,6 +72,11 @@ pub mod prelude {
         SinkFunction, SourceFunction, SourceOutput, SourceStatus, TimestampAssigner,
         WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };
+    pub use eddy_core::state::{
+        AggregatingState, AggregatingStateDescriptor, KeyedState, ListState, ListStateDescriptor,
+        MapState, MapStateDescriptor, Namespace, ReducingState, ReducingStateDescriptor,
+        ValueState, ValueStateDescriptor,
+    };
     pub use eddy_core::time::{TimeDomain, TimerService};
     pub use eddy_core::windowing::{
         process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,

@@ -27,6 +27,7 @@ pub mod ids;
 pub mod keygroup;
 pub mod keyhash;
 pub mod record;
+pub mod state;
 pub mod time;
 pub mod windowing;
 

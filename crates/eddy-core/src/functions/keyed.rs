@@ -3,6 +3,7 @@
 use super::{Collector, OutputTag, ProcessContext, RuntimeContext, SideOutputs};
 use crate::error::FnResult;
 use crate::record::NO_TIMESTAMP;
+use crate::state::{HeapKeyedStateBackend, KeyedState, Namespace};
 use crate::time::{InternalTimerService, TimeDomain, TimerService};
 use crate::Key;
 
@@ -14,6 +15,7 @@ pub struct KeyedContext<'a, K> {
     key: &'a K,
     domain: Option<TimeDomain>,
     timers: &'a mut InternalTimerService<K, ()>,
+    state: &'a mut HeapKeyedStateBackend<K>,
     runtime: &'a RuntimeContext,
     side_outputs: &'a mut SideOutputs,
 }
@@ -26,6 +28,7 @@ impl<'a, K: Key> KeyedContext<'a, K> {
         key: &'a K,
         domain: Option<TimeDomain>,
         timers: &'a mut InternalTimerService<K, ()>,
+        state: &'a mut HeapKeyedStateBackend<K>,
         runtime: &'a RuntimeContext,
         side_outputs: &'a mut SideOutputs,
     ) -> Self {
@@ -34,6 +37,7 @@ impl<'a, K: Key> KeyedContext<'a, K> {
             key,
             domain,
             timers,
+            state,
             runtime,
             side_outputs,
         }
@@ -57,6 +61,12 @@ impl<'a, K: Key> KeyedContext<'a, K> {
     /// Timers of the current key, and the clocks.
     pub fn timer_service(&mut self) -> TimerService<'_, K> {
         TimerService::new(self.timers, self.key)
+    }
+
+    /// The current key's managed state: `ctx.state().value(&descriptor)?` and the other
+    /// primitives.
+    pub fn state(&mut self) -> KeyedState<'_, K> {
+        KeyedState::new(self.state, self.key, Namespace::Global)
     }
 
     /// The operator's current event-time watermark (`i64::MIN` before the first one).

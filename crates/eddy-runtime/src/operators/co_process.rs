@@ -9,6 +9,7 @@ use eddy_core::functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, ProcessJoinContext, ProcessJoinFunction, RuntimeContext, SideOutputs,
 };
+use eddy_core::state::HeapKeyedStateBackend;
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
@@ -88,6 +89,7 @@ pub struct KeyedCoProcessLogic<K, KS1, KS2, F> {
     key_selector2: KS2,
     function: F,
     timers: InternalTimerService<K, ()>,
+    state: HeapKeyedStateBackend<K>,
     side_outputs: SideOutputs,
     fire_processing_timers_at_end: bool,
 }
@@ -106,6 +108,7 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
             key_selector2,
             function,
             timers: InternalTimerService::new(clock),
+            state: HeapKeyedStateBackend::new(),
             side_outputs: SideOutputs::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
@@ -121,7 +124,8 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
         F: KeyedCoProcessFunction<K, I1, I2, O>,
     {
         let mut out = Batch::new();
-        let (function, side_outputs) = (&mut self.function, &mut self.side_outputs);
+        let (function, state, side_outputs) =
+            (&mut self.function, &mut self.state, &mut self.side_outputs);
         fire_timers(
             &mut self.timers,
             domain,
@@ -134,7 +138,7 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
                     NO_TIMESTAMP
                 };
                 let mut context =
-                    KeyedContext::new(stamp, key, Some(domain), timers, ctx, side_outputs);
+                    KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
                 function.on_timer(ts, &mut context, collector)
             },
         )?;
@@ -158,6 +162,7 @@ where
         process_keyed(
             batch,
             &mut self.timers,
+            &mut self.state,
             ctx,
             &mut self.side_outputs,
             |value| key_selector.get_key(value),
@@ -170,6 +175,7 @@ where
         process_keyed(
             batch,
             &mut self.timers,
+            &mut self.state,
             ctx,
             &mut self.side_outputs,
             |value| key_selector.get_key(value),

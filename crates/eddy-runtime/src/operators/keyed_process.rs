@@ -4,6 +4,7 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{
     Collector, KeySelector, KeyedContext, KeyedProcessFunction, RuntimeContext, SideOutputs,
 };
+use eddy_core::state::HeapKeyedStateBackend;
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
@@ -17,6 +18,7 @@ pub struct KeyedProcessLogic<K, KS, F> {
     key_selector: KS,
     function: F,
     timers: InternalTimerService<K, ()>,
+    state: HeapKeyedStateBackend<K>,
     fire_processing_timers_at_end: bool,
 }
 
@@ -33,6 +35,7 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
             key_selector,
             function,
             timers: InternalTimerService::new(clock),
+            state: HeapKeyedStateBackend::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
     }
@@ -43,6 +46,7 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
 pub(crate) fn process_keyed<I, O, K: Key>(
     batch: Batch<I>,
     timers: &mut InternalTimerService<K, ()>,
+    state: &mut HeapKeyedStateBackend<K>,
     ctx: &RuntimeContext,
     side_outputs: &mut SideOutputs,
     key_of: impl Fn(&I) -> K,
@@ -51,8 +55,15 @@ pub(crate) fn process_keyed<I, O, K: Key>(
     let mut out = Batch::with_capacity(batch.len());
     for record in batch.into_records() {
         let key = key_of(&record.value);
-        let mut context =
-            KeyedContext::new(record.timestamp, &key, None, timers, ctx, side_outputs);
+        let mut context = KeyedContext::new(
+            record.timestamp,
+            &key,
+            None,
+            timers,
+            state,
+            ctx,
+            side_outputs,
+        );
         let mut collector = Collector::new(&mut out, record.timestamp);
         call(record.value, &mut context, &mut collector)?;
     }
@@ -108,7 +119,7 @@ impl<K, KS, F> KeyedProcessLogic<K, KS, F> {
         F: KeyedProcessFunction<K, I, O>,
     {
         let mut out = Batch::new();
-        let function = &mut self.function;
+        let (function, state) = (&mut self.function, &mut self.state);
         fire_timers(
             &mut self.timers,
             domain,
@@ -121,7 +132,7 @@ impl<K, KS, F> KeyedProcessLogic<K, KS, F> {
                     NO_TIMESTAMP
                 };
                 let mut context =
-                    KeyedContext::new(stamp, key, Some(domain), timers, ctx, side_outputs);
+                    KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
                 function.on_timer(ts, &mut context, collector)
             },
         )?;
@@ -149,6 +160,7 @@ where
         process_keyed(
             batch,
             &mut self.timers,
+            &mut self.state,
             ctx,
             side_outputs,
             |value| key_selector.get_key(value),

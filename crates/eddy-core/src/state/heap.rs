@@ -1,0 +1,167 @@
+//! The `hashmap` keyed state backend: every state is a hash table from (key, namespace) to its
+//! value, holding objects on the heap.
+
+use std::any::{Any, TypeId};
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHasher};
+
+use super::Namespace;
+use crate::error::FnResult;
+
+/// One state's entries: a value per (key, namespace). Looked up by reference: the key is
+/// cloned only when an entry is created.
+pub(crate) struct Table<K, V> {
+    entries: HashTable<(K, Namespace, V)>,
+}
+
+fn hash_of<K: Hash>(key: &K, namespace: Namespace) -> u64 {
+    let mut hasher = FxHasher::default();
+    key.hash(&mut hasher);
+    namespace.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl<K: Hash + Eq + Clone, V> Table<K, V> {
+    pub(crate) fn new() -> Self {
+        Table {
+            entries: HashTable::new(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &K, namespace: Namespace) -> Option<&V> {
+        self.entries
+            .find(hash_of(key, namespace), |e| e.0 == *key && e.1 == namespace)
+            .map(|e| &e.2)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &K, namespace: Namespace) -> Option<&mut V> {
+        self.entries
+            .find_mut(hash_of(key, namespace), |e| e.0 == *key && e.1 == namespace)
+            .map(|e| &mut e.2)
+    }
+
+    /// The entry's value, created with `create` if missing.
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        key: &K,
+        namespace: Namespace,
+        create: impl FnOnce() -> V,
+    ) -> &mut V {
+        let entry = self.entries.entry(
+            hash_of(key, namespace),
+            |e| e.0 == *key && e.1 == namespace,
+            |e| hash_of(&e.0, e.1),
+        );
+        match entry {
+            Entry::Occupied(occupied) => &mut occupied.into_mut().2,
+            Entry::Vacant(vacant) => {
+                &mut vacant
+                    .insert((key.clone(), namespace, create()))
+                    .into_mut()
+                    .2
+            }
+        }
+    }
+
+    pub(crate) fn insert(&mut self, key: &K, namespace: Namespace, value: V) {
+        match self.get_mut(key, namespace) {
+            Some(slot) => *slot = value,
+            None => {
+                self.entries.insert_unique(
+                    hash_of(key, namespace),
+                    (key.clone(), namespace, value),
+                    |e| hash_of(&e.0, e.1),
+                );
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &K, namespace: Namespace) -> Option<V> {
+        self.entries
+            .find_entry(hash_of(key, namespace), |e| e.0 == *key && e.1 == namespace)
+            .ok()
+            .map(|occupied| occupied.remove().0 .2)
+    }
+}
+
+/// A state the backend knows: where its table is and what type it has.
+struct Registration {
+    index: usize,
+    type_id: TypeId,
+    description: String,
+}
+
+/// Keyed state on the heap (`state.backend.type: hashmap`): one table per registered state.
+/// A state is registered the first time a function asks for it by name; asking again with
+/// another kind or type is an error naming both.
+pub struct HeapKeyedStateBackend<K> {
+    registered: FxHashMap<String, Registration>,
+    tables: Vec<Box<dyn Any + Send>>,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<K> Default for HeapKeyedStateBackend<K> {
+    fn default() -> Self {
+        HeapKeyedStateBackend {
+            registered: FxHashMap::default(),
+            tables: Vec::new(),
+            _key: PhantomData,
+        }
+    }
+}
+
+impl<K: 'static> HeapKeyedStateBackend<K> {
+    /// A backend without state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The names of the registered states, sorted.
+    pub fn state_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The table of state `name`, created with `create` on first use. `description` (e.g.
+    /// `ValueState<u64>`) names the kind and type for errors.
+    pub(crate) fn table<Tb: Any + Send>(
+        &mut self,
+        name: &str,
+        description: impl FnOnce() -> String,
+        create: impl FnOnce() -> Tb,
+    ) -> FnResult<&mut Tb> {
+        let index = match self.registered.get(name) {
+            Some(registration) if registration.type_id == TypeId::of::<Tb>() => registration.index,
+            Some(registration) => {
+                return Err(format!(
+                    "state '{name}' is a {} but was asked for as a {}; give states of different \
+                     kinds or types different names",
+                    registration.description,
+                    description()
+                )
+                .into())
+            }
+            None => {
+                let index = self.tables.len();
+                self.tables.push(Box::new(create()));
+                self.registered.insert(
+                    name.to_owned(),
+                    Registration {
+                        index,
+                        type_id: TypeId::of::<Tb>(),
+                        description: description(),
+                    },
+                );
+                index
+            }
+        };
+        self.tables[index]
+            .downcast_mut::<Tb>()
+            .ok_or_else(|| format!("state '{name}' has a table of another type").into())
+    }
+}
