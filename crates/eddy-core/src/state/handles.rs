@@ -109,7 +109,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
             descriptor.name(),
             || format!("ReducingState<{}>", type_name::<T>()),
             || ReducingTable {
-                values: Table::<K, T>::new(),
+                values: Table::<K, Option<T>>::new(),
                 reduce: descriptor.reduce_fn(),
             },
         )?;
@@ -322,9 +322,11 @@ impl<K: Key, UK: Key, UV: Data> MapState<'_, K, UK, UV> {
     }
 }
 
-/// The table of a reducing state, with its function.
+/// The table of a reducing state, with its function. Values are `Option`s so `add` can move
+/// the held value into the function in place (one lookup, no key clone); a stored `None`
+/// only appears if the function panicked, and reads as empty.
 pub(crate) struct ReducingTable<K, T> {
-    values: Table<K, T>,
+    values: Table<K, Option<T>>,
     reduce: ReduceFn<T>,
 }
 
@@ -338,16 +340,22 @@ pub struct ReducingState<'s, K, T> {
 impl<K: Key, T: Data> ReducingState<'_, K, T> {
     /// The reduced value, `None` if nothing was added.
     pub fn get(&self) -> FnResult<Option<T>> {
-        Ok(self.table.values.get(self.key, self.namespace).cloned())
+        Ok(self
+            .table
+            .values
+            .get(self.key, self.namespace)
+            .cloned()
+            .flatten())
     }
 
     /// Reduces `value` into the held one (or holds it, if there is none).
     pub fn add(&mut self, value: T) -> FnResult<()> {
         let ReducingTable { values, reduce } = &mut *self.table;
-        match values.remove(self.key, self.namespace) {
-            Some(held) => values.insert(self.key, self.namespace, reduce(held, value)),
-            None => values.insert(self.key, self.namespace, value),
-        }
+        let slot = values.get_or_insert_with(self.key, self.namespace, || None);
+        *slot = Some(match slot.take() {
+            Some(held) => reduce(held, value),
+            None => value,
+        });
         Ok(())
     }
 

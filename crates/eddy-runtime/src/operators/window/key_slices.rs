@@ -14,9 +14,6 @@ pub(crate) struct KeySlices<A> {
     pub(crate) open: Option<(i64, A)>,
     pub(crate) slices: VecDeque<(i64, A)>,
     pub(crate) fifo: Option<SliceFifo<A>>,
-    /// The FIFO's `covered_until` (`i64::MIN` without one), here so an element checks one
-    /// field.
-    pub(crate) covered_until: i64,
     /// The end of the earliest window waiting to fire (`i64::MAX`: none).
     pub(crate) next_fire: i64,
     /// How many slices at the front of `slices` the FIFO has seen.
@@ -30,7 +27,6 @@ impl<A> KeySlices<A> {
             open: None,
             slices: VecDeque::new(),
             fifo: None,
-            covered_until: i64::MIN,
             next_fire: i64::MAX,
             pushed: 0,
         }

@@ -418,7 +418,6 @@ fn fifo_aggregate<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
         slices,
         fifo,
         pushed,
-        covered_until,
         ..
     } = key_slices;
     let fifo = fifo.get_or_insert_with(|| SliceFifo::new(window_start));
@@ -435,7 +434,6 @@ fn fifo_aggregate<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
         }
     }
     fifo.cover(window_end);
-    *covered_until = fifo.covered_until();
     fifo.evict_before(window_start, &mut merge)?;
     fifo.aggregate(&mut merge)
 }
@@ -526,9 +524,12 @@ where
             let (acc, created) = key_slices.slice_for(slice_start, || contents.create());
             contents.add(acc, record.value, record.timestamp)?;
             // A slice already in the running aggregate changed: rebuild it at the next window.
-            if slice_start < key_slices.covered_until {
+            if key_slices
+                .fifo
+                .as_ref()
+                .is_some_and(|fifo| slice_start < fifo.covered_until())
+            {
                 key_slices.fifo = None;
-                key_slices.covered_until = i64::MIN;
                 key_slices.pushed = 0;
             }
             // A new slice's first window ends at or after the slice; an earlier pending window
