@@ -65,7 +65,7 @@ where
     fn process(
         &mut self,
         _key: &K,
-        _ctx: &mut WindowContext<'_, W>,
+        _ctx: &mut WindowContext<'_, K, W>,
         elements: Elements<'_, TaggedUnion<L, R>>,
         out: &mut Collector<'_, O>,
     ) -> FnResult<()> {

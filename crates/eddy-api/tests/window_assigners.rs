@@ -24,7 +24,7 @@ impl ProcessWindowFunction<Event, (u32, Vec<i64>), u32, GlobalWindow> for Global
     fn process(
         &mut self,
         key: &u32,
-        _ctx: &mut WindowContext<'_, GlobalWindow>,
+        _ctx: &mut WindowContext<'_, u32, GlobalWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, (u32, Vec<i64>)>,
     ) -> FnResult<()> {
@@ -264,7 +264,7 @@ fn window_all_groups_the_whole_stream() {
             .window_all(TumblingEventTimeWindows::of(Duration::from_millis(10)))
             .process(process_window_fn(
                 |_key: &(),
-                 ctx: &mut WindowContext<'_, TimeWindow>,
+                 ctx: &mut WindowContext<'_, _, TimeWindow>,
                  elements: Elements<'_, Event>,
                  out: &mut Collector<'_, (i64, i64, Vec<i64>)>| {
                     let mut values: Vec<i64> = elements.map(|e| e.1).collect();
@@ -282,7 +282,7 @@ fn window_all_groups_the_whole_stream() {
             .count_window_all_sliding(3, 2)
             .process(process_window_fn(
                 |_key: &(),
-                 _ctx: &mut WindowContext<'_, GlobalWindow>,
+                 _ctx: &mut WindowContext<'_, _, GlobalWindow>,
                  elements: Elements<'_, Event>,
                  out: &mut Collector<'_, GlobalOut>| {
                     out.collect((0, elements.map(|e| e.1).collect()));

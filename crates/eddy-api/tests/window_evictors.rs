@@ -27,7 +27,7 @@ impl ProcessWindowFunction<Event, (u32, i64, Vec<i64>), u32, TimeWindow> for Val
     fn process(
         &mut self,
         key: &u32,
-        ctx: &mut WindowContext<'_, TimeWindow>,
+        ctx: &mut WindowContext<'_, u32, TimeWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, (u32, i64, Vec<i64>)>,
     ) -> FnResult<()> {
@@ -44,7 +44,7 @@ impl ProcessWindowFunction<Event, (u32, Vec<i64>), u32, GlobalWindow> for Global
     fn process(
         &mut self,
         key: &u32,
-        _ctx: &mut WindowContext<'_, GlobalWindow>,
+        _ctx: &mut WindowContext<'_, u32, GlobalWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, (u32, Vec<i64>)>,
     ) -> FnResult<()> {

@@ -92,7 +92,7 @@ where
         .window(assigner.clone())
         .process(process_window_fn(
             |key: &u32,
-             _ctx: &mut WindowContext<'_, TimeWindow>,
+             _ctx: &mut WindowContext<'_, _, TimeWindow>,
              elements: Elements<'_, Event>,
              out: &mut Collector<'_, Summary>| {
                 out.collect((2, *key, elements.map(|e| e.1).sum()));
@@ -106,7 +106,7 @@ where
             SumOnly,
             process_window_fn(
                 |key: &u32,
-                 _ctx: &mut WindowContext<'_, TimeWindow>,
+                 _ctx: &mut WindowContext<'_, _, TimeWindow>,
                  elements: Elements<'_, i64>,
                  out: &mut Collector<'_, Summary>| {
                     assert_eq!(elements.len(), 1, "one pre-aggregated result");
@@ -124,7 +124,7 @@ where
             sum,
             process_window_fn(
                 |key: &u32,
-                 _ctx: &mut WindowContext<'_, TimeWindow>,
+                 _ctx: &mut WindowContext<'_, _, TimeWindow>,
                  elements: Elements<'_, Event>,
                  out: &mut Collector<'_, Summary>| {
                     assert_eq!(elements.len(), 1, "one pre-aggregated result");
@@ -282,7 +282,7 @@ fn the_window_context_gives_the_watermark_and_side_outputs_stamped_with_the_wind
             .allowed_lateness(ms(10))
             .process(process_window_fn(
                 move |key: &u32,
-                      ctx: &mut WindowContext<'_, TimeWindow>,
+                      ctx: &mut WindowContext<'_, _, TimeWindow>,
                       elements: Elements<'_, Event>,
                       out: &mut Collector<'_, (u32, i64, i64, i64)>| {
                     let sum: i64 = elements.map(|e| e.1).sum();

@@ -49,7 +49,7 @@ impl AggregateFunction<Event, (u32, i64), Event> for Sum {
 fn sum_all() -> impl ProcessWindowFunction<Event, Event, u32, TimeWindow> {
     process_window_fn(
         |key: &u32,
-         _ctx: &mut WindowContext<'_, TimeWindow>,
+         _ctx: &mut WindowContext<'_, _, TimeWindow>,
          elements: Elements<'_, Event>,
          out: &mut Collector<'_, Event>| {
             out.collect((*key, elements.map(|e| e.1).sum()));

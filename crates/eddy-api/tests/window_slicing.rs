@@ -38,7 +38,7 @@ impl AggregateFunction<Event, (u64, i64), (u64, i64)> for CountSum {
     }
 }
 
-fn label(key: &u32, ctx: &mut WindowContext<'_, TimeWindow>, result: (u64, i64)) -> Row {
+fn label(key: &u32, ctx: &mut WindowContext<'_, u32, TimeWindow>, result: (u64, i64)) -> Row {
     let w = ctx.window();
     (*key, w.start, w.end, result.0, result.1)
 }
@@ -169,7 +169,7 @@ fn run(steps: Vec<Step<Event>>, g: Geometry, setup: Setup) -> Outcome {
         .side_output_late_data(&late_tag);
     let pwf = process_window_fn(
         |key: &u32,
-         ctx: &mut WindowContext<'_, TimeWindow>,
+         ctx: &mut WindowContext<'_, _, TimeWindow>,
          results: Elements<'_, (u64, i64)>,
          out: &mut Collector<'_, Row>| {
             for r in results {

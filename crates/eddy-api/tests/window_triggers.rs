@@ -32,7 +32,7 @@ impl ProcessWindowFunction<Event, (u32, i64, Vec<i64>), u32, TimeWindow> for Val
     fn process(
         &mut self,
         key: &u32,
-        ctx: &mut WindowContext<'_, TimeWindow>,
+        ctx: &mut WindowContext<'_, u32, TimeWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, (u32, i64, Vec<i64>)>,
     ) -> FnResult<()> {
@@ -218,7 +218,7 @@ fn processing_time_windows_account_for_every_element() {
             .trigger(ProcessingTimeTrigger::create())
             .process(process_window_fn(
                 move |key: &u32,
-                      ctx: &mut WindowContext<'_, TimeWindow>,
+                      ctx: &mut WindowContext<'_, _, TimeWindow>,
                       elements: Elements<'_, Event>,
                       out: &mut Collector<'_, (u32, i64, i64, i64, usize)>| {
                     let values: Vec<i64> = elements.map(|e| e.1).collect();

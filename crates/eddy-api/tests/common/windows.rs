@@ -20,7 +20,7 @@ impl ProcessWindowFunction<Event, Contents, u32, TimeWindow> for WindowContents 
     fn process(
         &mut self,
         key: &u32,
-        ctx: &mut WindowContext<'_, TimeWindow>,
+        ctx: &mut WindowContext<'_, u32, TimeWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, Contents>,
     ) -> FnResult<()> {

@@ -1,7 +1,7 @@
 //! What functions hold while they use keyed state: [`KeyedState`] (the current key's state,
 //! in one namespace) and the handle of each primitive.
 
-use std::any::type_name;
+use std::any::{type_name, Any};
 
 use rustc_hash::FxHashMap;
 
@@ -9,7 +9,7 @@ use super::descriptors::{
     AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReduceFn,
     ReducingStateDescriptor, ValueStateDescriptor,
 };
-use super::heap::{HeapKeyedStateBackend, Table};
+use super::heap::{HeapKeyedStateBackend, StateTable, Table};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::windowing::AggregateFunction;
@@ -330,6 +330,16 @@ pub(crate) struct ReducingTable<K, T> {
     reduce: ReduceFn<T>,
 }
 
+impl<K: Key, T: Send + 'static> StateTable<K> for ReducingTable<K, T> {
+    fn remove_entry(&mut self, key: &K, namespace: Namespace) {
+        self.values.remove(key, namespace);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
 /// One value per key and namespace that added values are reduced into.
 pub struct ReducingState<'s, K, T> {
     table: &'s mut ReducingTable<K, T>,
@@ -371,6 +381,23 @@ pub(crate) struct AggregatingTable<K, IN, ACC, OUT, F> {
     accumulators: Table<K, ACC>,
     function: F,
     _types: std::marker::PhantomData<fn(IN) -> OUT>,
+}
+
+impl<K, IN, ACC, OUT, F> StateTable<K> for AggregatingTable<K, IN, ACC, OUT, F>
+where
+    K: Key,
+    IN: 'static,
+    ACC: Send + 'static,
+    OUT: 'static,
+    F: Send + 'static,
+{
+    fn remove_entry(&mut self, key: &K, namespace: Namespace) {
+        self.accumulators.remove(key, namespace);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 /// One accumulator per key and namespace that added values are aggregated into.

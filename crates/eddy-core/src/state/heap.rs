@@ -88,6 +88,24 @@ impl<K: Hash + Eq + Clone, V> Table<K, V> {
     }
 }
 
+/// What the backend does with any state's table without knowing its value type.
+pub(crate) trait StateTable<K>: Any + Send {
+    /// Drops the entry of `key` in `namespace`, if any.
+    fn remove_entry(&mut self, key: &K, namespace: Namespace);
+    /// The table, for downcasting to its concrete type.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for Table<K, V> {
+    fn remove_entry(&mut self, key: &K, namespace: Namespace) {
+        self.remove(key, namespace);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
 /// A state the backend knows: where its table is and what type it has.
 struct Registration {
     index: usize,
@@ -100,7 +118,7 @@ struct Registration {
 /// another kind or type is an error naming both.
 pub struct HeapKeyedStateBackend<K> {
     registered: FxHashMap<String, Registration>,
-    tables: Vec<Box<dyn Any + Send>>,
+    tables: Vec<Box<dyn StateTable<K>>>,
     _key: PhantomData<fn() -> K>,
 }
 
@@ -127,9 +145,17 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         names
     }
 
+    /// Drops every state of `key` in `namespace` (a window's state when the window is
+    /// cleaned up).
+    pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) {
+        for table in &mut self.tables {
+            table.remove_entry(key, namespace);
+        }
+    }
+
     /// The table of state `name`, created with `create` on first use. `description` (e.g.
     /// `ValueState<u64>`) names the kind and type for errors.
-    pub(crate) fn table<Tb: Any + Send>(
+    pub(crate) fn table<Tb: StateTable<K>>(
         &mut self,
         name: &str,
         description: impl FnOnce() -> String,
@@ -161,6 +187,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
             }
         };
         self.tables[index]
+            .as_any_mut()
             .downcast_mut::<Tb>()
             .ok_or_else(|| format!("state '{name}' has a table of another type").into())
     }

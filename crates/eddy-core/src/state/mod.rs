@@ -30,6 +30,9 @@ pub use heap::HeapKeyedStateBackend;
 pub enum Namespace {
     /// The key's own state (keyed process functions; `global_state()` in windows).
     Global,
+    /// The state of the global window (`window_state()` in `GlobalWindows` and count
+    /// windows).
+    GlobalWindow,
     /// The state of the time window `[start, end)` (`window_state()` in windows).
     TimeWindow {
         /// Inclusive start (ms).

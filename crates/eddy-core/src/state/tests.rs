@@ -239,6 +239,62 @@ fn namespaces_and_keys_are_isolated() {
 }
 
 #[test]
+fn clearing_a_namespace_drops_every_state_of_that_key_there_and_nothing_else() {
+    let value = ValueStateDescriptor::<u64>::new("value");
+    let list = ListStateDescriptor::<u64>::new("list");
+    let map = MapStateDescriptor::<u64, u64>::new("map");
+    let reducing = ReducingStateDescriptor::<u64>::new("reducing", |a, b| a + b);
+    let aggregating = AggregatingStateDescriptor::new("aggregating", Average);
+    let mut backend = HeapKeyedStateBackend::<u32>::new();
+    let window = Namespace::TimeWindow { start: 0, end: 5 };
+    let places = [(1, window), (1, Namespace::Global), (2, window)];
+    for (key, namespace) in places {
+        macro_rules! state {
+            () => {
+                KeyedState::new(&mut backend, &key, namespace)
+            };
+        }
+        state!().value(&value).unwrap().update(7).unwrap();
+        state!().list(&list).unwrap().add(7).unwrap();
+        state!().map(&map).unwrap().put(7, 7).unwrap();
+        state!().reducing(&reducing).unwrap().add(7).unwrap();
+        state!().aggregating(&aggregating).unwrap().add(7).unwrap();
+    }
+    backend.clear_namespace(&1, window);
+    for (key, namespace) in places {
+        let expect_present = !(key == 1 && namespace == window);
+        macro_rules! read {
+            () => {
+                KeyedState::new(&mut backend, &key, namespace)
+            };
+        }
+        assert_eq!(
+            read!().value(&value).unwrap().value().unwrap().is_some(),
+            expect_present
+        );
+        assert_eq!(
+            !read!().list(&list).unwrap().get().unwrap().is_empty(),
+            expect_present
+        );
+        assert_eq!(
+            !read!().map(&map).unwrap().is_empty().unwrap(),
+            expect_present
+        );
+        assert_eq!(
+            read!()
+                .reducing(&reducing)
+                .unwrap()
+                .get()
+                .unwrap()
+                .is_some(),
+            expect_present
+        );
+        let average = read!().aggregating(&aggregating).unwrap().get().unwrap();
+        assert_eq!(average.is_some(), expect_present, "{key} {namespace:?}");
+    }
+}
+
+#[test]
 fn asking_for_a_state_as_another_kind_or_type_is_an_error_naming_both() {
     let mut backend = HeapKeyedStateBackend::<u32>::new();
     macro_rules! state {

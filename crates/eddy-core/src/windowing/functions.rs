@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 use super::evictors::TimestampedValue;
 use crate::error::FnResult;
 use crate::functions::{Collector, OutputTag, ReduceFunction, RuntimeContext, SideOutputs};
+use crate::state::{HeapKeyedStateBackend, KeyedState, Namespace};
 use crate::time::ProcessingTimeService;
+use crate::Key;
 
 /// Incremental aggregation: one accumulator per key and window, updated per element.
 pub trait AggregateFunction<IN, ACC, OUT>: Clone + Send + 'static {
@@ -111,24 +113,29 @@ impl<'a, T> Iterator for Elements<'a, T> {
 
 impl<T> ExactSizeIterator for Elements<'_, T> {}
 
-/// What a window function knows about the window it computes.
-pub struct WindowContext<'a, W> {
+/// What a window function knows about the window it computes, and the key's state.
+pub struct WindowContext<'a, K, W> {
     window: &'a W,
     watermark: i64,
     clock: &'a ProcessingTimeService,
     runtime: &'a RuntimeContext,
     side_outputs: &'a mut SideOutputs,
     timestamp: i64,
+    key: &'a K,
+    state: &'a mut HeapKeyedStateBackend<K>,
+    merging: bool,
 }
 
-impl<'a, W: super::Window> WindowContext<'a, W> {
-    /// A context for firing `window` (for operator implementations).
+impl<'a, K, W: super::Window> WindowContext<'a, K, W> {
+    /// A context for computing `window` of `key` (for operator implementations).
     pub fn new(
         window: &'a W,
         watermark: i64,
         clock: &'a ProcessingTimeService,
         runtime: &'a RuntimeContext,
         side_outputs: &'a mut SideOutputs,
+        key: &'a K,
+        state: &'a mut HeapKeyedStateBackend<K>,
     ) -> Self {
         WindowContext {
             window,
@@ -137,12 +144,27 @@ impl<'a, W: super::Window> WindowContext<'a, W> {
             runtime,
             side_outputs,
             timestamp: window.max_timestamp(),
+            key,
+            state,
+            merging: false,
         }
+    }
+
+    /// Marks the window as one of a merging assigner (session windows), whose windows have
+    /// no state of their own.
+    pub fn with_merging_windows(mut self) -> Self {
+        self.merging = true;
+        self
     }
 
     /// The window being computed.
     pub fn window(&self) -> &W {
         self.window
+    }
+
+    /// The key whose window this is.
+    pub fn current_key(&self) -> &K {
+        self.key
     }
 
     /// The operator's current watermark.
@@ -166,6 +188,32 @@ impl<'a, W: super::Window> WindowContext<'a, W> {
     }
 }
 
+impl<K: Key, W: super::Window> WindowContext<'_, K, W> {
+    /// The key's state in this window: kept while the window lives (across late firings)
+    /// and dropped when it is cleaned up (after [`ProcessWindowFunction::clear`]). Merging
+    /// (session) windows have no per-window state, like in Flink: asking is an error.
+    pub fn window_state(&mut self) -> FnResult<KeyedState<'_, K>> {
+        if self.merging {
+            return Err(
+                "per-window state (window_state()) is not available with merging \
+                        (session) windows, whose windows come and go as they merge; use \
+                        global_state() instead"
+                    .into(),
+            );
+        }
+        Ok(KeyedState::new(
+            self.state,
+            self.key,
+            self.window.namespace(),
+        ))
+    }
+
+    /// The key's own state, shared by all its windows and kept until cleared.
+    pub fn global_state(&mut self) -> KeyedState<'_, K> {
+        KeyedState::new(self.state, self.key, Namespace::Global)
+    }
+}
+
 /// Computes a window's result from all its elements (or from its pre-aggregated result, when
 /// combined with `reduce`/`aggregate`), with the key and window at hand.
 pub trait ProcessWindowFunction<IN, OUT, K, W>: Clone + Send + 'static {
@@ -173,10 +221,17 @@ pub trait ProcessWindowFunction<IN, OUT, K, W>: Clone + Send + 'static {
     fn process(
         &mut self,
         key: &K,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         elements: Elements<'_, IN>,
         out: &mut Collector<'_, OUT>,
     ) -> FnResult<()>;
+
+    /// Called when the window is cleaned up (at its end plus the allowed lateness): deletes
+    /// what the function kept in [`WindowContext::window_state`]. The operator drops that
+    /// state afterwards anyway, so overriding this is only needed for other cleanup.
+    fn clear(&mut self, _key: &K, _ctx: &mut WindowContext<'_, K, W>) -> FnResult<()> {
+        Ok(())
+    }
     lifecycle!();
 }
 
@@ -209,7 +264,7 @@ where
     K: 'static,
     F: FnMut(
             &K,
-            &mut WindowContext<'_, W>,
+            &mut WindowContext<'_, K, W>,
             Elements<'_, IN>,
             &mut Collector<'_, OUT>,
         ) -> FnResult<()>
@@ -220,7 +275,7 @@ where
     fn process(
         &mut self,
         key: &K,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         elements: Elements<'_, IN>,
         out: &mut Collector<'_, OUT>,
     ) -> FnResult<()> {
@@ -238,7 +293,7 @@ impl<T: Clone + 'static, K: 'static, W: 'static> ProcessWindowFunction<T, T, K, 
     fn process(
         &mut self,
         _key: &K,
-        _ctx: &mut WindowContext<'_, W>,
+        _ctx: &mut WindowContext<'_, K, W>,
         elements: Elements<'_, T>,
         out: &mut Collector<'_, T>,
     ) -> FnResult<()> {

@@ -6,6 +6,8 @@ use std::hash::Hash;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::state::Namespace;
+
 /// A window. Results of a window carry its [`max_timestamp`](Window::max_timestamp).
 pub trait Window:
     Clone + Eq + Hash + Debug + Send + Sync + Serialize + DeserializeOwned + 'static
@@ -18,6 +20,9 @@ pub trait Window:
 
     /// The smallest window containing both.
     fn cover(&self, other: &Self) -> Self;
+
+    /// The namespace of this window's keyed state (`window_state()`).
+    fn namespace(&self) -> Namespace;
 }
 
 /// A time interval `[start, end)` in milliseconds.
@@ -66,6 +71,13 @@ impl Window for TimeWindow {
     fn cover(&self, other: &Self) -> Self {
         TimeWindow::new(self.start.min(other.start), self.end.max(other.end))
     }
+
+    fn namespace(&self) -> Namespace {
+        Namespace::TimeWindow {
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 /// The single window of [`GlobalWindows`](super::GlobalWindows): all of a key's elements.
@@ -83,6 +95,10 @@ impl Window for GlobalWindow {
 
     fn cover(&self, _other: &Self) -> Self {
         GlobalWindow
+    }
+
+    fn namespace(&self) -> Namespace {
+        Namespace::GlobalWindow
     }
 }
 

@@ -214,7 +214,7 @@ impl<W: Window + WindowBounds> ProcessWindowFunction<CountSumAcc, WindowResult, 
     fn process(
         &mut self,
         key: &String,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, String, W>,
         elements: Elements<'_, CountSumAcc>,
         out: &mut Collector<'_, WindowResult>,
     ) -> FnResult<()> {

@@ -25,9 +25,11 @@ pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
         &mut self,
         key: &K,
         acc: &mut Self::Acc,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         out: &mut Collector<'_, O>,
     ) -> FnResult<()>;
+    /// The window is cleaned up: lets the window function clear its per-window state.
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()>;
     /// Called once per subtask before the first element.
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()>;
     /// Called once at the end.
@@ -90,12 +92,16 @@ where
         &mut self,
         key: &K,
         acc: &mut ACC,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         out: &mut Collector<'_, O>,
     ) -> FnResult<()> {
         let result = self.aggregate.get_result(acc)?;
         self.process
             .process(key, ctx, Elements::single(&result), out)
+    }
+
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()> {
+        self.process.clear(key, ctx)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
@@ -151,7 +157,7 @@ where
         &mut self,
         key: &K,
         acc: &mut Self::Acc,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         out: &mut Collector<'_, O>,
     ) -> FnResult<()> {
         let evictor_ctx = EvictorContext {
@@ -163,6 +169,10 @@ where
         self.process
             .process(key, ctx, Elements::buffered(acc), out)?;
         self.evictor.evict_after(acc, &window, &evictor_ctx)
+    }
+
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()> {
+        self.process.clear(key, ctx)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
@@ -216,7 +226,7 @@ where
     fn process(
         &mut self,
         key: &K,
-        ctx: &mut WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, K, W>,
         elements: Elements<'_, T>,
         out: &mut Collector<'_, O>,
     ) -> FnResult<()> {
@@ -227,6 +237,10 @@ where
         let result = self.aggregate.get_result(&acc)?;
         self.process
             .process(key, ctx, Elements::single(&result), out)
+    }
+
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()> {
+        self.process.clear(key, ctx)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

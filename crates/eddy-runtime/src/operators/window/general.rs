@@ -4,6 +4,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
+use eddy_core::state::HeapKeyedStateBackend;
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::windowing::{
     TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
@@ -34,6 +35,8 @@ where
     /// Merging assigners: each key's current (merged) windows.
     active: FxHashMap<K, Vec<W>>,
     timers: InternalTimerService<K, W>,
+    /// The window function's keyed state (`window_state()` / `global_state()`).
+    state: HeapKeyedStateBackend<K>,
     requests: Vec<TimerRequest>,
     assigned: Vec<W>,
     fire_processing_timers_at_end: bool,
@@ -61,6 +64,7 @@ where
             windows: FxHashMap::default(),
             active: FxHashMap::default(),
             timers: InternalTimerService::new(clock),
+            state: HeapKeyedStateBackend::new(),
             requests: Vec::new(),
             assigned: Vec::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
@@ -265,7 +269,12 @@ where
                     self.timers.clock(),
                     ctx,
                     side_outputs,
+                    key,
+                    &mut self.state,
                 );
+                if self.spec.assigner.is_merging() {
+                    window_ctx = window_ctx.with_merging_windows();
+                }
                 let mut collector = Collector::new(out, window.max_timestamp());
                 self.spec
                     .contents
@@ -278,8 +287,29 @@ where
         Ok(())
     }
 
-    /// Drops everything of a window: contents, trigger state and timers.
-    fn clear_all_state(&mut self, key: &K, window: &W) -> FnResult<()> {
+    /// Drops everything of a window: contents, trigger state, timers and the window
+    /// function's per-window state (after its `clear`).
+    fn clear_all_state(
+        &mut self,
+        key: &K,
+        window: &W,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<()> {
+        let mut window_ctx = WindowContext::new(
+            window,
+            self.timers.current_watermark(),
+            self.timers.clock(),
+            ctx,
+            side_outputs,
+            key,
+            &mut self.state,
+        );
+        if self.spec.assigner.is_merging() {
+            window_ctx = window_ctx.with_merging_windows();
+        }
+        self.spec.contents.clear(key, &mut window_ctx)?;
+        self.state.clear_namespace(key, window.namespace());
         if let Some(mut state) = remove_state(&mut self.windows, key, window) {
             let mut ctx = TriggerContext::new(
                 self.timers.current_watermark(),
@@ -346,7 +376,7 @@ where
                 TimeDomain::ProcessingTime
             };
             if domain == cleanup_domain && time == self.cleanup_time(&window) {
-                self.clear_all_state(&key, &window)?;
+                self.clear_all_state(&key, &window, ctx, side_outputs)?;
             }
         }
         if domain == TimeDomain::ProcessingTime {
@@ -407,7 +437,7 @@ where
                 let window = if merging {
                     let merged = self.merge_window(&key, window)?;
                     if self.is_window_late(&merged) {
-                        self.clear_all_state(&key, &merged)?;
+                        self.clear_all_state(&key, &merged, ctx, side_outputs)?;
                         continue;
                     }
                     merged

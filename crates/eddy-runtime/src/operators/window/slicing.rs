@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
+use eddy_core::state::HeapKeyedStateBackend;
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -55,6 +56,8 @@ where
     lateness: i64,
     late_data: Option<OutputTag<T>>,
     keys: FxHashMap<K, KeySlices<C::Acc>>,
+    /// The window function's keyed state (`window_state()` / `global_state()`).
+    state: HeapKeyedStateBackend<K>,
     /// Whether windows span enough slices that a running FIFO aggregate beats merging them.
     use_fifo: bool,
     /// Keys with a window to fire, by window end. A key is listed under its `next_fire`; other
@@ -135,6 +138,7 @@ where
             },
             late_data: spec.late_data,
             keys: FxHashMap::default(),
+            state: HeapKeyedStateBackend::new(),
             use_fifo: size / slice > 2,
             fires: Buckets::default(),
             cleanups: Buckets::default(),
@@ -181,11 +185,42 @@ where
         out: &mut Batch<O>,
     ) -> FnResult<()> {
         let window = (self.make_window)(window_end - self.size, window_end);
-        let mut window_ctx =
-            WindowContext::new(&window, self.watermark, &self.clock, ctx, side_outputs);
+        let mut window_ctx = WindowContext::new(
+            &window,
+            self.watermark,
+            &self.clock,
+            ctx,
+            side_outputs,
+            key,
+            &mut self.state,
+        );
         let mut collector = Collector::new(out, window.max_timestamp());
         self.contents
             .emit(key, &mut acc, &mut window_ctx, &mut collector)
+    }
+
+    /// A window's allowed lateness is over: lets the window function clear its per-window
+    /// state, then drops what is left of it.
+    fn clear_window(
+        &mut self,
+        key: &K,
+        window_end: i64,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<()> {
+        let window = (self.make_window)(window_end - self.size, window_end);
+        let mut window_ctx = WindowContext::new(
+            &window,
+            self.watermark,
+            &self.clock,
+            ctx,
+            side_outputs,
+            key,
+            &mut self.state,
+        );
+        self.contents.clear(key, &mut window_ctx)?;
+        self.state.clear_namespace(key, window.namespace());
+        Ok(())
     }
 
     /// The aggregate of the window `[window_end - size, window_end)` of `key`, merging its
@@ -272,6 +307,9 @@ where
         if let Some(acc) = acc {
             self.emit_window(key, window_end, acc, ctx, side_outputs, out)?;
         }
+        if no_lateness {
+            self.clear_window(key, window_end, ctx, side_outputs)?;
+        }
         Ok(())
     }
 
@@ -336,6 +374,7 @@ where
                         break;
                     };
                     for key in &keys {
+                        self.clear_window(key, end, ctx, side_outputs)?;
                         self.drop_expired(key, end);
                     }
                     self.cleanups.recycle(keys);
