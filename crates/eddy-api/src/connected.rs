@@ -159,6 +159,7 @@ where
                     f,
                     setup.clock.clone(),
                     setup.settings.runtime_mode,
+                    setup.settings.state_backend.clone(),
                 )
             })
     }

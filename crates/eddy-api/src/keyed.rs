@@ -124,6 +124,7 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
                         f,
                         setup.clock.clone(),
                         setup.settings.runtime_mode,
+                        setup.settings.state_backend.clone(),
                     )
                 },
             )

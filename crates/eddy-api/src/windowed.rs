@@ -194,7 +194,12 @@ where
         let stream =
             self.stream
                 .one_input(&self.name(name), NodeKind::Operator, spec, |spec, setup| {
-                    WindowOperatorLogic::new(spec, setup.clock.clone(), setup.settings.runtime_mode)
+                    WindowOperatorLogic::new(
+                        spec,
+                        setup.clock.clone(),
+                        setup.settings.runtime_mode,
+                        setup.settings.state_backend.clone(),
+                    )
                 });
         self.finish(stream)
     }
@@ -241,6 +246,7 @@ where
                         setup.clock.clone(),
                         setup.settings.runtime_mode,
                         setup.settings.batch_size,
+                        setup.settings.state_backend.clone(),
                     )
                 });
         self.finish(stream)

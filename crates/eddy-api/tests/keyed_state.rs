@@ -1,4 +1,4 @@
-//! Keyed state in process functions (`ctx.state()`), on the heap backend: every primitive,
+//! Keyed state in process functions (`ctx.state()`), on every backend: every primitive,
 //! scoped to the current key, across parallelism, in `on_timer`, and in a
 //! `KeyedCoProcessFunction`. Outputs are compared with a plain per-key reference loop.
 
@@ -148,17 +148,19 @@ fn reference(input: &[Purchase]) -> Vec<Report> {
 fn every_primitive_is_scoped_to_the_current_key_at_any_parallelism() {
     let input = purchases();
     let expected = reference(&input);
-    for parallelism in [1, 3] {
-        let env = common::env(parallelism);
-        let reports = env
-            .from_collection(input.clone())
-            .key_by(|p: &Purchase| p.0)
-            .process(Profile::new());
-        assert_eq!(
-            collect_sorted(&reports, "keyed state"),
-            expected,
-            "p={parallelism}"
-        );
+    for backend in common::state_backends() {
+        for parallelism in [1, 3] {
+            let env = common::env_on_backend(backend, parallelism);
+            let reports = env
+                .from_collection(input.clone())
+                .key_by(|p: &Purchase| p.0)
+                .process(Profile::new());
+            assert_eq!(
+                collect_sorted(&reports, "keyed state"),
+                expected,
+                "{backend} p={parallelism}"
+            );
+        }
     }
 }
 
@@ -331,6 +333,22 @@ fn a_state_asked_for_as_another_type_fails_the_job_naming_it() {
     let cause = common::failure_cause(env.execute("confused state"));
     assert!(
         cause.contains("state 'seen' is a ValueState<u32> but was asked for as a ListState<u32>"),
+        "{cause}"
+    );
+}
+
+#[cfg(not(feature = "rocksdb"))]
+#[test]
+fn choosing_rocksdb_without_the_feature_is_a_clear_error() {
+    let env = common::env_on_backend("rocksdb", 1);
+    let reports = env
+        .from_collection(purchases())
+        .key_by(|p: &Purchase| p.0)
+        .process(Profile::new());
+    reports.add_sink(common::RecordingSink::new().0);
+    let cause = common::failure_cause(env.execute("no rocksdb"));
+    assert!(
+        cause.contains("state.backend.type") && cause.contains("--features rocksdb"),
         "{cause}"
     );
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
+use eddy_core::state::StateBackendConfig;
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, Watermark};
 use eddy_graph::{NodeId, PartitionerKind};
@@ -39,6 +40,8 @@ pub struct TaskSettings {
     pub auto_watermark_interval: Duration,
     /// STREAMING or BATCH (never AUTOMATIC here: resolved when the graph is built).
     pub runtime_mode: RuntimeMode,
+    /// Where keyed operators keep their state (`state.backend.type` and its options).
+    pub state_backend: StateBackendConfig,
 }
 
 impl Default for TaskSettings {
@@ -50,6 +53,7 @@ impl Default for TaskSettings {
             buffer_timeout: Duration::from_millis(100),
             auto_watermark_interval: Duration::from_millis(200),
             runtime_mode: RuntimeMode::Streaming,
+            state_backend: StateBackendConfig::default(),
         }
     }
 }

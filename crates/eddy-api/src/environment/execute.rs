@@ -5,10 +5,12 @@ use std::sync::Arc;
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
-    FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, SLOT_REQUEST_TIMEOUT, TASK_CANCELLATION_TIMEOUT,
-    TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
+    ROCKSDB_MEMORY_FIXED_PER_SLOT, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
+    TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
+use eddy_core::state::StateBackendConfig;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
 use eddy_runtime::factory::{JobCode, TaskSettings};
 
@@ -139,6 +141,11 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
             buffer_timeout: config.get(&BUFFER_TIMEOUT)?,
             auto_watermark_interval: config.get(&AUTO_WATERMARK_INTERVAL)?,
             runtime_mode: graph.runtime_mode,
+            state_backend: StateBackendConfig {
+                backend: config.get(&STATE_BACKEND_TYPE)?,
+                local_dir: config.get(&ROCKSDB_LOCAL_DIR)?.to_string(),
+                memory_budget: config.get(&ROCKSDB_MEMORY_FIXED_PER_SLOT)?,
+            },
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,
         cancellation_timeout: config.get(&TASK_CANCELLATION_TIMEOUT)?,

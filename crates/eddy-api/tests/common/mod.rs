@@ -29,6 +29,23 @@ pub fn env_with(config: Configuration, parallelism: u32) -> StreamExecutionEnvir
     env
 }
 
+/// The keyed-state backends (`state.backend.type`) this build can run: `hashmap`, and
+/// `rocksdb` when built with the `rocksdb` feature (CI builds with all features).
+pub fn state_backends() -> Vec<&'static str> {
+    let mut backends = vec!["hashmap"];
+    if cfg!(feature = "rocksdb") {
+        backends.push("rocksdb");
+    }
+    backends
+}
+
+/// An environment of `parallelism` whose keyed state lives in `backend`.
+pub fn env_on_backend(backend: &str, parallelism: u32) -> StreamExecutionEnvironment {
+    let mut config = Configuration::new();
+    config.set_string("state.backend.type", backend);
+    env_with(config, parallelism)
+}
+
 /// Runs `body` on its own thread and fails the test if it does not end within [`WATCHDOG`]
 /// (a panic inside `body` is re-raised as the test's panic).
 pub fn bounded<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {

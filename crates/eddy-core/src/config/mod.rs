@@ -6,6 +6,7 @@
 //! description; a value that does not parse is a [`ConfigError`] naming the key, the value and
 //! where it came from.
 
+mod memory;
 mod options;
 mod value;
 mod yaml;
@@ -13,8 +14,9 @@ mod yaml;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use memory::MemorySize;
 pub use options::*;
-pub use value::{format_duration, parse_duration, ConfigValue, RuntimeMode};
+pub use value::{format_duration, parse_duration, ConfigValue, RuntimeMode, StateBackendType};
 
 /// A configuration problem, always naming the offending key or file.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{ConfigOption, RuntimeMode};
+use super::{ConfigOption, MemorySize, RuntimeMode, StateBackendType};
 
 /// `parallelism.default`: parallelism of operators that set none (after the environment's and the
 /// CLI's `-p`).
@@ -122,4 +122,30 @@ pub const AUTO_WATERMARK_INTERVAL: ConfigOption<Duration> = ConfigOption {
     fallback_keys: &[],
     default: Duration::from_millis(200),
     description: "Interval at which periodic watermark generators emit; 0 disables them.",
+};
+
+/// `state.backend.type`: where keyed state lives, `hashmap` (heap) or `rocksdb` (local disk).
+pub const STATE_BACKEND_TYPE: ConfigOption<StateBackendType> = ConfigOption {
+    key: "state.backend.type",
+    fallback_keys: &["state.backend"],
+    default: StateBackendType::HashMap,
+    description: "Where keyed state lives: hashmap (objects on the heap) or rocksdb (an embedded RocksDB on local disk, for state larger than memory).",
+};
+
+/// `state.backend.rocksdb.localdir`: where RocksDB instances keep their files (empty: the
+/// system's temporary directory).
+pub const ROCKSDB_LOCAL_DIR: ConfigOption<&'static str> = ConfigOption {
+    key: "state.backend.rocksdb.localdir",
+    fallback_keys: &[],
+    default: "",
+    description: "Directory for the files of the rocksdb state backend; empty means the system temporary directory.",
+};
+
+/// `state.backend.rocksdb.memory.fixed-per-slot`: the memory budget of each RocksDB instance
+/// (block cache and write buffers together).
+pub const ROCKSDB_MEMORY_FIXED_PER_SLOT: ConfigOption<MemorySize> = ConfigOption {
+    key: "state.backend.rocksdb.memory.fixed-per-slot",
+    fallback_keys: &[],
+    default: MemorySize::mebibytes(64),
+    description: "Memory budget of each keyed operator subtask's RocksDB instance: block cache and write buffers (memtables) together.",
 };

@@ -134,6 +134,32 @@ impl fmt::Display for RuntimeMode {
     }
 }
 
+/// `state.backend.type`: where keyed state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum StateBackendType {
+    /// Objects on the heap (`hashmap`; Flink's legacy names `jobmanager` and `filesystem` mean
+    /// the same).
+    HashMap,
+    /// An embedded RocksDB on local disk (`rocksdb`).
+    RocksDb,
+}
+
+impl ConfigValue for StateBackendType {
+    fn parse_config(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "hashmap" | "jobmanager" | "filesystem" => Ok(StateBackendType::HashMap),
+            "rocksdb" => Ok(StateBackendType::RocksDb),
+            _ => Err("expected hashmap or rocksdb".into()),
+        }
+    }
+    fn to_config_string(&self) -> String {
+        match self {
+            StateBackendType::HashMap => "hashmap".into(),
+            StateBackendType::RocksDb => "rocksdb".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

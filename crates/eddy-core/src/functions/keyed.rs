@@ -3,7 +3,7 @@
 use super::{Collector, OutputTag, ProcessContext, RuntimeContext, SideOutputs};
 use crate::error::FnResult;
 use crate::record::NO_TIMESTAMP;
-use crate::state::{HeapKeyedStateBackend, KeyedState, Namespace};
+use crate::state::{KeyedState, KeyedStateBackend, Namespace};
 use crate::time::{InternalTimerService, TimeDomain, TimerService};
 use crate::Key;
 
@@ -15,7 +15,7 @@ pub struct KeyedContext<'a, K> {
     key: &'a K,
     domain: Option<TimeDomain>,
     timers: &'a mut InternalTimerService<K, ()>,
-    state: &'a mut HeapKeyedStateBackend<K>,
+    state: &'a mut KeyedStateBackend<K>,
     runtime: &'a RuntimeContext,
     side_outputs: &'a mut SideOutputs,
 }
@@ -28,7 +28,7 @@ impl<'a, K: Key> KeyedContext<'a, K> {
         key: &'a K,
         domain: Option<TimeDomain>,
         timers: &'a mut InternalTimerService<K, ()>,
-        state: &'a mut HeapKeyedStateBackend<K>,
+        state: &'a mut KeyedStateBackend<K>,
         runtime: &'a RuntimeContext,
         side_outputs: &'a mut SideOutputs,
     ) -> Self {

@@ -9,8 +9,12 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHasher};
 
+use super::descriptors::ReduceFn;
+use super::layout::encode_into;
 use super::Namespace;
 use crate::error::FnResult;
+use crate::keygroup::{KeyGroupRange, KeyHasher};
+use crate::Key;
 
 /// One state's entries: a value per (key, namespace). Looked up by reference: the key is
 /// cloned only when an entry is created.
@@ -92,6 +96,8 @@ impl<K: Hash + Eq + Clone, V> Table<K, V> {
 pub(crate) trait StateTable<K>: Any + Send {
     /// Drops the entry of `key` in `namespace`, if any.
     fn remove_entry(&mut self, key: &K, namespace: Namespace);
+    /// Visits the key of every entry (a key once per namespace it has an entry in).
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K));
     /// The table, for downcasting to its concrete type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -99,6 +105,12 @@ pub(crate) trait StateTable<K>: Any + Send {
 impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for Table<K, V> {
     fn remove_entry(&mut self, key: &K, namespace: Namespace) {
         self.remove(key, namespace);
+    }
+
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+        for entry in self.entries.iter() {
+            visit(&entry.0);
+        }
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -153,6 +165,50 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         }
     }
 
+    /// The keys with an entry of state `name` in the key groups of `range`, ordered like the
+    /// on-disk backend orders them (by key group, then by serialized key), each once.
+    pub fn keys_in(
+        &self,
+        name: &str,
+        range: KeyGroupRange,
+        max_parallelism: u32,
+    ) -> FnResult<Vec<K>>
+    where
+        K: Key,
+    {
+        let Some(registration) = self.registered.get(name) else {
+            return Ok(Vec::new());
+        };
+        let mut keys: Vec<(u32, Vec<u8>, K)> = Vec::new();
+        let mut failure = None;
+        self.tables[registration.index].for_each_key(&mut |key| {
+            if failure.is_some() {
+                return;
+            }
+            let placed = KeyHasher::new()
+                .key_group(key, max_parallelism)
+                .map_err(|e| e.to_string())
+                .and_then(|group| {
+                    let mut encoded = Vec::new();
+                    encode_into(&mut encoded, key, name).map_err(|e| e.to_string())?;
+                    Ok((group, encoded))
+                });
+            match placed {
+                Ok((group, encoded)) if range.contains(group) => {
+                    keys.push((group, encoded, key.clone()))
+                }
+                Ok(_) => {}
+                Err(e) => failure = Some(e),
+            }
+        });
+        if let Some(failure) = failure {
+            return Err(failure.into());
+        }
+        keys.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        keys.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        Ok(keys.into_iter().map(|(_, _, key)| key).collect())
+    }
+
     /// The table of state `name`, created with `create` on first use. `description` (e.g.
     /// `ValueState<u64>`) names the kind and type for errors.
     pub(crate) fn table<Tb: StateTable<K>>(
@@ -190,5 +246,55 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
             .as_any_mut()
             .downcast_mut::<Tb>()
             .ok_or_else(|| format!("state '{name}' has a table of another type").into())
+    }
+}
+
+/// The table of a reducing state, with its function. Values are `Option`s so `add` can move
+/// the held value into the function in place (one lookup, no key clone); a stored `None`
+/// only appears if the function panicked, and reads as empty.
+pub(crate) struct ReducingTable<K, T> {
+    pub(crate) values: Table<K, Option<T>>,
+    pub(crate) reduce: ReduceFn<T>,
+}
+
+impl<K: Key, T: Send + 'static> StateTable<K> for ReducingTable<K, T> {
+    fn remove_entry(&mut self, key: &K, namespace: Namespace) {
+        self.values.remove(key, namespace);
+    }
+
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+        self.values.for_each_key(visit);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// The table of an aggregating state, with its function.
+pub(crate) struct AggregatingTable<K, IN, ACC, OUT, F> {
+    pub(crate) accumulators: Table<K, ACC>,
+    pub(crate) function: F,
+    pub(crate) _types: std::marker::PhantomData<fn(IN) -> OUT>,
+}
+
+impl<K, IN, ACC, OUT, F> StateTable<K> for AggregatingTable<K, IN, ACC, OUT, F>
+where
+    K: Key,
+    IN: 'static,
+    ACC: Send + 'static,
+    OUT: 'static,
+    F: Send + 'static,
+{
+    fn remove_entry(&mut self, key: &K, namespace: Namespace) {
+        self.accumulators.remove(key, namespace);
+    }
+
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+        self.accumulators.for_each_key(visit);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }

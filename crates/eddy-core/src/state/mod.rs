@@ -15,6 +15,11 @@
 mod descriptors;
 mod handles;
 mod heap;
+mod keyed_state;
+mod layout;
+mod settings;
+mod store;
+mod store_backend;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +27,12 @@ pub use descriptors::{
     AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReduceFn,
     ReducingStateDescriptor, ValueStateDescriptor,
 };
-pub use handles::{AggregatingState, KeyedState, ListState, MapState, ReducingState, ValueState};
+pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapKeyedStateBackend;
+pub use keyed_state::{KeyedState, KeyedStateBackend};
+pub use settings::StateBackendConfig;
+pub use store::{OrderedStateStore, ScanControl, StateError, StoreStateId};
+pub use store_backend::StoreKeyedStateBackend;
 
 /// Which part of a key's state: the key's own state, or one window's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,5 +51,6 @@ pub enum Namespace {
     },
 }
 
+pub mod conformance;
 #[cfg(test)]
 mod tests;

@@ -1,325 +1,132 @@
-//! The keyed state primitives against a plain reference model, over random operations on
-//! several keys and namespaces.
+//! The conformance suite on the heap backend, and on the store backend over an in-memory
+//! ordered store (the same byte layout the on-disk backend uses, without the disk).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
+use super::conformance::{self, BackendFactory};
 use super::*;
-use crate::windowing::AggregateFunction;
-use crate::FnResult;
+use crate::Key;
 
-/// A tiny deterministic generator (no dependency on the engine's randomness).
-struct Lcg(u64);
+struct Heap;
 
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
+impl BackendFactory for Heap {
+    fn make<K: Key>(&mut self, _max_parallelism: u32) -> KeyedStateBackend<K> {
+        KeyedStateBackend::heap()
     }
 }
 
-const NAMESPACES: [Namespace; 3] = [
-    Namespace::Global,
-    Namespace::TimeWindow { start: 0, end: 10 },
-    Namespace::TimeWindow { start: 5, end: 15 },
-];
+/// An ordered store in `BTreeMap`s, one per state.
+#[derive(Default)]
+struct MemoryStore {
+    keyspaces: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
+    names: Vec<String>,
+}
 
-/// Average of i64 values as (sum, count), result sum / count.
-#[derive(Clone)]
-struct Average;
-
-impl AggregateFunction<i64, (i64, i64), f64> for Average {
-    fn create_accumulator(&mut self) -> (i64, i64) {
-        (0, 0)
+impl MemoryStore {
+    fn keyspace(&mut self, state: StoreStateId) -> &mut BTreeMap<Vec<u8>, Vec<u8>> {
+        &mut self.keyspaces[state.0 as usize]
     }
-    fn add(&mut self, value: i64, acc: &mut (i64, i64)) -> FnResult<()> {
-        acc.0 += value;
-        acc.1 += 1;
+}
+
+impl OrderedStateStore for MemoryStore {
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn register_state(&mut self, name: &str) -> Result<StoreStateId, StateError> {
+        if let Some(index) = self.names.iter().position(|n| n == name) {
+            return Ok(StoreStateId(index as u32));
+        }
+        self.names.push(name.to_owned());
+        self.keyspaces.push(BTreeMap::new());
+        Ok(StoreStateId(self.keyspaces.len() as u32 - 1))
+    }
+
+    fn get(
+        &self,
+        state: StoreStateId,
+        key: &[u8],
+        value: &mut Vec<u8>,
+    ) -> Result<bool, StateError> {
+        value.clear();
+        match self.keyspaces[state.0 as usize].get(key) {
+            Some(found) => {
+                value.extend_from_slice(found);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn put(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError> {
+        self.keyspace(state).insert(key.to_vec(), value.to_vec());
         Ok(())
     }
-    fn get_result(&mut self, acc: &(i64, i64)) -> FnResult<f64> {
-        Ok(acc.0 as f64 / acc.1 as f64)
+
+    fn append(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError> {
+        self.keyspace(state)
+            .entry(key.to_vec())
+            .or_default()
+            .extend_from_slice(value);
+        Ok(())
     }
-    fn merge(&mut self, acc: &mut (i64, i64), other: (i64, i64)) -> FnResult<()> {
-        acc.0 += other.0;
-        acc.1 += other.1;
+
+    fn delete(&mut self, state: StoreStateId, key: &[u8]) -> Result<(), StateError> {
+        self.keyspace(state).remove(key);
+        Ok(())
+    }
+
+    fn scan(
+        &self,
+        state: StoreStateId,
+        from: &[u8],
+        to: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError>,
+    ) -> Result<(), StateError> {
+        let upper = to.map_or(Bound::Unbounded, Bound::Excluded);
+        for (key, value) in
+            self.keyspaces[state.0 as usize].range::<[u8], _>((Bound::Included(from), upper))
+        {
+            if visit(key, value)? == ScanControl::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_range(
+        &mut self,
+        state: StoreStateId,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<(), StateError> {
+        let doomed: Vec<Vec<u8>> = self
+            .keyspace(state)
+            .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in doomed {
+            self.keyspace(state).remove(&key);
+        }
         Ok(())
     }
 }
 
-/// What the reference model keeps per (key, namespace).
-#[derive(Default, Clone, Debug, PartialEq)]
-struct Model {
-    value: Option<String>,
-    list: Vec<u32>,
-    map: BTreeMap<u16, i32>,
-    max: Option<i64>,
-    average: Option<(i64, i64)>,
-}
+struct InMemoryStore;
 
-#[test]
-fn every_primitive_matches_a_reference_model() {
-    let value = ValueStateDescriptor::<String>::new("value");
-    let list = ListStateDescriptor::<u32>::new("list");
-    let map = MapStateDescriptor::<u16, i32>::new("map");
-    let max = ReducingStateDescriptor::<i64>::new("max", |a: i64, b: i64| a.max(b));
-    let average = AggregatingStateDescriptor::new("average", Average);
-    let mut backend = HeapKeyedStateBackend::<u8>::new();
-    let mut model: HashMap<(u8, Namespace), Model> = HashMap::new();
-    let mut rng = Lcg(42);
-    for step in 0..20_000u32 {
-        let key = rng.below(5) as u8;
-        let namespace = NAMESPACES[rng.below(3) as usize];
-        let expected = model.entry((key, namespace)).or_default();
-        macro_rules! state {
-            () => {
-                KeyedState::new(&mut backend, &key, namespace)
-            };
-        }
-        match rng.below(14) {
-            0 => {
-                let v = format!("v{step}");
-                state!().value(&value).unwrap().update(v.clone()).unwrap();
-                expected.value = Some(v);
-            }
-            1 => {
-                state!().value(&value).unwrap().clear().unwrap();
-                expected.value = None;
-            }
-            2 => {
-                state!().list(&list).unwrap().add(step).unwrap();
-                expected.list.push(step);
-            }
-            3 => {
-                let more = vec![step, step + 1];
-                state!().list(&list).unwrap().add_all(more.clone()).unwrap();
-                expected.list.extend(more);
-            }
-            4 => {
-                let replace = if rng.below(3) == 0 {
-                    vec![]
-                } else {
-                    vec![step]
-                };
-                state!()
-                    .list(&list)
-                    .unwrap()
-                    .update(replace.clone())
-                    .unwrap();
-                expected.list = replace;
-            }
-            5 => {
-                state!().list(&list).unwrap().clear().unwrap();
-                expected.list.clear();
-            }
-            6 | 7 => {
-                let user_key = rng.below(8) as u16;
-                let v = rng.below(1000) as i32 - 500;
-                state!().map(&map).unwrap().put(user_key, v).unwrap();
-                expected.map.insert(user_key, v);
-            }
-            8 => {
-                let user_key = rng.below(8) as u16;
-                state!().map(&map).unwrap().remove(&user_key).unwrap();
-                expected.map.remove(&user_key);
-            }
-            9 => {
-                let entries = vec![(rng.below(8) as u16, 1), (rng.below(8) as u16, 2)];
-                state!()
-                    .map(&map)
-                    .unwrap()
-                    .put_all(entries.clone())
-                    .unwrap();
-                expected.map.extend(entries);
-            }
-            10 => {
-                state!().map(&map).unwrap().clear().unwrap();
-                expected.map.clear();
-            }
-            11 => {
-                let v = rng.below(1000) as i64;
-                state!().reducing(&max).unwrap().add(v).unwrap();
-                expected.max = Some(expected.max.map_or(v, |m| m.max(v)));
-            }
-            12 => {
-                let v = rng.below(100) as i64;
-                state!().aggregating(&average).unwrap().add(v).unwrap();
-                let (sum, count) = expected.average.unwrap_or((0, 0));
-                expected.average = Some((sum + v, count + 1));
-            }
-            _ => {
-                state!().reducing(&max).unwrap().clear().unwrap();
-                state!().aggregating(&average).unwrap().clear().unwrap();
-                expected.max = None;
-                expected.average = None;
-            }
-        }
-        // Every (key, namespace) reads back what the model holds, after every step.
-        if step % 97 == 0 || step > 19_900 {
-            for ((key, namespace), expected) in &model {
-                macro_rules! state {
-                    () => {
-                        KeyedState::new(&mut backend, key, *namespace)
-                    };
-                }
-                assert_eq!(
-                    state!().value(&value).unwrap().value().unwrap(),
-                    expected.value
-                );
-                assert_eq!(state!().list(&list).unwrap().get().unwrap(), expected.list);
-                let map_state = state!().map(&map).unwrap();
-                let mut entries = map_state.entries().unwrap();
-                entries.sort_unstable();
-                let want: Vec<(u16, i32)> = expected.map.iter().map(|(k, v)| (*k, *v)).collect();
-                assert_eq!(entries, want);
-                let mut keys = map_state.keys().unwrap();
-                keys.sort_unstable();
-                assert_eq!(keys, expected.map.keys().copied().collect::<Vec<_>>());
-                let mut values = map_state.values().unwrap();
-                values.sort_unstable();
-                let mut want_values: Vec<i32> = expected.map.values().copied().collect();
-                want_values.sort_unstable();
-                assert_eq!(values, want_values);
-                assert_eq!(map_state.is_empty().unwrap(), expected.map.is_empty());
-                for user_key in 0..8u16 {
-                    assert_eq!(
-                        map_state.get(&user_key).unwrap(),
-                        expected.map.get(&user_key).copied()
-                    );
-                    assert_eq!(
-                        map_state.contains(&user_key).unwrap(),
-                        expected.map.contains_key(&user_key)
-                    );
-                }
-                assert_eq!(
-                    state!().reducing(&max).unwrap().get().unwrap(),
-                    expected.max
-                );
-                assert_eq!(
-                    state!().aggregating(&average).unwrap().get().unwrap(),
-                    expected
-                        .average
-                        .map(|(sum, count)| sum as f64 / count as f64)
-                );
-            }
-        }
+impl BackendFactory for InMemoryStore {
+    fn make<K: Key>(&mut self, max_parallelism: u32) -> KeyedStateBackend<K> {
+        KeyedStateBackend::in_store(Box::new(MemoryStore::default()), max_parallelism)
     }
 }
 
 #[test]
-fn namespaces_and_keys_are_isolated() {
-    let count = ValueStateDescriptor::<u64>::new("count");
-    let mut backend = HeapKeyedStateBackend::<String>::new();
-    let (a, b) = ("a".to_string(), "b".to_string());
-    let window = Namespace::TimeWindow { start: 0, end: 5 };
-    KeyedState::new(&mut backend, &a, Namespace::Global)
-        .value(&count)
-        .unwrap()
-        .update(1)
-        .unwrap();
-    KeyedState::new(&mut backend, &a, window)
-        .value(&count)
-        .unwrap()
-        .update(2)
-        .unwrap();
-    let read = |backend: &mut HeapKeyedStateBackend<String>, key: &String, ns| {
-        KeyedState::new(backend, key, ns)
-            .value(&count)
-            .unwrap()
-            .value()
-            .unwrap()
-    };
-    assert_eq!(read(&mut backend, &a, Namespace::Global), Some(1));
-    assert_eq!(read(&mut backend, &a, window), Some(2));
-    assert_eq!(read(&mut backend, &b, Namespace::Global), None);
-    assert_eq!(read(&mut backend, &b, window), None);
-    assert_eq!(backend.state_names(), vec!["count"]);
+fn the_heap_backend_passes_the_conformance_suite() {
+    conformance::run_all(&mut Heap);
 }
 
 #[test]
-fn clearing_a_namespace_drops_every_state_of_that_key_there_and_nothing_else() {
-    let value = ValueStateDescriptor::<u64>::new("value");
-    let list = ListStateDescriptor::<u64>::new("list");
-    let map = MapStateDescriptor::<u64, u64>::new("map");
-    let reducing = ReducingStateDescriptor::<u64>::new("reducing", |a, b| a + b);
-    let aggregating = AggregatingStateDescriptor::new("aggregating", Average);
-    let mut backend = HeapKeyedStateBackend::<u32>::new();
-    let window = Namespace::TimeWindow { start: 0, end: 5 };
-    let places = [(1, window), (1, Namespace::Global), (2, window)];
-    for (key, namespace) in places {
-        macro_rules! state {
-            () => {
-                KeyedState::new(&mut backend, &key, namespace)
-            };
-        }
-        state!().value(&value).unwrap().update(7).unwrap();
-        state!().list(&list).unwrap().add(7).unwrap();
-        state!().map(&map).unwrap().put(7, 7).unwrap();
-        state!().reducing(&reducing).unwrap().add(7).unwrap();
-        state!().aggregating(&aggregating).unwrap().add(7).unwrap();
-    }
-    backend.clear_namespace(&1, window);
-    for (key, namespace) in places {
-        let expect_present = !(key == 1 && namespace == window);
-        macro_rules! read {
-            () => {
-                KeyedState::new(&mut backend, &key, namespace)
-            };
-        }
-        assert_eq!(
-            read!().value(&value).unwrap().value().unwrap().is_some(),
-            expect_present
-        );
-        assert_eq!(
-            !read!().list(&list).unwrap().get().unwrap().is_empty(),
-            expect_present
-        );
-        assert_eq!(
-            !read!().map(&map).unwrap().is_empty().unwrap(),
-            expect_present
-        );
-        assert_eq!(
-            read!()
-                .reducing(&reducing)
-                .unwrap()
-                .get()
-                .unwrap()
-                .is_some(),
-            expect_present
-        );
-        let average = read!().aggregating(&aggregating).unwrap().get().unwrap();
-        assert_eq!(average.is_some(), expect_present, "{key} {namespace:?}");
-    }
-}
-
-#[test]
-fn asking_for_a_state_as_another_kind_or_type_is_an_error_naming_both() {
-    let mut backend = HeapKeyedStateBackend::<u32>::new();
-    macro_rules! state {
-        () => {
-            KeyedState::new(&mut backend, &7, Namespace::Global)
-        };
-    }
-    state!()
-        .value(&ValueStateDescriptor::<u64>::new("seen"))
-        .unwrap()
-        .update(1)
-        .unwrap();
-    let err = state!()
-        .list(&ListStateDescriptor::<u64>::new("seen"))
-        .err()
-        .expect("a list under a value's name is rejected")
-        .to_string();
-    assert!(
-        err.contains("'seen'") && err.contains("ValueState<u64>") && err.contains("ListState<u64>"),
-        "{err}"
-    );
-    let err = state!()
-        .value(&ValueStateDescriptor::<String>::new("seen"))
-        .err()
-        .expect("another value type is rejected")
-        .to_string();
-    assert!(err.contains("ValueState<alloc::string::String>"), "{err}");
+fn the_store_backend_passes_the_conformance_suite() {
+    conformance::run_all(&mut InMemoryStore);
 }

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use super::evictors::TimestampedValue;
 use crate::error::FnResult;
 use crate::functions::{Collector, OutputTag, ReduceFunction, RuntimeContext, SideOutputs};
-use crate::state::{HeapKeyedStateBackend, KeyedState, Namespace};
+use crate::state::{KeyedState, KeyedStateBackend, Namespace};
 use crate::time::ProcessingTimeService;
 use crate::Key;
 
@@ -122,7 +122,7 @@ pub struct WindowContext<'a, K, W> {
     side_outputs: &'a mut SideOutputs,
     timestamp: i64,
     key: &'a K,
-    state: &'a mut HeapKeyedStateBackend<K>,
+    state: &'a mut KeyedStateBackend<K>,
     merging: bool,
 }
 
@@ -135,7 +135,7 @@ impl<'a, K, W: super::Window> WindowContext<'a, K, W> {
         runtime: &'a RuntimeContext,
         side_outputs: &'a mut SideOutputs,
         key: &'a K,
-        state: &'a mut HeapKeyedStateBackend<K>,
+        state: &'a mut KeyedStateBackend<K>,
     ) -> Self {
         WindowContext {
             window,

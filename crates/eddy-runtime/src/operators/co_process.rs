@@ -9,13 +9,14 @@ use eddy_core::functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, ProcessJoinContext, ProcessJoinFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::HeapKeyedStateBackend;
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use super::keyed_process::{fire_timers, process_keyed};
 use crate::output::Batch;
+use crate::state_backend::open_keyed_state_backend;
 
 /// Applies a [`CoProcessFunction`], tracking the combined watermark for its context.
 pub struct CoProcessLogic<F> {
@@ -89,7 +90,8 @@ pub struct KeyedCoProcessLogic<K, KS1, KS2, F> {
     key_selector2: KS2,
     function: F,
     timers: InternalTimerService<K, ()>,
-    state: HeapKeyedStateBackend<K>,
+    state: KeyedStateBackend<K>,
+    state_backend: StateBackendConfig,
     side_outputs: SideOutputs,
     fire_processing_timers_at_end: bool,
 }
@@ -102,13 +104,15 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
         function: F,
         clock: ProcessingTimeService,
         mode: RuntimeMode,
+        state_backend: StateBackendConfig,
     ) -> Self {
         KeyedCoProcessLogic {
             key_selector1,
             key_selector2,
             function,
             timers: InternalTimerService::new(clock),
-            state: HeapKeyedStateBackend::new(),
+            state: KeyedStateBackend::heap(),
+            state_backend,
             side_outputs: SideOutputs::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
@@ -154,6 +158,7 @@ where
     F: KeyedCoProcessFunction<K, I1, I2, O>,
 {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.function.open(ctx)
     }
 

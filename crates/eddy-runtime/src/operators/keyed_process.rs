@@ -4,12 +4,13 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{
     Collector, KeySelector, KeyedContext, KeyedProcessFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::HeapKeyedStateBackend;
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
+use crate::state_backend::open_keyed_state_backend;
 
 /// Runs a keyed process function: extracts each element's key, and fires the function's
 /// event-time timers as the watermark advances and its processing-time timers on the task's
@@ -18,7 +19,8 @@ pub struct KeyedProcessLogic<K, KS, F> {
     key_selector: KS,
     function: F,
     timers: InternalTimerService<K, ()>,
-    state: HeapKeyedStateBackend<K>,
+    state: KeyedStateBackend<K>,
+    state_backend: StateBackendConfig,
     fire_processing_timers_at_end: bool,
 }
 
@@ -30,12 +32,14 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
         function: F,
         clock: ProcessingTimeService,
         mode: RuntimeMode,
+        state_backend: StateBackendConfig,
     ) -> Self {
         KeyedProcessLogic {
             key_selector,
             function,
             timers: InternalTimerService::new(clock),
-            state: HeapKeyedStateBackend::new(),
+            state: KeyedStateBackend::heap(),
+            state_backend,
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
     }
@@ -46,7 +50,7 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
 pub(crate) fn process_keyed<I, O, K: Key>(
     batch: Batch<I>,
     timers: &mut InternalTimerService<K, ()>,
-    state: &mut HeapKeyedStateBackend<K>,
+    state: &mut KeyedStateBackend<K>,
     ctx: &RuntimeContext,
     side_outputs: &mut SideOutputs,
     key_of: impl Fn(&I) -> K,
@@ -147,6 +151,7 @@ where
     F: KeyedProcessFunction<K, I, O>,
 {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.function.open(ctx)
     }
 

@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
-use eddy_core::state::HeapKeyedStateBackend;
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::windowing::{
     TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
@@ -15,6 +15,7 @@ use super::contents::WindowContents;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
+use crate::state_backend::open_keyed_state_backend;
 
 /// One window of one key: its contents (none after a purge) and its trigger's state.
 struct WindowState<Acc, S> {
@@ -36,7 +37,8 @@ where
     active: FxHashMap<K, Vec<W>>,
     timers: InternalTimerService<K, W>,
     /// The window function's keyed state (`window_state()` / `global_state()`).
-    state: HeapKeyedStateBackend<K>,
+    state: KeyedStateBackend<K>,
+    state_backend: StateBackendConfig,
     requests: Vec<TimerRequest>,
     assigned: Vec<W>,
     fire_processing_timers_at_end: bool,
@@ -58,13 +60,15 @@ where
         spec: WindowSpec<T, KS, A, Tr, C>,
         clock: ProcessingTimeService,
         mode: RuntimeMode,
+        state_backend: StateBackendConfig,
     ) -> Self {
         WindowOperatorLogic {
             spec,
             windows: FxHashMap::default(),
             active: FxHashMap::default(),
             timers: InternalTimerService::new(clock),
-            state: HeapKeyedStateBackend::new(),
+            state: KeyedStateBackend::heap(),
+            state_backend,
             requests: Vec::new(),
             assigned: Vec::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
@@ -309,7 +313,7 @@ where
             window_ctx = window_ctx.with_merging_windows();
         }
         self.spec.contents.clear(key, &mut window_ctx)?;
-        self.state.clear_namespace(key, window.namespace());
+        self.state.clear_namespace(key, window.namespace())?;
         if let Some(mut state) = remove_state(&mut self.windows, key, window) {
             let mut ctx = TriggerContext::new(
                 self.timers.current_watermark(),
@@ -398,6 +402,7 @@ where
     O: Send,
 {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.spec.contents.open(ctx)
     }
 

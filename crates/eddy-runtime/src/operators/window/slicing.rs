@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_core::state::HeapKeyedStateBackend;
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -24,6 +24,7 @@ use super::missing_timestamp;
 
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
+use crate::state_backend::open_keyed_state_backend;
 
 /// Timestamps beyond this (ms, either sign) are rejected, so window arithmetic cannot overflow.
 const MAX_TIMESTAMP: u64 = 1 << 62;
@@ -57,7 +58,8 @@ where
     late_data: Option<OutputTag<T>>,
     keys: FxHashMap<K, KeySlices<C::Acc>>,
     /// The window function's keyed state (`window_state()` / `global_state()`).
-    state: HeapKeyedStateBackend<K>,
+    state: KeyedStateBackend<K>,
+    state_backend: StateBackendConfig,
     /// Whether windows span enough slices that a running FIFO aggregate beats merging them.
     use_fifo: bool,
     /// Keys with a window to fire, by window end. A key is listed under its `next_fire`; other
@@ -113,6 +115,7 @@ where
         clock: ProcessingTimeService,
         mode: RuntimeMode,
         batch_size: usize,
+        state_backend: StateBackendConfig,
     ) -> Self {
         let Slicing {
             size,
@@ -138,7 +141,8 @@ where
             },
             late_data: spec.late_data,
             keys: FxHashMap::default(),
-            state: HeapKeyedStateBackend::new(),
+            state: KeyedStateBackend::heap(),
+            state_backend,
             use_fifo: size / slice > 2,
             fires: Buckets::default(),
             cleanups: Buckets::default(),
@@ -219,7 +223,7 @@ where
             &mut self.state,
         );
         self.contents.clear(key, &mut window_ctx)?;
-        self.state.clear_namespace(key, window.namespace());
+        self.state.clear_namespace(key, window.namespace())?;
         Ok(())
     }
 
@@ -508,6 +512,7 @@ where
     O: Send,
 {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.contents.open(ctx)
     }
 

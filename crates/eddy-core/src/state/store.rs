@@ -1,0 +1,92 @@
+//! The interface of an ordered, byte-keyed store that holds keyed state on disk (the
+//! `rocksdb` backend implements it in the `eddy-state` crate).
+//!
+//! The keyed-state handles serialize keys, namespaces and values (see [`super::layout`]) and
+//! talk to the store in bytes, so a store knows nothing about Rust types. Each state has a
+//! keyspace of its own (a column family in RocksDB); rows in a keyspace are ordered by their
+//! bytes, which start with the key group, so a key-group range is one scan.
+
+/// A state's keyspace in a store, as handed out by [`OrderedStateStore::register_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreStateId(pub u32);
+
+/// A failure of the store underneath the keyed state (I/O, corruption, a full disk).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store failed.
+    #[error("the {backend} state backend failed: {message}")]
+    Store {
+        /// The backend's name (e.g. `rocksdb`).
+        backend: &'static str,
+        /// What the store reported.
+        message: String,
+    },
+    /// A stored value did not decode as the type the state declares.
+    #[error("state '{state}' holds a value that does not decode as {expected}: {message}")]
+    Decode {
+        /// The state's name.
+        state: String,
+        /// The declared type.
+        expected: &'static str,
+        /// What the decoder reported.
+        message: String,
+    },
+    /// A value could not be encoded.
+    #[error("a value of state '{state}' could not be encoded: {message}")]
+    Encode {
+        /// The state's name.
+        state: String,
+        /// What the encoder reported.
+        message: String,
+    },
+}
+
+/// What [`OrderedStateStore::scan`] does after visiting a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanControl {
+    /// Visit the next row.
+    Continue,
+    /// Stop scanning.
+    Stop,
+}
+
+/// An ordered store of byte rows, one keyspace per state. One store belongs to one operator
+/// subtask, which uses it from one thread.
+pub trait OrderedStateStore: Send {
+    /// The backend's name for messages (e.g. `rocksdb`).
+    fn backend_name(&self) -> &'static str;
+
+    /// Opens the keyspace of state `name`, creating it if needed.
+    fn register_state(&mut self, name: &str) -> Result<StoreStateId, StateError>;
+
+    /// Reads the row `key` into `value` (cleared first); `false` if there is none.
+    fn get(&self, state: StoreStateId, key: &[u8], value: &mut Vec<u8>)
+        -> Result<bool, StateError>;
+
+    /// Writes the row `key`.
+    fn put(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError>;
+
+    /// Appends `value` to the bytes of row `key` (a missing row counts as empty): list state
+    /// adds elements without reading the list.
+    fn append(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError>;
+
+    /// Deletes the row `key`, if any.
+    fn delete(&mut self, state: StoreStateId, key: &[u8]) -> Result<(), StateError>;
+
+    /// Visits the rows with `from <= key < to` (`to: None`: to the end) in key order.
+    fn scan(
+        &self,
+        state: StoreStateId,
+        from: &[u8],
+        to: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError>,
+    ) -> Result<(), StateError>;
+
+    /// Deletes the rows with `from <= key < to`.
+    fn delete_range(
+        &mut self,
+        state: StoreStateId,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<(), StateError>;
+}

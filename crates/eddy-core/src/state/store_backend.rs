@@ -1,0 +1,438 @@
+//! Keyed state in an [`OrderedStateStore`] (the on-disk backend): the registry of states and
+//! the byte-level operations behind each primitive's handle.
+
+use std::any::{Any, TypeId};
+use std::borrow::Borrow;
+use std::cell::Cell;
+use std::marker::PhantomData;
+
+use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::layout::{
+    decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
+    prefix_end, push_namespace, write_row,
+};
+use super::store::{OrderedStateStore, ScanControl, StateError, StoreStateId};
+use super::Namespace;
+use crate::error::FnResult;
+use crate::keygroup::{KeyGroupRange, KeyHasher};
+use crate::Key;
+
+/// How a state's rows are shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowShape {
+    /// One row per key and namespace.
+    Single,
+    /// One row per key, namespace and user key (map state).
+    PerUserKey,
+}
+
+/// A state the store backend knows.
+struct Registration {
+    name: String,
+    id: StoreStateId,
+    type_id: TypeId,
+    description: String,
+    shape: RowShape,
+    /// The reduce or aggregate function of reducing and aggregating states.
+    function: Box<dyn Any + Send>,
+}
+
+/// Keyed state in an ordered byte store (`state.backend.type: rocksdb`): keys, namespaces and
+/// values are serialized on every access (see the `layout` module). Two buffers are reused
+/// across accesses, so reading and writing allocate nothing but the values returned.
+pub struct StoreKeyedStateBackend<K> {
+    store: Box<dyn OrderedStateStore>,
+    max_parallelism: u32,
+    registered: FxHashMap<String, Registration>,
+    row: Cell<Vec<u8>>,
+    value: Cell<Vec<u8>>,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<K: Key> StoreKeyedStateBackend<K> {
+    /// Keyed state in `store`, keys hashed into `max_parallelism` key groups.
+    pub fn new(store: Box<dyn OrderedStateStore>, max_parallelism: u32) -> Self {
+        StoreKeyedStateBackend {
+            store,
+            max_parallelism,
+            registered: FxHashMap::default(),
+            row: Cell::new(Vec::with_capacity(64)),
+            value: Cell::new(Vec::with_capacity(256)),
+            _key: PhantomData,
+        }
+    }
+
+    /// The names of the registered states, sorted.
+    pub fn state_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The store underneath.
+    pub fn store_mut(&mut self) -> &mut dyn OrderedStateStore {
+        self.store.as_mut()
+    }
+
+    /// The cell of state `name` for `key` in `namespace`, registering the state on first use;
+    /// `Tag` identifies the kind and type (an error names both if they differ from the
+    /// registration).
+    pub(crate) fn cell<Tag: 'static>(
+        &mut self,
+        name: &str,
+        description: impl FnOnce() -> String,
+        shape: RowShape,
+        function: impl FnOnce() -> Box<dyn Any + Send>,
+        key: &K,
+        namespace: Namespace,
+    ) -> FnResult<StoreCell<'_>> {
+        if !self.registered.contains_key(name) {
+            let id = self.store.register_state(name)?;
+            self.registered.insert(
+                name.to_owned(),
+                Registration {
+                    name: name.to_owned(),
+                    id,
+                    type_id: TypeId::of::<Tag>(),
+                    description: description(),
+                    shape,
+                    function: function(),
+                },
+            );
+        } else if self.registered[name].type_id != TypeId::of::<Tag>() {
+            return Err(format!(
+                "state '{name}' is a {} but was asked for as a {}; give states of different \
+                 kinds or types different names",
+                self.registered[name].description,
+                description()
+            )
+            .into());
+        }
+        let registration = self
+            .registered
+            .get_mut(name)
+            .ok_or("state registration vanished")?;
+        let key_group = KeyHasher::new().key_group(key, self.max_parallelism)?;
+        let mut row = self.row.take();
+        let written = write_row(&mut row, key_group, key, namespace, name);
+        let prefix_len = row.len();
+        self.row.set(row);
+        written?;
+        Ok(StoreCell {
+            store: self.store.as_mut(),
+            id: registration.id,
+            name: &registration.name,
+            function: registration.function.as_mut(),
+            row: &self.row,
+            prefix_len,
+            value: &self.value,
+        })
+    }
+
+    /// Drops every state of `key` in `namespace`.
+    pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) -> FnResult<()> {
+        let key_group = KeyHasher::new().key_group(key, self.max_parallelism)?;
+        let mut row = self.row.take();
+        let mut result = Ok(());
+        for registration in self.registered.values() {
+            result =
+                write_row(&mut row, key_group, key, namespace, &registration.name).and_then(|()| {
+                    match registration.shape {
+                        RowShape::Single => self.store.delete(registration.id, &row),
+                        RowShape::PerUserKey => match prefix_end(&row) {
+                            Some(end) => self.store.delete_range(registration.id, &row, &end),
+                            None => Ok(()),
+                        },
+                    }
+                });
+            if result.is_err() {
+                break;
+            }
+        }
+        self.row.set(row);
+        Ok(result?)
+    }
+
+    /// The keys with an entry of state `name` in the key groups of `range`, in store order
+    /// (by key group, then by serialized key), each once.
+    pub fn keys_in(&mut self, name: &str, range: KeyGroupRange) -> FnResult<Vec<K>> {
+        let mut keys = Vec::new();
+        let Some(registration) = self.registered.get(name) else {
+            return Ok(keys);
+        };
+        if range.is_empty() {
+            return Ok(keys);
+        }
+        let from = key_group_prefix(range.start);
+        let to = (range.end + 1 < self.max_parallelism).then(|| key_group_prefix(range.end + 1));
+        let mut last: Vec<u8> = Vec::new();
+        self.store.scan(
+            registration.id,
+            &from,
+            to.as_ref().map(|t| &t[..]),
+            &mut |row, _value| {
+                let key: K = key_of_row(row, name)?;
+                // Rows of one key are adjacent: skip repeats by comparing the key's bytes.
+                let mut encoded = Vec::new();
+                encode_into(&mut encoded, &key, name)?;
+                if encoded != last {
+                    keys.push(key);
+                    last = encoded;
+                }
+                Ok(ScanControl::Continue)
+            },
+        )?;
+        Ok(keys)
+    }
+}
+
+impl<K: Key> StoreKeyedStateBackend<K> {
+    /// The keys with an entry of state `name` in `namespace`, in store order, each once.
+    pub fn keys_in_namespace(&mut self, name: &str, namespace: Namespace) -> FnResult<Vec<K>> {
+        let mut keys = Vec::new();
+        let Some(registration) = self.registered.get(name) else {
+            return Ok(keys);
+        };
+        let mut wanted = Vec::new();
+        push_namespace(&mut wanted, namespace);
+        let mut last: Vec<u8> = Vec::new();
+        self.store
+            .scan(registration.id, &[], None, &mut |row, _value| {
+                let (key, rest) = key_and_rest_of_row::<K>(row, name)?;
+                if rest.starts_with(&wanted) {
+                    let key_bytes = &row[..row.len() - rest.len()];
+                    if key_bytes != last.as_slice() {
+                        last.clear();
+                        last.extend_from_slice(key_bytes);
+                        keys.push(key);
+                    }
+                }
+                Ok(ScanControl::Continue)
+            })?;
+        Ok(keys)
+    }
+}
+
+/// One state of one key in one namespace, in a store: the row-key prefix is written in the
+/// backend's row buffer.
+pub(crate) struct StoreCell<'s> {
+    store: &'s mut dyn OrderedStateStore,
+    id: StoreStateId,
+    name: &'s str,
+    function: &'s mut (dyn Any + Send),
+    row: &'s Cell<Vec<u8>>,
+    prefix_len: usize,
+    value: &'s Cell<Vec<u8>>,
+}
+
+impl StoreCell<'_> {
+    /// The state's reduce or aggregate function.
+    pub(crate) fn function<F: 'static>(&mut self) -> FnResult<&mut F> {
+        self.function
+            .downcast_mut::<F>()
+            .ok_or_else(|| format!("state '{}' has a function of another type", self.name).into())
+    }
+
+    /// Runs `f` with the row key: the prefix, plus `user_key` if given.
+    fn with_row<R>(
+        &self,
+        user_key: Option<&dyn ErasedSerialize>,
+        f: impl FnOnce(&[u8]) -> Result<R, StateError>,
+    ) -> Result<R, StateError> {
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let result = match user_key {
+            Some(user_key) => user_key.encode(&mut row, self.name).and_then(|()| f(&row)),
+            None => f(&row),
+        };
+        self.row.set(row);
+        result
+    }
+
+    /// Runs `f` with the value buffer.
+    fn with_value<R>(
+        &self,
+        f: impl FnOnce(&mut Vec<u8>) -> Result<R, StateError>,
+    ) -> Result<R, StateError> {
+        let mut value = self.value.take();
+        let result = f(&mut value);
+        self.value.set(value);
+        result
+    }
+
+    /// The value of the row (of `user_key`), decoded.
+    pub(crate) fn read<T: DeserializeOwned>(
+        &self,
+        user_key: Option<&dyn ErasedSerialize>,
+    ) -> FnResult<Option<T>> {
+        let found = self.with_value(|value| {
+            self.with_row(user_key, |row| {
+                if self.store.get(self.id, row, value)? {
+                    decode(value, self.name).map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+        })?;
+        Ok(found)
+    }
+
+    /// The list in the row.
+    pub(crate) fn read_list<T: DeserializeOwned>(&self) -> FnResult<Vec<T>> {
+        Ok(self.with_value(|value| {
+            self.with_row(None, |row| {
+                if self.store.get(self.id, row, value)? {
+                    decode_list(value, self.name)
+                } else {
+                    Ok(Vec::new())
+                }
+            })
+        })?)
+    }
+
+    /// Whether the row (of `user_key`) exists.
+    pub(crate) fn exists(&self, user_key: Option<&dyn ErasedSerialize>) -> FnResult<bool> {
+        Ok(self.with_value(|value| {
+            self.with_row(user_key, |row| self.store.get(self.id, row, value))
+        })?)
+    }
+
+    /// Writes the encoded `values` into the row (of `user_key`): as its value, or appended
+    /// to it.
+    fn store_values<T: Serialize, B: Borrow<T>>(
+        &mut self,
+        user_key: Option<&dyn ErasedSerialize>,
+        values: impl IntoIterator<Item = B>,
+        append: bool,
+    ) -> FnResult<()> {
+        let mut value = self.value.take();
+        value.clear();
+        let mut encoded = Ok(());
+        for item in values {
+            encoded = encode_into(&mut value, item.borrow(), self.name);
+            if encoded.is_err() {
+                break;
+            }
+        }
+        let (id, name) = (self.id, self.name);
+        let store = &mut *self.store;
+        let result = encoded.and_then(|()| {
+            let mut row = self.row.take();
+            row.truncate(self.prefix_len);
+            let written = match user_key {
+                Some(user_key) => user_key.encode(&mut row, name),
+                None => Ok(()),
+            }
+            .and_then(|()| {
+                if append {
+                    if value.is_empty() {
+                        Ok(())
+                    } else {
+                        store.append(id, &row, &value)
+                    }
+                } else {
+                    store.put(id, &row, &value)
+                }
+            });
+            self.row.set(row);
+            written
+        });
+        self.value.set(value);
+        Ok(result?)
+    }
+
+    /// Sets the row (of `user_key`) to `value`.
+    pub(crate) fn write<T: Serialize>(
+        &mut self,
+        user_key: Option<&dyn ErasedSerialize>,
+        value: &T,
+    ) -> FnResult<()> {
+        self.store_values::<T, &T>(user_key, [value], false)
+    }
+
+    /// Sets the row to the concatenated `values`.
+    pub(crate) fn write_all<T: Serialize, B: Borrow<T>>(
+        &mut self,
+        values: impl IntoIterator<Item = B>,
+    ) -> FnResult<()> {
+        self.store_values::<T, B>(None, values, false)
+    }
+
+    /// Appends the encoded `values` to the row.
+    pub(crate) fn append<T: Serialize, B: Borrow<T>>(
+        &mut self,
+        values: impl IntoIterator<Item = B>,
+    ) -> FnResult<()> {
+        self.store_values::<T, B>(None, values, true)
+    }
+
+    /// Deletes the row (of `user_key`).
+    pub(crate) fn delete(&mut self, user_key: Option<&dyn ErasedSerialize>) -> FnResult<()> {
+        let (id, name) = (self.id, self.name);
+        let store = &mut *self.store;
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let result = match user_key {
+            Some(user_key) => user_key.encode(&mut row, name),
+            None => Ok(()),
+        }
+        .and_then(|()| store.delete(id, &row));
+        self.row.set(row);
+        Ok(result?)
+    }
+
+    /// Visits the user-key rows (map entries) in order, decoded.
+    pub(crate) fn scan_entries<UK: DeserializeOwned, UV: DeserializeOwned>(
+        &self,
+        mut visit: impl FnMut(UK, Option<UV>) -> ScanControl,
+        values: bool,
+    ) -> FnResult<()> {
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let prefix_len = self.prefix_len;
+        let name = self.name;
+        let result = match prefix_end(&row) {
+            Some(end) => self
+                .store
+                .scan(self.id, &row, Some(&end), &mut |entry, value| {
+                    let user_key: UK = decode(&entry[prefix_len..], name)?;
+                    let value = if values {
+                        Some(decode(value, name)?)
+                    } else {
+                        None
+                    };
+                    Ok(visit(user_key, value))
+                }),
+            None => Ok(()),
+        };
+        self.row.set(row);
+        Ok(result?)
+    }
+
+    /// Deletes every user-key row (map entry).
+    pub(crate) fn delete_entries(&mut self) -> FnResult<()> {
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let result = match prefix_end(&row) {
+            Some(end) => self.store.delete_range(self.id, &row, &end),
+            None => Ok(()),
+        };
+        self.row.set(row);
+        Ok(result?)
+    }
+}
+
+/// A user key to encode into a row, without making the cell's methods generic over it.
+pub(crate) trait ErasedSerialize {
+    /// Appends the binary encoding.
+    fn encode(&self, out: &mut Vec<u8>, state: &str) -> Result<(), StateError>;
+}
+
+impl<T: Serialize> ErasedSerialize for T {
+    fn encode(&self, out: &mut Vec<u8>, state: &str) -> Result<(), StateError> {
+        encode_into(out, self, state)
+    }
+}
