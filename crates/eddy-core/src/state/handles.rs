@@ -335,6 +335,10 @@ impl<K: Key, T: Send + 'static> StateTable<K> for ReducingTable<K, T> {
         self.values.remove(key, namespace);
     }
 
+    fn keys_in_namespace(&self, namespace: Namespace) -> Vec<K> {
+        self.values.keys_in(namespace).cloned().collect()
+    }
+
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
@@ -393,6 +397,10 @@ where
 {
     fn remove_entry(&mut self, key: &K, namespace: Namespace) {
         self.accumulators.remove(key, namespace);
+    }
+
+    fn keys_in_namespace(&self, namespace: Namespace) -> Vec<K> {
+        self.accumulators.keys_in(namespace).cloned().collect()
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {

@@ -86,12 +86,22 @@ impl<K: Hash + Eq + Clone, V> Table<K, V> {
             .ok()
             .map(|occupied| occupied.remove().0 .2)
     }
+
+    /// The keys that have an entry in `namespace`, in no particular order.
+    pub(crate) fn keys_in(&self, namespace: Namespace) -> impl Iterator<Item = &K> {
+        self.entries
+            .iter()
+            .filter(move |e| e.1 == namespace)
+            .map(|e| &e.0)
+    }
 }
 
 /// What the backend does with any state's table without knowing its value type.
 pub(crate) trait StateTable<K>: Any + Send {
     /// Drops the entry of `key` in `namespace`, if any.
     fn remove_entry(&mut self, key: &K, namespace: Namespace);
+    /// Copies of the keys that have an entry in `namespace`, in no particular order.
+    fn keys_in_namespace(&self, namespace: Namespace) -> Vec<K>;
     /// The table, for downcasting to its concrete type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -99,6 +109,10 @@ pub(crate) trait StateTable<K>: Any + Send {
 impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for Table<K, V> {
     fn remove_entry(&mut self, key: &K, namespace: Namespace) {
         self.remove(key, namespace);
+    }
+
+    fn keys_in_namespace(&self, namespace: Namespace) -> Vec<K> {
+        self.keys_in(namespace).cloned().collect()
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -151,6 +165,16 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         for table in &mut self.tables {
             table.remove_entry(key, namespace);
         }
+    }
+
+    /// Copies of the keys that have an entry of state `name` in `namespace`, in no particular
+    /// order; none if no function asked for that state yet. (What Flink's `applyToKeyedState`
+    /// visits, with `Namespace::Global`.)
+    pub fn keys_in_namespace(&self, name: &str, namespace: Namespace) -> Vec<K> {
+        self.registered
+            .get(name)
+            .map(|registration| self.tables[registration.index].keys_in_namespace(namespace))
+            .unwrap_or_default()
     }
 
     /// The table of state `name`, created with `create` on first use. `description` (e.g.
