@@ -72,10 +72,8 @@ fn reference(items: &[String], rules: &[String]) -> Vec<String> {
         names.sort();
         names.dedup();
         for name in names {
-            let Some((version, _, first, second)) = rules
-                .iter()
-                .filter(|r| &r.1 == name && r.0 <= ts)
-                .next_back()
+            let Some((version, _, first, second)) =
+                rules.iter().rfind(|r| &r.1 == name && r.0 <= ts)
             else {
                 continue;
             };
