@@ -349,9 +349,9 @@ impl<'a, K: Key> KeyedBroadcastContext<'a, K> {
     /// Flink's `applyToKeyedState`: calls `function(key, state)` for every key that has the
     /// keyed state `descriptor` names in this subtask (in no particular order), with that
     /// key's handle of the state, e.g. to clear or update it for all keys when a rule changes.
-    /// Keys whose state `function` clears are still visited once; keys it creates state for
-    /// are not. Fails if the state was registered with another kind or type, or if `function`
-    /// fails.
+    /// The keys are listed before the first call, so each is visited once even if `function`
+    /// clears its state. Fails if the state was registered with another kind or type, or if
+    /// `function` fails.
     pub fn apply_to_keyed_state<D: KeyedStateDescriptor<K>>(
         &mut self,
         descriptor: &D,
