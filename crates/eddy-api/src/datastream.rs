@@ -25,7 +25,7 @@ use eddy_runtime::operators::{
 };
 use eddy_runtime::writer::{CustomEdge, KeyGroupEdge, StandardEdge};
 
-use crate::connected::ConnectedStreams;
+use crate::broadcast::Connectable;
 use crate::environment::{NodeSpec, StreamExecutionEnvironment};
 use crate::joins::{CoGroupedStreams, JoinedStreams};
 use crate::keyed::KeyedStream;
@@ -430,9 +430,14 @@ impl<T: Data> DataStream<T> {
         stream
     }
 
-    /// Connects two streams for an operator with two inputs (`co_map`, `co_flat_map`).
-    pub fn connect<U: Data>(&self, other: &DataStream<U>) -> ConnectedStreams<T, U> {
-        ConnectedStreams::new(self.clone(), other.clone())
+    /// Connects this stream (the first input) with another for an operator with two inputs:
+    /// `connect(&other_stream)` gives [`ConnectedStreams`] (`co_map`, `co_flat_map`,
+    /// `process`, `key_by`); `connect(&broadcast_stream)` (from
+    /// [`broadcast_with`](Self::broadcast_with)) gives a
+    /// [`BroadcastConnectedStream`](crate::BroadcastConnectedStream) for the broadcast state
+    /// pattern.
+    pub fn connect<C: Connectable<Self>>(&self, other: C) -> C::Connected {
+        other.connect_to(self)
     }
 
     // ----- sinks -----

@@ -13,7 +13,7 @@ use eddy_graph::NodeKind;
 use eddy_runtime::operators::{KeyedProcessLogic, KeyedReduceLogic};
 
 use crate::aggregations::{MaxByReducer, MaxReducer, MinByReducer, MinReducer, SumReducer};
-use crate::connected::ConnectedStreams;
+use crate::broadcast::Connectable;
 use crate::connected::KeyedConnectedStreams;
 use crate::datastream::DataStream;
 use crate::joins::IntervalJoin;
@@ -189,8 +189,13 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
         (self.stream.clone(), self.key_selector.clone())
     }
 
-    /// Connects with another stream (keyed or not) for a two-input operator.
-    pub fn connect<U: Data>(&self, other: &DataStream<U>) -> ConnectedStreams<T, U> {
-        self.stream.connect(other)
+    /// Connects with another stream for a two-input operator: `connect(&data_stream)` gives
+    /// [`ConnectedStreams`](crate::ConnectedStreams) (this stream keeps its key partitioning);
+    /// `connect(&broadcast_stream)` (from
+    /// [`broadcast_with`](DataStream::broadcast_with)) gives a
+    /// [`KeyedBroadcastConnectedStream`](crate::KeyedBroadcastConnectedStream) for a
+    /// [`KeyedBroadcastProcessFunction`](eddy_core::functions::KeyedBroadcastProcessFunction).
+    pub fn connect<C: Connectable<Self>>(&self, other: C) -> C::Connected {
+        other.connect_to(self)
     }
 }

@@ -21,6 +21,7 @@
 //! into a JobGraph and runs it on an embedded mini-cluster made of the real cluster components.
 
 mod aggregations;
+mod broadcast;
 mod client;
 mod collect;
 mod connected;
@@ -34,6 +35,9 @@ mod params;
 mod sink;
 mod windowed;
 
+pub use broadcast::{
+    BroadcastConnectedStream, BroadcastStream, Connectable, KeyedBroadcastConnectedStream,
+};
 pub use client::{JobClient, JobExecutionResult};
 pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use datastream::DataStream;
@@ -57,25 +61,29 @@ pub use eddy_graph as graph;
 /// Everything a typical job needs.
 pub mod prelude {
     pub use crate::{
-        AllWindowedStream, ConnectedStreams, DataStream, DataStreamSink, JobClient, JobError,
-        JobExecutionResult, KeyedConnectedStreams, KeyedStream, ParameterTool,
+        AllWindowedStream, BroadcastConnectedStream, BroadcastStream, Connectable,
+        ConnectedStreams, DataStream, DataStreamSink, JobClient, JobError, JobExecutionResult,
+        KeyedBroadcastConnectedStream, KeyedConnectedStreams, KeyedStream, ParameterTool,
         StreamExecutionEnvironment, WindowedStream,
     };
     pub use eddy_cluster::JobStatus;
     pub use eddy_connectors::WriteMode;
     pub use eddy_core::config::{Configuration, RuntimeMode};
     pub use eddy_core::functions::{
-        Boundedness, CoFlatMapFunction, CoMapFunction, CoProcessFunction, Collector,
-        FilterFunction, FlatMapFunction, KeySelector, KeyedCoProcessFunction, KeyedContext,
-        KeyedProcessFunction, MapFunction, OutputTag, Partitioner, ProcessContext, ProcessFunction,
-        ProcessJoinContext, ProcessJoinFunction, ReduceFunction, RuntimeContext, SinkContext,
-        SinkFunction, SourceFunction, SourceOutput, SourceStatus, TimestampAssigner,
-        WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+        Boundedness, BroadcastContext, BroadcastProcessFunction, CoFlatMapFunction, CoMapFunction,
+        CoProcessFunction, Collector, FilterFunction, FlatMapFunction, KeySelector,
+        KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
+        KeyedProcessFunction, KeyedReadOnlyBroadcastContext, MapFunction, OutputTag, Partitioner,
+        ProcessContext, ProcessFunction, ProcessJoinContext, ProcessJoinFunction,
+        ReadOnlyBroadcastContext, ReduceFunction, RuntimeContext, SinkContext, SinkFunction,
+        SourceFunction, SourceOutput, SourceStatus, TimestampAssigner, WatermarkGenerator,
+        WatermarkOutput, WatermarkStrategy,
     };
     pub use eddy_core::state::{
-        AggregatingState, AggregatingStateDescriptor, KeyedState, ListState, ListStateDescriptor,
-        MapState, MapStateDescriptor, Namespace, ReducingState, ReducingStateDescriptor,
-        ValueState, ValueStateDescriptor,
+        AggregatingState, AggregatingStateDescriptor, BroadcastState, KeyedState,
+        KeyedStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
+        Namespace, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, ValueState,
+        ValueStateDescriptor,
     };
     pub use eddy_core::time::{TimeDomain, TimerService};
     pub use eddy_core::windowing::{

@@ -7,6 +7,7 @@
 //! The DataStream API also accepts plain closures for the common cases (`map(|x| x + 1)`); it
 //! wraps them into these traits with the adapters in [`closures`].
 
+mod broadcast;
 pub mod closures;
 mod collector;
 mod context;
@@ -18,6 +19,10 @@ mod source;
 mod transform;
 mod watermarks;
 
+pub use broadcast::{
+    BroadcastContext, BroadcastProcessFunction, KeyedBroadcastContext,
+    KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext,
+};
 pub use collector::Collector;
 pub use context::{ProcessContext, RuntimeContext};
 pub use join::{ProcessJoinContext, ProcessJoinFunction};

@@ -96,8 +96,8 @@ impl<K: Hash + Eq + Clone, V> Table<K, V> {
 pub(crate) trait StateTable<K>: Any + Send {
     /// Drops the entry of `key` in `namespace`, if any.
     fn remove_entry(&mut self, key: &K, namespace: Namespace);
-    /// Visits the key of every entry (a key once per namespace it has an entry in).
-    fn for_each_key(&self, visit: &mut dyn FnMut(&K));
+    /// Visits the key and namespace of every entry.
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K, Namespace));
     /// The table, for downcasting to its concrete type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -107,9 +107,9 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for
         self.remove(key, namespace);
     }
 
-    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K, Namespace)) {
         for entry in self.entries.iter() {
-            visit(&entry.0);
+            visit(&entry.0, entry.1);
         }
     }
 
@@ -165,6 +165,24 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         }
     }
 
+    /// Copies of the keys that have an entry of state `name` in `namespace`, in no particular
+    /// order; none if no function asked for that state yet. (What Flink's `applyToKeyedState`
+    /// visits, with `Namespace::Global`.)
+    pub fn keys_in_namespace(&self, name: &str, namespace: Namespace) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let mut keys = Vec::new();
+        if let Some(registration) = self.registered.get(name) {
+            self.tables[registration.index].for_each_key(&mut |key, entry_namespace| {
+                if entry_namespace == namespace {
+                    keys.push(key.clone());
+                }
+            });
+        }
+        keys
+    }
+
     /// The keys with an entry of state `name` in the key groups of `range`, ordered like the
     /// on-disk backend orders them (by key group, then by serialized key), each once.
     pub fn keys_in(
@@ -181,7 +199,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         };
         let mut keys: Vec<(u32, Vec<u8>, K)> = Vec::new();
         let mut failure = None;
-        self.tables[registration.index].for_each_key(&mut |key| {
+        self.tables[registration.index].for_each_key(&mut |key, _| {
             if failure.is_some() {
                 return;
             }
@@ -262,7 +280,7 @@ impl<K: Key, T: Send + 'static> StateTable<K> for ReducingTable<K, T> {
         self.values.remove(key, namespace);
     }
 
-    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K, Namespace)) {
         self.values.for_each_key(visit);
     }
 
@@ -290,7 +308,7 @@ where
         self.accumulators.remove(key, namespace);
     }
 
-    fn for_each_key(&self, visit: &mut dyn FnMut(&K)) {
+    fn for_each_key(&self, visit: &mut dyn FnMut(&K, Namespace)) {
         self.accumulators.for_each_key(visit);
     }
 

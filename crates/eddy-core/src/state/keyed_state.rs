@@ -65,6 +65,16 @@ impl<K: Key> KeyedStateBackend<K> {
         }
     }
 
+    /// The keys that have an entry of state `name` in `namespace` (what Flink's
+    /// `applyToKeyedState` visits, with `Namespace::Global`): in no particular order on the
+    /// heap, in store order on disk.
+    pub fn keys_in_namespace(&mut self, name: &str, namespace: Namespace) -> FnResult<Vec<K>> {
+        match self {
+            KeyedStateBackend::Heap(heap) => Ok(heap.keys_in_namespace(name, namespace)),
+            KeyedStateBackend::Store(store) => store.keys_in_namespace(name, namespace),
+        }
+    }
+
     /// The keys with an entry of state `name` in the key groups of `range` (of
     /// `max_parallelism`), ordered by key group and then by serialized key, each once.
     pub fn keys_in(

@@ -1,4 +1,5 @@
-//! Managed keyed state: descriptors, the state of the current key, and the `hashmap` backend.
+//! Managed state: keyed state (descriptors, the state of the current key, the `hashmap`
+//! backend) and broadcast state.
 //!
 //! A keyed function names its state with descriptors ([`ValueStateDescriptor`] and friends)
 //! and reaches it through its context, which is always scoped to the key being processed:
@@ -11,7 +12,12 @@
 //! Inside windows the state is further scoped to a [`Namespace`]: one window's, or the key's
 //! own (global) state. State can only be reached from keyed contexts, so using it outside a
 //! keyed stream does not compile.
+//!
+//! Broadcast state ([`BroadcastStateStore`]) is map-shaped state that every subtask of a
+//! broadcast operator holds in full: written by the broadcast input, read by the other one.
 
+mod any_descriptor;
+mod broadcast;
 mod descriptors;
 mod handles;
 mod heap;
@@ -23,6 +29,10 @@ mod store_backend;
 
 use serde::{Deserialize, Serialize};
 
+pub use any_descriptor::KeyedStateDescriptor;
+pub use broadcast::{
+    BroadcastState, BroadcastStateDeclaration, BroadcastStateStore, ReadOnlyBroadcastState,
+};
 pub use descriptors::{
     AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReduceFn,
     ReducingStateDescriptor, ValueStateDescriptor,

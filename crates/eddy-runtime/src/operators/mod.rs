@@ -4,6 +4,7 @@
 //! sit in a chain: open/close order, error attribution, passing control events on).
 
 mod basic;
+mod broadcast;
 mod co;
 mod co_process;
 mod keyed_process;
@@ -21,6 +22,7 @@ use crate::factory::{OperatorSetup, SideChannels};
 use crate::output::{Batch, Output};
 
 pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
+pub use broadcast::{BroadcastProcessLogic, KeyedBroadcastProcessLogic};
 pub use co::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
 pub use co_process::{CoProcessLogic, IntervalJoinLogic, KeyedCoProcessLogic};
 pub use keyed_process::KeyedProcessLogic;

@@ -1,6 +1,7 @@
 //! The bundled example jobs, runnable as `eddy run <name> [args…]` (like the jobs in Flink's
 //! `examples/` folder). Each is an ordinary program against the DataStream API.
 
+mod broadcast_rules;
 mod numbers;
 mod socket_window_wordcount;
 mod window_aggregate;
@@ -11,6 +12,10 @@ mod wordcount_data;
 
 use crate::ProgramError;
 
+pub use broadcast_rules::{
+    broadcast_rules, parse_item, parse_rule, Item, MatchRules, Pending, Rule, RuleMatch,
+    RuleVersions, BROADCAST_RULES_USAGE,
+};
 pub use numbers::numbers;
 pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
 pub use window_aggregate::{window_aggregate, WINDOW_AGGREGATE_USAGE};
@@ -67,6 +72,14 @@ pub const EXAMPLES: &[Example] = &[
              Flink's SocketWindowWordCount.",
         usage: "[--hostname H] --port P",
         main: socket_window_wordcount,
+    },
+    Example {
+        name: "broadcast-rules",
+        description: "Matches ts,color,shape items against ts,rule_name,first_shape,second_shape \
+             rules broadcast to every subtask (the broadcast state pattern): per color, a first \
+             shape later followed by a second shape.",
+        usage: BROADCAST_RULES_USAGE,
+        main: broadcast_rules,
     },
 ];
 
