@@ -72,11 +72,13 @@ pub mod prelude {
         SinkFunction, SourceFunction, SourceOutput, SourceStatus, TimestampAssigner,
         WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };
+    pub use eddy_core::functions::{FunctionInitializationContext, FunctionSnapshotContext};
     pub use eddy_core::state::{
         AggregatingState, AggregatingStateDescriptor, KeyedState, ListState, ListStateDescriptor,
         MapState, MapStateDescriptor, Namespace, ReducingState, ReducingStateDescriptor,
         ValueState, ValueStateDescriptor,
     };
+    pub use eddy_core::state::{OperatorListState, OperatorStateStore};
     pub use eddy_core::time::{TimeDomain, TimerService};
     pub use eddy_core::windowing::{
         process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,

@@ -11,10 +11,15 @@
 //! Inside windows the state is further scoped to a [`Namespace`]: one window's, or the key's
 //! own (global) state. State can only be reached from keyed contexts, so using it outside a
 //! keyed stream does not compile.
+//!
+//! Operator state — per-subtask lists any function can keep, with their snapshots and their
+//! redistribution on rescale — is in [`OperatorStateStore`] and [`redistribute`].
 
 mod descriptors;
 mod handles;
 mod heap;
+mod operator;
+mod redistribute;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +29,11 @@ pub use descriptors::{
 };
 pub use handles::{AggregatingState, KeyedState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapKeyedStateBackend;
+pub use operator::{
+    ListStateSnapshot, OperatorListState, OperatorStateMode, OperatorStateSnapshot,
+    OperatorStateStore,
+};
+pub use redistribute::{redistribute, RedistributionError};
 
 /// Which part of a key's state: the key's own state, or one window's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -146,6 +146,8 @@ where
     KS: KeySelector<I, K>,
     F: KeyedProcessFunction<K, I, O>,
 {
+    forward_checkpointed!(function);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.function.open(ctx)
     }

@@ -507,6 +507,8 @@ where
     C: WindowContents<T, K, W, O>,
     O: Send,
 {
+    forward_checkpointed!(contents);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.contents.open(ctx)
     }
