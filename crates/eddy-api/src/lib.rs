@@ -79,12 +79,14 @@ pub mod prelude {
         SourceFunction, SourceOutput, SourceStatus, TimestampAssigner, WatermarkGenerator,
         WatermarkOutput, WatermarkStrategy,
     };
+    pub use eddy_core::functions::{FunctionInitializationContext, FunctionSnapshotContext};
     pub use eddy_core::state::{
         AggregatingState, AggregatingStateDescriptor, BroadcastState, KeyedState,
         KeyedStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
         Namespace, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, ValueState,
         ValueStateDescriptor,
     };
+    pub use eddy_core::state::{OperatorListState, OperatorStateStore};
     pub use eddy_core::time::{TimeDomain, TimerService};
     pub use eddy_core::windowing::{
         process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,

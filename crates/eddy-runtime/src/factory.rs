@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
-use eddy_core::state::StateBackendConfig;
+use eddy_core::state::{OperatorStateSnapshot, StateBackendConfig};
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, Watermark};
 use eddy_graph::{NodeId, PartitionerKind};
@@ -67,6 +67,9 @@ pub struct OperatorSetup {
     pub settings: TaskSettings,
     /// The task's processing-time clock (shared by its operators).
     pub clock: ProcessingTimeService,
+    /// The operator state to restore (this subtask's share after redistribution); `None`
+    /// starts with empty operator state. Filled by checkpoint restores (M1.4).
+    pub operator_state: Option<OperatorStateSnapshot>,
 }
 
 impl OperatorSetup {

@@ -1,13 +1,16 @@
 //! User-function traits: what a job implements and operators call.
 //!
 //! Each trait is the "rich" form of a Flink function: the per-record method plus optional
-//! `open`/`close` lifecycle hooks with a [`RuntimeContext`]. Every function is `Clone`, because
+//! `open`/`close` lifecycle hooks with a [`RuntimeContext`], and the checkpointed-function
+//! hooks `initialize_state` (called before `open`) and `snapshot_state`, through which any
+//! function keeps operator state (see [`checkpointed`]). Every function is `Clone`, because
 //! each parallel subtask runs its own copy, cloned from the one the program built.
 //!
 //! The DataStream API also accepts plain closures for the common cases (`map(|x| x + 1)`); it
 //! wraps them into these traits with the adapters in [`closures`].
 
 mod broadcast;
+pub mod checkpointed;
 pub mod closures;
 mod collector;
 mod context;
@@ -23,6 +26,7 @@ pub use broadcast::{
     BroadcastContext, BroadcastProcessFunction, KeyedBroadcastContext,
     KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext,
 };
+pub use checkpointed::{FunctionInitializationContext, FunctionSnapshotContext};
 pub use collector::Collector;
 pub use context::{ProcessContext, RuntimeContext};
 pub use join::{ProcessJoinContext, ProcessJoinFunction};

@@ -25,6 +25,8 @@ impl SinkContext {
 
 /// Writes the elements of a stream somewhere.
 pub trait SinkFunction<T>: Clone + Send + 'static {
+    checkpointed!();
+
     /// Called once per subtask before the first element.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())

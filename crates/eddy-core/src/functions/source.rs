@@ -77,6 +77,8 @@ impl<'a, T> SourceOutput<'a, T> {
 /// each reads `subtask_index` and `parallelism` from the [`RuntimeContext`] in `open` and emits
 /// its own share.
 pub trait SourceFunction<T>: Clone + Send + 'static {
+    checkpointed!();
+
     /// Called once per subtask before the first poll.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())

@@ -15,6 +15,8 @@
 //!
 //! Broadcast state ([`BroadcastStateStore`]) is map-shaped state that every subtask of a
 //! broadcast operator holds in full: written by the broadcast input, read by the other one.
+//! Operator state — per-subtask lists any function can keep, with their snapshots and their
+//! redistribution on rescale — is in [`OperatorStateStore`] and [`redistribute`].
 
 mod any_descriptor;
 mod broadcast;
@@ -23,6 +25,8 @@ mod handles;
 mod heap;
 mod keyed_state;
 mod layout;
+mod operator;
+mod redistribute;
 mod settings;
 mod store;
 mod store_backend;
@@ -40,6 +44,11 @@ pub use descriptors::{
 pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapKeyedStateBackend;
 pub use keyed_state::{KeyedState, KeyedStateBackend};
+pub use operator::{
+    ListStateSnapshot, OperatorListState, OperatorStateMode, OperatorStateSnapshot,
+    OperatorStateStore,
+};
+pub use redistribute::{redistribute, RedistributionError};
 pub use settings::StateBackendConfig;
 pub use store::{OrderedStateStore, ScanControl, StateError, StoreStateId};
 pub use store_backend::StoreKeyedStateBackend;

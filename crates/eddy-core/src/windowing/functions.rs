@@ -4,8 +4,11 @@ use std::marker::PhantomData;
 
 use super::evictors::TimestampedValue;
 use crate::error::FnResult;
-use crate::functions::{Collector, OutputTag, ReduceFunction, RuntimeContext, SideOutputs};
-use crate::state::{KeyedState, KeyedStateBackend, Namespace};
+use crate::functions::{
+    Collector, FunctionInitializationContext, FunctionSnapshotContext, OutputTag, ReduceFunction,
+    RuntimeContext, SideOutputs,
+};
+use crate::state::{KeyedState, KeyedStateBackend, Namespace, OperatorStateStore};
 use crate::time::ProcessingTimeService;
 use crate::Key;
 
@@ -54,6 +57,18 @@ impl<T: Clone + Send + 'static, R: ReduceFunction<T>> AggregateFunction<T, Optio
             self.add(other, accumulator)?;
         }
         Ok(())
+    }
+
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.0.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.0.snapshot_state(ctx, store)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

@@ -13,6 +13,8 @@ use crate::output::Batch;
 pub struct MapLogic<F>(pub F);
 
 impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
+    forward_checkpointed!(0);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
@@ -36,6 +38,8 @@ impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
 pub struct FilterLogic<F>(pub F);
 
 impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
+    forward_checkpointed!(0);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
@@ -60,6 +64,8 @@ impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
 pub struct FlatMapLogic<F>(pub F);
 
 impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
+    forward_checkpointed!(0);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
@@ -100,6 +106,8 @@ impl<F> ProcessLogic<F> {
 }
 
 impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
+    forward_checkpointed!(function);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.function.open(ctx)
     }

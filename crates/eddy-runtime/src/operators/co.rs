@@ -2,15 +2,34 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{CoFlatMapFunction, CoMapFunction, Collector, RuntimeContext};
+use eddy_core::functions::{
+    CoFlatMapFunction, CoMapFunction, Collector, FunctionInitializationContext,
+    FunctionSnapshotContext, RuntimeContext,
+};
+use eddy_core::state::OperatorStateStore;
 use eddy_core::{Data, FnResult, Watermark};
 
+use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, TwoInputOperator};
 use crate::output::{Batch, Output};
 
 /// What a two-input operator does with each input.
 pub trait TwoInputLogic<I1, I2, O>: Send {
+    /// Called once before `open`: the functions' `initialize_state`, with the operator's
+    /// operator state.
+    fn initialize_state(&mut self, _ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        Ok(())
+    }
+    /// A checkpoint snapshots the operator: the functions' `snapshot_state`, writing into the
+    /// operator's operator state.
+    fn snapshot_state(
+        &mut self,
+        _ctx: &FunctionSnapshotContext,
+        _store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        Ok(())
+    }
     /// Called once before the first batch.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
@@ -41,6 +60,7 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
 /// the inputs that are not idle) and idleness (idle when both inputs are).
 pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     logic: L,
+    operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
@@ -65,6 +85,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             logic,
             name: setup.display_name(),
             ctx: setup.runtime,
+            operator_state: OperatorStateHandler::new(setup.operator_state),
             next,
             input_watermarks: [i64::MIN; 2],
             watermark: i64::MIN,
@@ -105,7 +126,10 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
 {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let (logic, ctx, state) = (&mut self.logic, &self.ctx, &mut self.operator_state);
+        call_user(&self.name, || {
+            state.initialize(ctx, |init| logic.initialize_state(init))
+        })?;
         call_user(&self.name, || logic.open(ctx))
     }
 
@@ -169,6 +193,8 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
 pub struct CoMapLogic<F>(pub F);
 
 impl<I1, I2, O, F: CoMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoMapLogic<F> {
+    forward_checkpointed!(0);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
@@ -187,6 +213,8 @@ impl<I1, I2, O, F: CoMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoMapL
 pub struct CoFlatMapLogic<F>(pub F);
 
 impl<I1, I2, O, F: CoFlatMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoFlatMapLogic<F> {
+    forward_checkpointed!(0);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }

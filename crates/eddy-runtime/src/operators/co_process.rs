@@ -38,6 +38,8 @@ impl<F> CoProcessLogic<F> {
 }
 
 impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoProcessLogic<F> {
+    forward_checkpointed!(function);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.function.open(ctx)
     }
@@ -157,6 +159,8 @@ where
     KS2: KeySelector<I2, K>,
     F: KeyedCoProcessFunction<K, I1, I2, O>,
 {
+    forward_checkpointed!(function);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.function.open(ctx)

@@ -150,6 +150,8 @@ where
     KS: KeySelector<I, K>,
     F: KeyedProcessFunction<K, I, O>,
 {
+    forward_checkpointed!(function);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.function.open(ctx)

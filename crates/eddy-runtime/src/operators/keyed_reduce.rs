@@ -86,6 +86,8 @@ where
     KS: KeySelector<T, K>,
     R: ReduceFunction<T>,
 {
+    forward_checkpointed!(reducer);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.reducer.open(ctx)
     }

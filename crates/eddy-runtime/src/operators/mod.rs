@@ -3,6 +3,26 @@
 //! Most operators are a [`OneInputLogic`] (what to do with a batch) inside [`Chained`] (how to
 //! sit in a chain: open/close order, error attribution, passing control events on).
 
+/// Implements a logic's `initialize_state`/`snapshot_state` by passing them to the user
+/// function in field `$field`.
+macro_rules! forward_checkpointed {
+    ($field:tt) => {
+        fn initialize_state(
+            &mut self,
+            ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+        ) -> eddy_core::FnResult<()> {
+            self.$field.initialize_state(ctx)
+        }
+        fn snapshot_state(
+            &mut self,
+            ctx: &eddy_core::functions::FunctionSnapshotContext,
+            store: &mut eddy_core::state::OperatorStateStore,
+        ) -> eddy_core::FnResult<()> {
+            self.$field.snapshot_state(ctx, store)
+        }
+    };
+}
+
 mod basic;
 mod broadcast;
 mod co;
@@ -11,10 +31,14 @@ mod keyed_process;
 mod keyed_reduce;
 mod sink;
 mod source;
+mod state;
 mod timestamps;
 pub mod window;
 
-use eddy_core::functions::{RuntimeContext, SideOutputs};
+use eddy_core::functions::{
+    FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
+};
+use eddy_core::state::OperatorStateStore;
 use eddy_core::{Data, FnResult, Watermark};
 
 use crate::error::{call_user, TaskError};
@@ -29,10 +53,25 @@ pub use keyed_process::KeyedProcessLogic;
 pub use keyed_reduce::KeyedReduceLogic;
 pub use sink::SinkOperator;
 pub use source::SourceOperator;
+pub use state::OperatorStateHandler;
 pub use timestamps::TimestampsAndWatermarksOperator;
 
 /// What a one-input operator does with its input.
 pub trait OneInputLogic<I, O>: Send {
+    /// Called once before `open`: the functions' `initialize_state`, with the operator's
+    /// operator state.
+    fn initialize_state(&mut self, _ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        Ok(())
+    }
+    /// A checkpoint snapshots the operator: the functions' `snapshot_state`, writing into the
+    /// operator's operator state.
+    fn snapshot_state(
+        &mut self,
+        _ctx: &FunctionSnapshotContext,
+        _store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        Ok(())
+    }
     /// Called once before the first batch.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
@@ -89,6 +128,7 @@ pub trait OneInputLogic<I, O>: Send {
 /// A one-input operator in a chain.
 pub struct Chained<I, O, L> {
     logic: L,
+    operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
@@ -108,6 +148,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
             logic,
             name: setup.display_name(),
             ctx: setup.runtime,
+            operator_state: OperatorStateHandler::new(setup.operator_state),
             next,
             sides,
             _input: std::marker::PhantomData,
@@ -146,7 +187,10 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
         self.sides.sinks.iter_mut().try_for_each(|s| s.open())?;
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
+        let (logic, ctx, state) = (&mut self.logic, &self.ctx, &mut self.operator_state);
+        call_user(&self.name, || {
+            state.initialize(ctx, |init| logic.initialize_state(init))
+        })?;
         call_user(&self.name, || logic.open(ctx))
     }
 

@@ -3,6 +3,7 @@
 use eddy_core::functions::{RuntimeContext, SinkFunction};
 use eddy_core::{Data, Watermark};
 
+use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;
 use crate::output::{Batch, Output};
@@ -10,6 +11,7 @@ use crate::output::{Batch, Output};
 /// Runs a sink function; the end of a chain.
 pub struct SinkOperator<S> {
     sink: S,
+    operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
 }
@@ -24,13 +26,17 @@ impl<S> SinkOperator<S> {
             sink,
             name: setup.display_name(),
             ctx: setup.runtime,
+            operator_state: OperatorStateHandler::new(setup.operator_state),
         })
     }
 }
 
 impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
     fn open(&mut self) -> Result<(), TaskError> {
-        let (sink, ctx) = (&mut self.sink, &self.ctx);
+        let (sink, ctx, state) = (&mut self.sink, &self.ctx, &mut self.operator_state);
+        call_user(&self.name, || {
+            state.initialize(ctx, |init| sink.initialize_state(init))
+        })?;
         call_user(&self.name, || sink.open(ctx))
     }
 

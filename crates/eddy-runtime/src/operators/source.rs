@@ -3,6 +3,7 @@
 use eddy_core::functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
 use eddy_core::{Data, Watermark};
 
+use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SourceDriver};
 use crate::output::{Batch, Output};
@@ -10,6 +11,7 @@ use crate::output::{Batch, Output};
 /// Runs a source function at the head of a chain.
 pub struct SourceOperator<T, S> {
     source: S,
+    operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
     batch: Batch<T>,
@@ -29,6 +31,7 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
             source,
             name: setup.display_name(),
             ctx: setup.runtime,
+            operator_state: OperatorStateHandler::new(setup.operator_state),
             batch: Batch::with_capacity(batch_size),
             batch_size,
             next,
@@ -39,7 +42,10 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
 impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
-        let (source, ctx) = (&mut self.source, &self.ctx);
+        let (source, ctx, state) = (&mut self.source, &self.ctx, &mut self.operator_state);
+        call_user(&self.name, || {
+            state.initialize(ctx, |init| source.initialize_state(init))
+        })?;
         call_user(&self.name, || source.open(ctx))
     }
 

@@ -2,7 +2,10 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{Collector, RuntimeContext};
+use eddy_core::functions::{
+    Collector, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+};
+use eddy_core::state::OperatorStateStore;
 use eddy_core::windowing::{
     AggregateFunction, Elements, Evictor, EvictorContext, ProcessWindowFunction, TimestampedValue,
     Window, WindowContext,
@@ -30,6 +33,14 @@ pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
     ) -> FnResult<()>;
     /// The window is cleaned up: lets the window function clear its per-window state.
     fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()>;
+    /// Called once per subtask before `open`: the functions' `initialize_state`.
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()>;
+    /// A checkpoint snapshots the operator: the functions' `snapshot_state`.
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()>;
     /// Called once per subtask before the first element.
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()>;
     /// Called once at the end.
@@ -104,6 +115,20 @@ where
         self.process.clear(key, ctx)
     }
 
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.aggregate.initialize_state(ctx)?;
+        self.process.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.aggregate.snapshot_state(ctx, store)?;
+        self.process.snapshot_state(ctx, store)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.aggregate.open(ctx)?;
         self.process.open(ctx)
@@ -175,6 +200,18 @@ where
         self.process.clear(key, ctx)
     }
 
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.process.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.process.snapshot_state(ctx, store)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.process.open(ctx)
     }
@@ -241,6 +278,20 @@ where
 
     fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, K, W>) -> FnResult<()> {
         self.process.clear(key, ctx)
+    }
+
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.aggregate.initialize_state(ctx)?;
+        self.process.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.aggregate.snapshot_state(ctx, store)?;
+        self.process.snapshot_state(ctx, store)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

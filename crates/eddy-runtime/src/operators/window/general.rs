@@ -401,6 +401,21 @@ where
     C: WindowContents<T, K, W, O>,
     O: Send,
 {
+    fn initialize_state(
+        &mut self,
+        ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+    ) -> FnResult<()> {
+        self.spec.contents.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &eddy_core::functions::FunctionSnapshotContext,
+        store: &mut eddy_core::state::OperatorStateStore,
+    ) -> FnResult<()> {
+        self.spec.contents.snapshot_state(ctx, store)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.spec.contents.open(ctx)

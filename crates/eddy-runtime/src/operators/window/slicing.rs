@@ -511,6 +511,8 @@ where
     C: WindowContents<T, K, W, O>,
     O: Send,
 {
+    forward_checkpointed!(contents);
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.contents.open(ctx)
