@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use eddy_core::functions::RuntimeContext;
 use eddy_core::state::{
-    OrderedStateStore, ScanControl, StateBackendConfig, StateError, StoreStateId,
+    OrderedStateStore, RowVisitor, ScanControl, StateBackendConfig, StateError, StoreStateId,
 };
 use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
 
@@ -188,7 +188,7 @@ impl OrderedStateStore for RocksDbStore {
         state: StoreStateId,
         from: &[u8],
         to: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError>,
+        visit: &mut RowVisitor<'_>,
     ) -> Result<(), StateError> {
         let mut read = ReadOptions::default();
         if let Some(to) = to {

@@ -64,7 +64,7 @@ impl fmt::Display for MemorySize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0;
         for (names, shift) in UNITS.iter().rev() {
-            if *shift > 0 && bytes != 0 && bytes % (1u64 << shift) == 0 {
+            if *shift > 0 && bytes != 0 && bytes.is_multiple_of(1u64 << shift) {
                 return write!(f, "{}{}", bytes >> shift, names[1]);
             }
         }

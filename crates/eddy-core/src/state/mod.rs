@@ -50,7 +50,7 @@ pub use operator::{
 };
 pub use redistribute::{redistribute, RedistributionError};
 pub use settings::StateBackendConfig;
-pub use store::{OrderedStateStore, ScanControl, StateError, StoreStateId};
+pub use store::{OrderedStateStore, RowVisitor, ScanControl, StateError, StoreStateId};
 pub use store_backend::StoreKeyedStateBackend;
 
 /// Which part of a key's state: the key's own state, or one window's.

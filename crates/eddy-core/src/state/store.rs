@@ -50,6 +50,9 @@ pub enum ScanControl {
     Stop,
 }
 
+/// What [`OrderedStateStore::scan`] calls with each row's key and value.
+pub type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError> + 'a;
+
 /// An ordered store of byte rows, one keyspace per state. One store belongs to one operator
 /// subtask, which uses it from one thread.
 pub trait OrderedStateStore: Send {
@@ -79,7 +82,7 @@ pub trait OrderedStateStore: Send {
         state: StoreStateId,
         from: &[u8],
         to: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError>,
+        visit: &mut RowVisitor<'_>,
     ) -> Result<(), StateError>;
 
     /// Deletes the rows with `from <= key < to`.

@@ -82,7 +82,7 @@ impl OrderedStateStore for MemoryStore {
         state: StoreStateId,
         from: &[u8],
         to: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<ScanControl, StateError>,
+        visit: &mut RowVisitor<'_>,
     ) -> Result<(), StateError> {
         let upper = to.map_or(Bound::Unbounded, Bound::Excluded);
         for (key, value) in
