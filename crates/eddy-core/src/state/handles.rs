@@ -220,10 +220,28 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
 
     /// Sets every `(user key, value)` pair.
     pub fn put_all(&mut self, entries: impl IntoIterator<Item = (UK, UV)>) -> FnResult<()> {
-        for (user_key, value) in entries {
-            self.put(user_key, value)?;
+        match &mut self.access {
+            Access::Heap {
+                table,
+                key,
+                namespace,
+            } => {
+                // One lookup for the whole batch, not one per entry.
+                let mut entries = entries.into_iter().peekable();
+                if entries.peek().is_some() {
+                    table
+                        .get_or_insert_with(key, *namespace, FxHashMap::default)
+                        .extend(entries);
+                }
+                Ok(())
+            }
+            Access::Store(cell) => {
+                for (user_key, value) in entries {
+                    cell.write(Some(&user_key), &value)?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Removes the value under `user_key`.
