@@ -87,6 +87,7 @@ pub mod prelude {
         ValueStateDescriptor,
     };
     pub use eddy_core::state::{OperatorListState, OperatorStateStore};
+    pub use eddy_core::state::{StateTtlConfig, StateVisibility, UpdateType};
     pub use eddy_core::time::{TimeDomain, TimerService};
     pub use eddy_core::windowing::{
         process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,

@@ -9,6 +9,7 @@
 //! log is off, as in Flink: durability comes from checkpoints, not from the local instance.
 
 mod options;
+mod ttl;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use eddy_core::functions::RuntimeContext;
 use eddy_core::state::{
     OrderedStateStore, RowVisitor, ScanControl, StateBackendConfig, StateError, StoreStateId,
+    TtlRows,
 };
 use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
 
@@ -118,6 +120,22 @@ impl RocksDbStore {
         Ok(files.iter().map(|f| f.size as u64).sum())
     }
 
+    /// Flushes every state's memtable and compacts all its files: expired rows of states with
+    /// a time-to-live are dropped on the way (for tools and tests; RocksDB compacts by itself
+    /// as files accumulate).
+    pub fn compact(&mut self) -> Result<(), StateError> {
+        for name in &self.families {
+            let family = self
+                .db
+                .cf_handle(name)
+                .ok_or_else(|| store_error(format!("column family '{name}' is missing")))?;
+            self.db.flush_cf(family).map_err(store_error)?;
+            self.db
+                .compact_range_cf(family, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
     fn family(&self, state: StoreStateId) -> Result<&ColumnFamily, StateError> {
         let name = self
             .families
@@ -134,13 +152,19 @@ impl OrderedStateStore for RocksDbStore {
         "rocksdb"
     }
 
-    fn register_state(&mut self, name: &str) -> Result<StoreStateId, StateError> {
+    fn register_state(
+        &mut self,
+        name: &str,
+        ttl: Option<&TtlRows>,
+    ) -> Result<StoreStateId, StateError> {
         if let Some(index) = self.families.iter().position(|f| f == name) {
             return Ok(StoreStateId(index as u32));
         }
-        self.db
-            .create_cf(name, &self.options.family_options())
-            .map_err(store_error)?;
+        let mut options = self.options.family_options();
+        if let Some(ttl) = ttl {
+            ttl::clean_up_in_compaction(&mut options, ttl);
+        }
+        self.db.create_cf(name, &options).map_err(store_error)?;
         self.families.push(name.to_owned());
         Ok(StoreStateId(self.families.len() as u32 - 1))
     }

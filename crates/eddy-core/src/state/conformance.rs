@@ -13,6 +13,8 @@ use crate::keygroup::{KeyGroupRange, KeyHasher};
 use crate::windowing::AggregateFunction;
 use crate::{FnResult, Key};
 
+pub mod ttl;
+
 /// A tiny deterministic generator (no dependency on the engine's randomness).
 struct Lcg(u64);
 
@@ -80,6 +82,137 @@ pub fn run_all(factory: &mut impl BackendFactory) {
     });
     asking_for_a_state_as_another_kind_or_type_is_an_error_naming_both(&mut || factory.make(128));
     key_group_range_scans_return_exactly_the_keys_of_the_range(&mut |max| factory.make(max));
+    merging_namespaces_folds_the_sources_into_the_target_in_order(&mut || factory.make(128));
+    ttl::run_all(&mut || factory.make(128));
+}
+
+/// Collects the added values in order; `merge` appends the other accumulator's (so the
+/// result shows the order in which accumulators were merged).
+#[derive(Clone)]
+struct Collect;
+
+impl AggregateFunction<u32, Vec<u32>, Vec<u32>> for Collect {
+    fn create_accumulator(&mut self) -> Vec<u32> {
+        Vec::new()
+    }
+    fn add(&mut self, value: u32, acc: &mut Vec<u32>) -> FnResult<()> {
+        acc.push(value);
+        Ok(())
+    }
+    fn get_result(&mut self, acc: &Vec<u32>) -> FnResult<Vec<u32>> {
+        Ok(acc.clone())
+    }
+    fn merge(&mut self, acc: &mut Vec<u32>, other: Vec<u32>) -> FnResult<()> {
+        acc.extend(other);
+        Ok(())
+    }
+}
+
+/// Random adds to list, reducing and aggregating state in four namespaces of three keys,
+/// and random merges of some namespaces into another: the target holds `target ++ sources`
+/// in order (an order-sensitive reduce and merge show it), the sources are empty, other keys
+/// and namespaces untouched.
+pub fn merging_namespaces_folds_the_sources_into_the_target_in_order(
+    make: &mut dyn FnMut() -> KeyedStateBackend<u8>,
+) {
+    let list = ListStateDescriptor::<u32>::new("list");
+    let concat = ReducingStateDescriptor::<String>::new("concat", |a: String, b: String| a + &b);
+    let collect = AggregatingStateDescriptor::new("collect", Collect);
+    let namespaces = [
+        Namespace::TimeWindow { start: 0, end: 10 },
+        Namespace::TimeWindow { start: 5, end: 15 },
+        Namespace::TimeWindow { start: 12, end: 20 },
+        Namespace::GlobalWindow,
+    ];
+    let mut backend = make();
+    macro_rules! at {
+        ($key:expr, $namespace:expr) => {
+            KeyedState::new(&mut backend, &$key, $namespace)
+        };
+    }
+    // Per (key, namespace): the list, which is also what concat and collect must show.
+    let mut model: BTreeMap<(u8, usize), Vec<u32>> = BTreeMap::new();
+    let mut rng = Lcg(99);
+    for step in 0..3_000u32 {
+        let key = rng.below(3) as u8;
+        if rng.below(5) > 0 {
+            let ns = rng.below(4) as usize;
+            at!(key, namespaces[ns])
+                .list(&list)
+                .unwrap()
+                .add(step)
+                .unwrap();
+            at!(key, namespaces[ns])
+                .reducing(&concat)
+                .unwrap()
+                .add(format!("{step},"))
+                .unwrap();
+            at!(key, namespaces[ns])
+                .aggregating(&collect)
+                .unwrap()
+                .add(step)
+                .unwrap();
+            model.entry((key, ns)).or_default().push(step);
+            continue;
+        }
+        let target = rng.below(4) as usize;
+        let mut sources: Vec<usize> = (0..4).filter(|&ns| ns != target).collect();
+        // A random order and subset of the others (the target itself may be listed too).
+        for i in (1..sources.len()).rev() {
+            sources.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        sources.truncate(1 + rng.below(3) as usize);
+        if rng.below(4) == 0 {
+            sources.push(target);
+        }
+        let source_namespaces: Vec<Namespace> = sources.iter().map(|&s| namespaces[s]).collect();
+        at!(key, namespaces[target])
+            .list(&list)
+            .unwrap()
+            .merge_namespaces(&source_namespaces)
+            .unwrap();
+        at!(key, namespaces[target])
+            .reducing(&concat)
+            .unwrap()
+            .merge_namespaces(&source_namespaces)
+            .unwrap();
+        at!(key, namespaces[target])
+            .aggregating(&collect)
+            .unwrap()
+            .merge_namespaces(&source_namespaces)
+            .unwrap();
+        let mut merged = model.remove(&(key, target)).unwrap_or_default();
+        for source in sources.iter().filter(|&&s| s != target) {
+            merged.extend(model.remove(&(key, *source)).unwrap_or_default());
+        }
+        model.insert((key, target), merged);
+        for key in 0..3u8 {
+            for (ns, namespace) in namespaces.iter().enumerate() {
+                let expected = model.get(&(key, ns)).cloned().unwrap_or_default();
+                assert_eq!(
+                    at!(key, *namespace).list(&list).unwrap().get().unwrap(),
+                    expected
+                );
+                let text: String = expected.iter().map(|v| format!("{v},")).collect();
+                assert_eq!(
+                    at!(key, *namespace)
+                        .reducing(&concat)
+                        .unwrap()
+                        .get()
+                        .unwrap(),
+                    (!expected.is_empty()).then_some(text)
+                );
+                assert_eq!(
+                    at!(key, *namespace)
+                        .aggregating(&collect)
+                        .unwrap()
+                        .get()
+                        .unwrap(),
+                    (!expected.is_empty()).then_some(expected)
+                );
+            }
+        }
+    }
 }
 
 /// Random operations on every primitive over 5 keys and 3 namespaces, read back after

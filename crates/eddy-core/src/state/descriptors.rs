@@ -5,11 +5,13 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::ttl::StateTtlConfig;
 use crate::windowing::AggregateFunction;
 
 /// Describes a [`ValueState`](super::ValueState) holding one `T` per key (and namespace).
 pub struct ValueStateDescriptor<T> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -18,6 +20,7 @@ impl<T> ValueStateDescriptor<T> {
     pub fn new(name: impl Into<String>) -> Self {
         ValueStateDescriptor {
             name: name.into(),
+            ttl: None,
             _type: PhantomData,
         }
     }
@@ -26,17 +29,38 @@ impl<T> ValueStateDescriptor<T> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+        self.ttl = Some(config);
+    }
+
+    /// This descriptor with a time-to-live on the state's values.
+    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
+    }
+
+    /// The time-to-live, if enabled.
+    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+        self.ttl.as_ref()
+    }
 }
 
 impl<T> Clone for ValueStateDescriptor<T> {
     fn clone(&self) -> Self {
-        ValueStateDescriptor::new(self.name.clone())
+        ValueStateDescriptor {
+            name: self.name.clone(),
+            ttl: self.ttl,
+            _type: PhantomData,
+        }
     }
 }
 
 /// Describes a [`ListState`](super::ListState) holding a list of `T` per key (and namespace).
 pub struct ListStateDescriptor<T> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -45,6 +69,7 @@ impl<T> ListStateDescriptor<T> {
     pub fn new(name: impl Into<String>) -> Self {
         ListStateDescriptor {
             name: name.into(),
+            ttl: None,
             _type: PhantomData,
         }
     }
@@ -53,11 +78,31 @@ impl<T> ListStateDescriptor<T> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+        self.ttl = Some(config);
+    }
+
+    /// This descriptor with a time-to-live on the state's values.
+    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
+    }
+
+    /// The time-to-live, if enabled.
+    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+        self.ttl.as_ref()
+    }
 }
 
 impl<T> Clone for ListStateDescriptor<T> {
     fn clone(&self) -> Self {
-        ListStateDescriptor::new(self.name.clone())
+        ListStateDescriptor {
+            name: self.name.clone(),
+            ttl: self.ttl,
+            _type: PhantomData,
+        }
     }
 }
 
@@ -65,6 +110,7 @@ impl<T> Clone for ListStateDescriptor<T> {
 /// namespace).
 pub struct MapStateDescriptor<UK, UV> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     _type: PhantomData<fn() -> (UK, UV)>,
 }
 
@@ -73,6 +119,7 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
     pub fn new(name: impl Into<String>) -> Self {
         MapStateDescriptor {
             name: name.into(),
+            ttl: None,
             _type: PhantomData,
         }
     }
@@ -81,11 +128,31 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+        self.ttl = Some(config);
+    }
+
+    /// This descriptor with a time-to-live on the state's values.
+    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
+    }
+
+    /// The time-to-live, if enabled.
+    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+        self.ttl.as_ref()
+    }
 }
 
 impl<UK, UV> Clone for MapStateDescriptor<UK, UV> {
     fn clone(&self) -> Self {
-        MapStateDescriptor::new(self.name.clone())
+        MapStateDescriptor {
+            name: self.name.clone(),
+            ttl: self.ttl,
+            _type: PhantomData,
+        }
     }
 }
 
@@ -96,6 +163,7 @@ pub type ReduceFn<T> = Arc<dyn Fn(T, T) -> T + Send + Sync>;
 /// `reduce(held, added)` into one `T` per key (and namespace).
 pub struct ReducingStateDescriptor<T> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     reduce: ReduceFn<T>,
 }
 
@@ -107,6 +175,7 @@ impl<T> ReducingStateDescriptor<T> {
     ) -> Self {
         ReducingStateDescriptor {
             name: name.into(),
+            ttl: None,
             reduce: Arc::new(reduce),
         }
     }
@@ -114,6 +183,22 @@ impl<T> ReducingStateDescriptor<T> {
     /// The state's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+        self.ttl = Some(config);
+    }
+
+    /// This descriptor with a time-to-live on the state's values.
+    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
+    }
+
+    /// The time-to-live, if enabled.
+    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+        self.ttl.as_ref()
     }
 
     pub(crate) fn reduce_fn(&self) -> ReduceFn<T> {
@@ -125,6 +210,7 @@ impl<T> Clone for ReducingStateDescriptor<T> {
     fn clone(&self) -> Self {
         ReducingStateDescriptor {
             name: self.name.clone(),
+            ttl: self.ttl,
             reduce: self.reduce.clone(),
         }
     }
@@ -135,6 +221,7 @@ impl<T> Clone for ReducingStateDescriptor<T> {
 /// `OUT` result.
 pub struct AggregatingStateDescriptor<IN, ACC, OUT, F> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     function: F,
     _types: PhantomData<fn(IN) -> (ACC, OUT)>,
 }
@@ -144,6 +231,7 @@ impl<IN, ACC, OUT, F: AggregateFunction<IN, ACC, OUT>> AggregatingStateDescripto
     pub fn new(name: impl Into<String>, function: F) -> Self {
         AggregatingStateDescriptor {
             name: name.into(),
+            ttl: None,
             function,
             _types: PhantomData,
         }
@@ -152,6 +240,22 @@ impl<IN, ACC, OUT, F: AggregateFunction<IN, ACC, OUT>> AggregatingStateDescripto
     /// The state's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+        self.ttl = Some(config);
+    }
+
+    /// This descriptor with a time-to-live on the state's values.
+    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
+    }
+
+    /// The time-to-live, if enabled.
+    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+        self.ttl.as_ref()
     }
 
     pub(crate) fn function(&self) -> F {
@@ -163,6 +267,7 @@ impl<IN, ACC, OUT, F: Clone> Clone for AggregatingStateDescriptor<IN, ACC, OUT, 
     fn clone(&self) -> Self {
         AggregatingStateDescriptor {
             name: self.name.clone(),
+            ttl: self.ttl,
             function: self.function.clone(),
             _types: PhantomData,
         }

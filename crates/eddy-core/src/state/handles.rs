@@ -1,30 +1,65 @@
 //! The handle of each keyed-state primitive, on either backend: the heap variant works on the
 //! typed table, the store variant on serialized rows.
 
+use std::cell::RefCell;
+
 use rustc_hash::FxHashMap;
 
 use super::descriptors::ReduceFn;
 use super::heap::{AggregatingTable, ReducingTable, Table};
 use super::store::ScanControl;
 use super::store_backend::StoreCell;
+use super::ttl_access::{
+    TtlAccess, TtlAggregatingTable, TtlListTable, TtlMapTable, TtlPlace, TtlReducingTable,
+    TtlValueTable,
+};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::windowing::AggregateFunction;
 use crate::{Data, Key};
 
-/// Where a handle's state is: a typed table on the heap, or rows in a store.
-pub(crate) enum Access<'s, K, Tb> {
+/// Where a handle's state is: a typed table on the heap, rows in a store, or either of them
+/// for a state with a time-to-live (behind a `RefCell`: even reads write, to drop expired
+/// values and renew timestamps).
+pub(crate) enum Access<'s, K, Tb, TtlTb> {
     Heap {
         table: &'s mut Tb,
         key: &'s K,
         namespace: Namespace,
     },
     Store(StoreCell<'s>),
+    Ttl(RefCell<TtlAccess<'s, K, TtlTb>>),
+}
+
+impl<K, Tb, TtlTb> Access<'_, K, Tb, TtlTb> {
+    /// The namespace the handle is in.
+    pub(crate) fn namespace(&self) -> Namespace {
+        match self {
+            Access::Heap { namespace, .. } => *namespace,
+            Access::Store(cell) => cell.namespace(),
+            Access::Ttl(ttl) => match &ttl.borrow().place {
+                TtlPlace::Heap { namespace, .. } => *namespace,
+                TtlPlace::Store(cell) => cell.namespace(),
+            },
+        }
+    }
+
+    /// Moves the handle to another namespace of the same key (to merge namespaces).
+    pub(crate) fn set_namespace(&mut self, to: Namespace) {
+        match self {
+            Access::Heap { namespace, .. } => *namespace = to,
+            Access::Store(cell) => cell.set_namespace(to),
+            Access::Ttl(ttl) => match &mut ttl.get_mut().place {
+                TtlPlace::Heap { namespace, .. } => *namespace = to,
+                TtlPlace::Store(cell) => cell.set_namespace(to),
+            },
+        }
+    }
 }
 
 /// One value per key and namespace.
 pub struct ValueState<'s, K, T> {
-    pub(crate) access: Access<'s, K, Table<K, T>>,
+    pub(crate) access: Access<'s, K, Table<K, T>, TtlValueTable<K, T>>,
 }
 
 impl<K: Key, T: Data> ValueState<'_, K, T> {
@@ -37,6 +72,7 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
                 namespace,
             } => Ok(table.get(key, *namespace).cloned()),
             Access::Store(cell) => cell.read(None),
+            Access::Ttl(ttl) => ttl.borrow_mut().read_value(),
         }
     }
 
@@ -52,6 +88,7 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.write(None, &value),
+            Access::Ttl(ttl) => ttl.get_mut().write_value(value),
         }
     }
 
@@ -67,13 +104,14 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.delete(None),
+            Access::Ttl(ttl) => ttl.get_mut().clear(),
         }
     }
 }
 
 /// A list per key and namespace.
 pub struct ListState<'s, K, T> {
-    pub(crate) access: Access<'s, K, Table<K, Vec<T>>>,
+    pub(crate) access: Access<'s, K, Table<K, Vec<T>>, TtlListTable<K, T>>,
 }
 
 impl<K: Key, T: Data> ListState<'_, K, T> {
@@ -86,6 +124,7 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
                 namespace,
             } => Ok(table.get(key, *namespace).cloned().unwrap_or_default()),
             Access::Store(cell) => cell.read_list(),
+            Access::Ttl(ttl) => ttl.borrow_mut().list(),
         }
     }
 
@@ -103,6 +142,7 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.append([value]),
+            Access::Ttl(ttl) => ttl.get_mut().add_all([value], false),
         }
     }
 
@@ -123,6 +163,7 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.append(values),
+            Access::Ttl(ttl) => ttl.get_mut().add_all(values, false),
         }
     }
 
@@ -141,6 +182,7 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.write_all(values),
+            Access::Ttl(ttl) => ttl.get_mut().add_all(values, true),
         }
     }
 
@@ -156,48 +198,59 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.delete(None),
+            Access::Ttl(ttl) => ttl.get_mut().clear(),
         }
     }
 }
 
 /// A map per key and namespace.
 pub struct MapState<'s, K, UK, UV> {
-    pub(crate) access: Access<'s, K, Table<K, FxHashMap<UK, UV>>>,
+    pub(crate) access: Access<'s, K, Table<K, FxHashMap<UK, UV>>, TtlMapTable<K, UK, UV>>,
+}
+
+/// A map state's entries as a read sees them.
+enum MapSide<'a, 's, K, UK, UV> {
+    Heap(Option<&'a FxHashMap<UK, UV>>),
+    Store(&'a StoreCell<'s>),
+    Ttl(&'a RefCell<TtlAccess<'s, K, TtlMapTable<K, UK, UV>>>),
 }
 
 impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
-    /// The heap map, if this is heap state (`Err` for store state).
-    fn heap_map(&self) -> Result<Option<&FxHashMap<UK, UV>>, &StoreCell<'s>> {
+    fn side(&self) -> MapSide<'_, 's, K, UK, UV> {
         match &self.access {
             Access::Heap {
                 table,
                 key,
                 namespace,
-            } => Ok(table.get(key, *namespace)),
-            Access::Store(cell) => Err(cell),
+            } => MapSide::Heap(table.get(key, *namespace)),
+            Access::Store(cell) => MapSide::Store(cell),
+            Access::Ttl(ttl) => MapSide::Ttl(ttl),
         }
     }
 
-    /// Collects the stored entries in order, through `pick`.
-    fn scan<R>(&self, values: bool, mut pick: impl FnMut(UK, Option<UV>) -> R) -> FnResult<Vec<R>> {
+    /// Collects the stored entries of the store in order, through `pick`.
+    fn scan<R>(
+        cell: &StoreCell<'_>,
+        values: bool,
+        mut pick: impl FnMut(UK, Option<UV>) -> R,
+    ) -> FnResult<Vec<R>> {
         let mut out = Vec::new();
-        if let Err(cell) = self.heap_map() {
-            cell.scan_entries::<UK, UV>(
-                |user_key, value| {
-                    out.push(pick(user_key, value));
-                    ScanControl::Continue
-                },
-                values,
-            )?;
-        }
+        cell.scan_entries::<UK, UV>(
+            |user_key, value| {
+                out.push(pick(user_key, value));
+                ScanControl::Continue
+            },
+            values,
+        )?;
         Ok(out)
     }
 
     /// The value under `user_key`.
     pub fn get(&self, user_key: &UK) -> FnResult<Option<UV>> {
-        match self.heap_map() {
-            Ok(map) => Ok(map.and_then(|map| map.get(user_key)).cloned()),
-            Err(cell) => cell.read(Some(user_key)),
+        match self.side() {
+            MapSide::Heap(map) => Ok(map.and_then(|map| map.get(user_key)).cloned()),
+            MapSide::Store(cell) => cell.read(Some(user_key)),
+            MapSide::Ttl(ttl) => ttl.borrow_mut().get(user_key),
         }
     }
 
@@ -215,6 +268,7 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
                 Ok(())
             }
             Access::Store(cell) => cell.write(Some(&user_key), &value),
+            Access::Ttl(ttl) => ttl.get_mut().put_all([(user_key, value)]),
         }
     }
 
@@ -241,6 +295,7 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
                 }
                 Ok(())
             }
+            Access::Ttl(ttl) => ttl.get_mut().put_all(entries),
         }
     }
 
@@ -261,22 +316,24 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
                 Ok(())
             }
             Access::Store(cell) => cell.delete(Some(user_key)),
+            Access::Ttl(ttl) => ttl.get_mut().remove(user_key),
         }
     }
 
     /// Whether a value is set under `user_key`.
     pub fn contains(&self, user_key: &UK) -> FnResult<bool> {
-        match self.heap_map() {
-            Ok(map) => Ok(map.is_some_and(|map| map.contains_key(user_key))),
-            Err(cell) => cell.exists(Some(user_key)),
+        match self.side() {
+            MapSide::Heap(map) => Ok(map.is_some_and(|map| map.contains_key(user_key))),
+            MapSide::Store(cell) => cell.exists(Some(user_key)),
+            MapSide::Ttl(ttl) => Ok(ttl.borrow_mut().get(user_key)?.is_some()),
         }
     }
 
     /// Whether the map has no entry.
     pub fn is_empty(&self) -> FnResult<bool> {
-        match self.heap_map() {
-            Ok(map) => Ok(map.is_none_or(|map| map.is_empty())),
-            Err(cell) => {
+        match self.side() {
+            MapSide::Heap(map) => Ok(map.is_none_or(|map| map.is_empty())),
+            MapSide::Store(cell) => {
                 let mut empty = true;
                 cell.scan_entries::<UK, UV>(
                     |_, _| {
@@ -287,41 +344,53 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
                 )?;
                 Ok(empty)
             }
+            MapSide::Ttl(ttl) => Ok(ttl.borrow_mut().entries()?.is_empty()),
         }
     }
 
     /// Every `(user key, value)` pair: in no particular order on the heap, ordered by the
     /// serialized user key on disk.
     pub fn entries(&self) -> FnResult<Vec<(UK, UV)>> {
-        match self.heap_map() {
-            Ok(map) => Ok(map
+        match self.side() {
+            MapSide::Heap(map) => Ok(map
                 .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default()),
-            Err(_) => self
-                .scan(true, |k, v| v.map(|v| (k, v)))
+            MapSide::Store(cell) => Self::scan(cell, true, |k, v| v.map(|v| (k, v)))
                 .map(|entries| entries.into_iter().flatten().collect()),
+            MapSide::Ttl(ttl) => ttl.borrow_mut().entries(),
         }
     }
 
     /// Every user key (in the order of [`entries`](Self::entries)).
     pub fn keys(&self) -> FnResult<Vec<UK>> {
-        match self.heap_map() {
-            Ok(map) => Ok(map
+        match self.side() {
+            MapSide::Heap(map) => Ok(map
                 .map(|map| map.keys().cloned().collect())
                 .unwrap_or_default()),
-            Err(_) => self.scan(false, |k, _| k),
+            MapSide::Store(cell) => Self::scan(cell, false, |k, _| k),
+            MapSide::Ttl(ttl) => Ok(ttl
+                .borrow_mut()
+                .entries()?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()),
         }
     }
 
     /// Every value (in the order of [`entries`](Self::entries)).
     pub fn values(&self) -> FnResult<Vec<UV>> {
-        match self.heap_map() {
-            Ok(map) => Ok(map
+        match self.side() {
+            MapSide::Heap(map) => Ok(map
                 .map(|map| map.values().cloned().collect())
                 .unwrap_or_default()),
-            Err(_) => self
-                .scan(true, |_, v| v)
+            MapSide::Store(cell) => Self::scan(cell, true, |_, v| v)
                 .map(|values| values.into_iter().flatten().collect()),
+            MapSide::Ttl(ttl) => Ok(ttl
+                .borrow_mut()
+                .entries()?
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect()),
         }
     }
 
@@ -337,13 +406,14 @@ impl<'s, K: Key, UK: Key, UV: Data> MapState<'s, K, UK, UV> {
                 Ok(())
             }
             Access::Store(cell) => cell.delete_entries(),
+            Access::Ttl(ttl) => ttl.get_mut().clear_entries(),
         }
     }
 }
 
 /// One value per key and namespace that added values are reduced into.
 pub struct ReducingState<'s, K, T> {
-    pub(crate) access: Access<'s, K, ReducingTable<K, T>>,
+    pub(crate) access: Access<'s, K, ReducingTable<K, T>, TtlReducingTable<K, T>>,
 }
 
 impl<K: Key, T: Data> ReducingState<'_, K, T> {
@@ -356,6 +426,7 @@ impl<K: Key, T: Data> ReducingState<'_, K, T> {
                 namespace,
             } => Ok(table.values.get(key, *namespace).cloned().flatten()),
             Access::Store(cell) => cell.read(None),
+            Access::Ttl(ttl) => ttl.borrow_mut().read_value(),
         }
     }
 
@@ -382,6 +453,14 @@ impl<K: Key, T: Data> ReducingState<'_, K, T> {
                 };
                 cell.write(None, &reduced)
             }
+            Access::Ttl(ttl) => {
+                let ttl = ttl.get_mut();
+                let reduced = match ttl.live_value::<T>()? {
+                    Some(held) => (ttl.reduce_fn()?)(held, value),
+                    None => value,
+                };
+                ttl.write_value(reduced)
+            }
         }
     }
 
@@ -397,13 +476,19 @@ impl<K: Key, T: Data> ReducingState<'_, K, T> {
                 Ok(())
             }
             Access::Store(cell) => cell.delete(None),
+            Access::Ttl(ttl) => ttl.get_mut().clear(),
         }
     }
 }
 
 /// One accumulator per key and namespace that added values are aggregated into.
 pub struct AggregatingState<'s, K, IN, ACC, OUT, F> {
-    pub(crate) access: Access<'s, K, AggregatingTable<K, IN, ACC, OUT, F>>,
+    pub(crate) access: Access<
+        's,
+        K,
+        AggregatingTable<K, IN, ACC, OUT, F>,
+        TtlAggregatingTable<K, IN, ACC, OUT, F>,
+    >,
 }
 
 impl<K, IN, ACC, OUT, F> AggregatingState<'_, K, IN, ACC, OUT, F>
@@ -436,6 +521,13 @@ where
                 Some(acc) => cell.function::<F>()?.get_result(&acc).map(Some),
                 None => Ok(None),
             },
+            Access::Ttl(ttl) => {
+                let ttl = ttl.get_mut();
+                match ttl.read_value::<ACC>()? {
+                    Some(acc) => ttl.aggregate_fn()?.get_result(&acc).map(Some),
+                    None => Ok(None),
+                }
+            }
         }
     }
 
@@ -466,6 +558,17 @@ where
                 function.add(value, &mut acc)?;
                 cell.write(None, &acc)
             }
+            Access::Ttl(ttl) => {
+                let ttl = ttl.get_mut();
+                let held = ttl.live_value::<ACC>()?;
+                let function = ttl.aggregate_fn()?;
+                let mut acc = match held {
+                    Some(acc) => acc,
+                    None => function.create_accumulator(),
+                };
+                function.add(value, &mut acc)?;
+                ttl.write_value(acc)
+            }
         }
     }
 
@@ -481,6 +584,7 @@ where
                 Ok(())
             }
             Access::Store(cell) => cell.delete(None),
+            Access::Ttl(ttl) => ttl.get_mut().clear(),
         }
     }
 }

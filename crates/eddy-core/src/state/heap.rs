@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
@@ -11,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use super::descriptors::ReduceFn;
 use super::layout::encode_into;
+use super::ttl::{SystemTtlClock, TtlClock};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::keygroup::{KeyGroupRange, KeyHasher};
@@ -100,6 +102,15 @@ pub(crate) trait StateTable<K>: Any + Send {
     fn for_each_key(&self, visit: &mut dyn FnMut(&K, Namespace));
     /// The table, for downcasting to its concrete type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Whether the table wants a cleanup step after every record (a time-to-live with
+    /// `run_cleanup_for_every_record`).
+    fn cleans_up_per_record(&self) -> bool {
+        false
+    }
+    /// The cleanup step after a record, at time `now`.
+    fn cleanup_for_record(&mut self, _now: i64) {}
+    /// The cleanup step on an access to the state, at time `now`.
+    fn cleanup_on_access(&mut self, _now: i64) {}
 }
 
 impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for Table<K, V> {
@@ -131,6 +142,9 @@ struct Registration {
 pub struct HeapKeyedStateBackend<K> {
     registered: FxHashMap<String, Registration>,
     tables: Vec<Box<dyn StateTable<K>>>,
+    /// Whether some table wants a cleanup step after every record.
+    per_record_cleanup: bool,
+    pub(crate) clock: TtlClock,
     _key: PhantomData<fn() -> K>,
 }
 
@@ -139,6 +153,8 @@ impl<K> Default for HeapKeyedStateBackend<K> {
         HeapKeyedStateBackend {
             registered: FxHashMap::default(),
             tables: Vec::new(),
+            per_record_cleanup: false,
+            clock: Arc::new(SystemTtlClock),
             _key: PhantomData,
         }
     }
@@ -155,6 +171,17 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
+    }
+
+    /// Runs the per-record cleanup step of the states with a time-to-live that ask for one.
+    #[inline]
+    pub fn cleanup_for_record(&mut self) {
+        if self.per_record_cleanup {
+            let now = self.clock.current_timestamp();
+            for table in &mut self.tables {
+                table.cleanup_for_record(now);
+            }
+        }
     }
 
     /// Drops every state of `key` in `namespace` (a window's state when the window is
@@ -248,7 +275,9 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
             }
             None => {
                 let index = self.tables.len();
-                self.tables.push(Box::new(create()));
+                let table = create();
+                self.per_record_cleanup |= table.cleans_up_per_record();
+                self.tables.push(Box::new(table));
                 self.registered.insert(
                     name.to_owned(),
                     Registration {

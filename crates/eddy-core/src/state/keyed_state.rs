@@ -2,6 +2,7 @@
 //! backend enum operators own.
 
 use std::any::type_name;
+use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use rustc_hash::FxHashMap;
@@ -11,9 +12,12 @@ use super::descriptors::{
     ValueStateDescriptor,
 };
 use super::handles::{Access, AggregatingState, ListState, MapState, ReducingState, ValueState};
-use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, Table};
-use super::store::OrderedStateStore;
+use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateTable, Table};
+use super::store::{OrderedStateStore, TtlRowLayout};
 use super::store_backend::{RowShape, StoreKeyedStateBackend};
+use super::ttl::{IncrementalCleanup, StateTtlConfig, TtlClock, TtlNow};
+use super::ttl_access::{TtlAccess, TtlPlace};
+use super::ttl_heap::{FunctionTable, TtlTable};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::keygroup::KeyGroupRange;
@@ -43,6 +47,24 @@ impl<K: Key> KeyedStateBackend<K> {
     /// State in `store`, keys hashed into `max_parallelism` key groups.
     pub fn in_store(store: Box<dyn OrderedStateStore>, max_parallelism: u32) -> Self {
         KeyedStateBackend::Store(StoreKeyedStateBackend::new(store, max_parallelism))
+    }
+
+    /// Sets the processing-time clock that states with a time-to-live read (the system
+    /// clock by default).
+    pub fn set_ttl_clock(&mut self, clock: TtlClock) {
+        match self {
+            KeyedStateBackend::Heap(heap) => heap.clock = clock,
+            KeyedStateBackend::Store(store) => store.clock = clock,
+        }
+    }
+
+    /// The cleanup step states with a time-to-live may ask for after every record
+    /// (`cleanup_incrementally(n, true)` on the heap); operators call it per record.
+    #[inline]
+    pub fn cleanup_for_record(&mut self) {
+        if let KeyedStateBackend::Heap(heap) = self {
+            heap.cleanup_for_record();
+        }
     }
 
     /// The names of the registered states, sorted.
@@ -125,27 +147,89 @@ impl<'a, K: Key> KeyedState<'a, K> {
         self.namespace
     }
 
+    /// The handle's access to state `name`: registers the state on first use (with `ttl`, as
+    /// a state with a time-to-live) and checks its kind and type.
+    #[allow(clippy::too_many_arguments)]
+    fn access<Tb: StateTable<K>, TtlTb: StateTable<K>>(
+        self,
+        name: &str,
+        description: impl Fn() -> String,
+        ttl: Option<&StateTtlConfig>,
+        shape: RowShape,
+        ttl_layout: TtlRowLayout,
+        function: impl FnOnce() -> Box<dyn std::any::Any + Send>,
+        make_table: impl FnOnce() -> Tb,
+        make_ttl_table: impl FnOnce(i64, Option<IncrementalCleanup>) -> TtlTb,
+    ) -> FnResult<Access<'a, K, Tb, TtlTb>> {
+        let (key, namespace) = (self.key, self.namespace);
+        let with_ttl = || format!("{} with a time-to-live", description());
+        Ok(match (self.backend, ttl) {
+            (KeyedStateBackend::Heap(heap), None) => Access::Heap {
+                table: heap.table(name, description, make_table)?,
+                key,
+                namespace,
+            },
+            (KeyedStateBackend::Heap(heap), Some(config)) => {
+                let ttl = TtlNow::new(config, heap.clock.current_timestamp());
+                let incremental = config.cleanup_strategies().incremental;
+                let table = heap.table(name, with_ttl, || {
+                    make_ttl_table(config.ttl_millis(), incremental)
+                })?;
+                table.cleanup_on_access(ttl.now);
+                Access::Ttl(RefCell::new(TtlAccess {
+                    place: TtlPlace::Heap {
+                        table,
+                        key,
+                        namespace,
+                    },
+                    ttl,
+                }))
+            }
+            (KeyedStateBackend::Store(store), None) => Access::Store(store.cell::<Tb>(
+                name,
+                description,
+                shape,
+                function,
+                None,
+                None,
+                key,
+                namespace,
+            )?),
+            (KeyedStateBackend::Store(store), Some(config)) => {
+                let ttl = TtlNow::new(config, store.clock.current_timestamp());
+                let cell = store.cell::<TtlTb>(
+                    name,
+                    with_ttl,
+                    shape,
+                    function,
+                    Some(ttl_layout),
+                    Some(config),
+                    key,
+                    namespace,
+                )?;
+                Access::Ttl(RefCell::new(TtlAccess {
+                    place: TtlPlace::Store(cell),
+                    ttl,
+                }))
+            }
+        })
+    }
+
     /// The value state `descriptor` names.
     pub fn value<T: Data>(
         self,
         descriptor: &ValueStateDescriptor<T>,
     ) -> FnResult<ValueState<'a, K, T>> {
-        let description = || format!("ValueState<{}>", type_name::<T>());
-        let access = match self.backend {
-            KeyedStateBackend::Heap(heap) => Access::Heap {
-                table: heap.table(descriptor.name(), description, Table::<K, T>::new)?,
-                key: self.key,
-                namespace: self.namespace,
-            },
-            KeyedStateBackend::Store(store) => Access::Store(store.cell::<Table<K, T>>(
-                descriptor.name(),
-                description,
-                RowShape::Single,
-                no_function,
-                self.key,
-                self.namespace,
-            )?),
-        };
+        let access = self.access(
+            descriptor.name(),
+            || format!("ValueState<{}>", type_name::<T>()),
+            descriptor.ttl_config(),
+            RowShape::Single,
+            TtlRowLayout::Value,
+            no_function,
+            Table::<K, T>::new,
+            TtlTable::new,
+        )?;
         Ok(ValueState { access })
     }
 
@@ -154,22 +238,16 @@ impl<'a, K: Key> KeyedState<'a, K> {
         self,
         descriptor: &ListStateDescriptor<T>,
     ) -> FnResult<ListState<'a, K, T>> {
-        let description = || format!("ListState<{}>", type_name::<T>());
-        let access = match self.backend {
-            KeyedStateBackend::Heap(heap) => Access::Heap {
-                table: heap.table(descriptor.name(), description, Table::<K, Vec<T>>::new)?,
-                key: self.key,
-                namespace: self.namespace,
-            },
-            KeyedStateBackend::Store(store) => Access::Store(store.cell::<Table<K, Vec<T>>>(
-                descriptor.name(),
-                description,
-                RowShape::Single,
-                no_function,
-                self.key,
-                self.namespace,
-            )?),
-        };
+        let access = self.access(
+            descriptor.name(),
+            || format!("ListState<{}>", type_name::<T>()),
+            descriptor.ttl_config(),
+            RowShape::Single,
+            TtlRowLayout::List,
+            no_function,
+            Table::<K, Vec<T>>::new,
+            TtlTable::new,
+        )?;
         Ok(ListState { access })
     }
 
@@ -178,28 +256,16 @@ impl<'a, K: Key> KeyedState<'a, K> {
         self,
         descriptor: &MapStateDescriptor<UK, UV>,
     ) -> FnResult<MapState<'a, K, UK, UV>> {
-        let description = || format!("MapState<{}, {}>", type_name::<UK>(), type_name::<UV>());
-        let access = match self.backend {
-            KeyedStateBackend::Heap(heap) => Access::Heap {
-                table: heap.table(
-                    descriptor.name(),
-                    description,
-                    Table::<K, FxHashMap<UK, UV>>::new,
-                )?,
-                key: self.key,
-                namespace: self.namespace,
-            },
-            KeyedStateBackend::Store(store) => {
-                Access::Store(store.cell::<Table<K, FxHashMap<UK, UV>>>(
-                    descriptor.name(),
-                    description,
-                    RowShape::PerUserKey,
-                    no_function,
-                    self.key,
-                    self.namespace,
-                )?)
-            }
-        };
+        let access = self.access(
+            descriptor.name(),
+            || format!("MapState<{}, {}>", type_name::<UK>(), type_name::<UV>()),
+            descriptor.ttl_config(),
+            RowShape::PerUserKey,
+            TtlRowLayout::Value,
+            no_function,
+            Table::<K, FxHashMap<UK, UV>>::new,
+            TtlTable::new,
+        )?;
         Ok(MapState { access })
     }
 
@@ -208,25 +274,23 @@ impl<'a, K: Key> KeyedState<'a, K> {
         self,
         descriptor: &ReducingStateDescriptor<T>,
     ) -> FnResult<ReducingState<'a, K, T>> {
-        let description = || format!("ReducingState<{}>", type_name::<T>());
-        let access = match self.backend {
-            KeyedStateBackend::Heap(heap) => Access::Heap {
-                table: heap.table(descriptor.name(), description, || ReducingTable {
-                    values: Table::<K, Option<T>>::new(),
-                    reduce: descriptor.reduce_fn(),
-                })?,
-                key: self.key,
-                namespace: self.namespace,
+        let access = self.access(
+            descriptor.name(),
+            || format!("ReducingState<{}>", type_name::<T>()),
+            descriptor.ttl_config(),
+            RowShape::Single,
+            TtlRowLayout::Value,
+            || Box::new(descriptor.reduce_fn()),
+            || ReducingTable {
+                values: Table::<K, Option<T>>::new(),
+                reduce: descriptor.reduce_fn(),
             },
-            KeyedStateBackend::Store(store) => Access::Store(store.cell::<ReducingTable<K, T>>(
-                descriptor.name(),
-                description,
-                RowShape::Single,
-                || Box::new(descriptor.reduce_fn()),
-                self.key,
-                self.namespace,
-            )?),
-        };
+            |ttl, incremental| FunctionTable {
+                table: TtlTable::new(ttl, incremental),
+                function: descriptor.reduce_fn(),
+                _marker: PhantomData,
+            },
+        )?;
         Ok(ReducingState { access })
     }
 
@@ -241,35 +305,31 @@ impl<'a, K: Key> KeyedState<'a, K> {
         OUT: 'static,
         F: AggregateFunction<IN, ACC, OUT>,
     {
-        let description = || {
-            format!(
-                "AggregatingState<{}, {}, {}>",
-                type_name::<IN>(),
-                type_name::<ACC>(),
-                type_name::<OUT>()
-            )
-        };
-        let access = match self.backend {
-            KeyedStateBackend::Heap(heap) => Access::Heap {
-                table: heap.table(descriptor.name(), description, || AggregatingTable {
-                    accumulators: Table::<K, ACC>::new(),
-                    function: descriptor.function(),
-                    _types: PhantomData,
-                })?,
-                key: self.key,
-                namespace: self.namespace,
+        let access = self.access(
+            descriptor.name(),
+            || {
+                format!(
+                    "AggregatingState<{}, {}, {}>",
+                    type_name::<IN>(),
+                    type_name::<ACC>(),
+                    type_name::<OUT>()
+                )
             },
-            KeyedStateBackend::Store(store) => {
-                Access::Store(store.cell::<AggregatingTable<K, IN, ACC, OUT, F>>(
-                    descriptor.name(),
-                    description,
-                    RowShape::Single,
-                    || Box::new(descriptor.function()),
-                    self.key,
-                    self.namespace,
-                )?)
-            }
-        };
+            descriptor.ttl_config(),
+            RowShape::Single,
+            TtlRowLayout::Value,
+            || Box::new(descriptor.function()),
+            || AggregatingTable {
+                accumulators: Table::<K, ACC>::new(),
+                function: descriptor.function(),
+                _types: PhantomData,
+            },
+            |ttl, incremental| FunctionTable {
+                table: TtlTable::new(ttl, incremental),
+                function: descriptor.function(),
+                _marker: PhantomData,
+            },
+        )?;
         Ok(AggregatingState { access })
     }
 }

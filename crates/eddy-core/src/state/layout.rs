@@ -36,6 +36,14 @@ pub(crate) fn push_namespace(row: &mut Vec<u8>, namespace: Namespace) {
     }
 }
 
+/// Bytes of the namespace in a row key.
+pub(crate) fn namespace_len(namespace: Namespace) -> usize {
+    match namespace {
+        Namespace::Global | Namespace::GlobalWindow => 1,
+        Namespace::TimeWindow { .. } => 17,
+    }
+}
+
 /// The row-key prefix of a key group.
 pub(crate) fn key_group_prefix(key_group: u32) -> [u8; KEY_GROUP_BYTES] {
     (key_group as u16).to_be_bytes()
@@ -122,6 +130,110 @@ pub(crate) fn decode_list<T: DeserializeOwned>(
     Ok(elements)
 }
 
+/// Bytes of the last-access timestamp in front of a value of a state with a time-to-live.
+pub(crate) const STAMP_BYTES: usize = 8;
+
+/// Appends `[last access: i64 big-endian][value]`: how a value (or a map entry) of a state
+/// with a time-to-live is stored.
+pub(crate) fn encode_stamped_into<T: Serialize>(
+    out: &mut Vec<u8>,
+    last_access: i64,
+    value: &T,
+    state: &str,
+) -> Result<(), StateError> {
+    out.extend_from_slice(&last_access.to_be_bytes());
+    encode_into(out, value, state)
+}
+
+/// The last-access timestamp of a stamped value (`None` if it is too short).
+pub(crate) fn stamp_of(bytes: &[u8]) -> Option<i64> {
+    let stamp: [u8; STAMP_BYTES] = bytes.get(..STAMP_BYTES)?.try_into().ok()?;
+    Some(i64::from_be_bytes(stamp))
+}
+
+/// Decodes a stamped value into its last-access timestamp and value.
+pub(crate) fn decode_stamped<T: DeserializeOwned>(
+    bytes: &[u8],
+    state: &str,
+) -> Result<(i64, T), StateError> {
+    let stamp = stamp_of(bytes).ok_or_else(|| truncated::<T>(state))?;
+    Ok((stamp, decode(&bytes[STAMP_BYTES..], state)?))
+}
+
+/// Appends one list element of a state with a time-to-live:
+/// `[last access: i64 BE][length: u32 BE][element]`. The length lets a store's compaction
+/// filter walk the elements without knowing their type.
+pub(crate) fn encode_stamped_element_into<T: Serialize>(
+    out: &mut Vec<u8>,
+    last_access: i64,
+    element: &T,
+    state: &str,
+) -> Result<(), StateError> {
+    out.extend_from_slice(&last_access.to_be_bytes());
+    let length_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode_into(out, element, state)?;
+    let length = u32::try_from(out.len() - length_at - 4).map_err(|_| StateError::Encode {
+        state: state.to_owned(),
+        message: "a list element is over 4 GiB".into(),
+    })?;
+    out[length_at..length_at + 4].copy_from_slice(&length.to_be_bytes());
+    Ok(())
+}
+
+/// Walks the elements of a stamped list: `visit(last access, element bytes)`; `false` if the
+/// bytes are not a well-formed stamped list.
+pub(crate) fn walk_stamped_list(mut bytes: &[u8], mut visit: impl FnMut(i64, &[u8])) -> bool {
+    while !bytes.is_empty() {
+        let (Some(stamp), Some(length)) = (
+            stamp_of(bytes),
+            bytes
+                .get(STAMP_BYTES..STAMP_BYTES + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes),
+        ) else {
+            return false;
+        };
+        let start = STAMP_BYTES + 4;
+        let Some(element) = bytes.get(start..start + length as usize) else {
+            return false;
+        };
+        visit(stamp, element);
+        bytes = &bytes[start + length as usize..];
+    }
+    true
+}
+
+/// Decodes a stamped list into `(last access, element)` pairs.
+pub(crate) fn decode_stamped_list<T: DeserializeOwned>(
+    bytes: &[u8],
+    state: &str,
+) -> Result<Vec<(i64, T)>, StateError> {
+    let mut elements = Vec::new();
+    let mut failure = None;
+    let well_formed = walk_stamped_list(bytes, |stamp, element| {
+        if failure.is_none() {
+            match decode(element, state) {
+                Ok(element) => elements.push((stamp, element)),
+                Err(e) => failure = Some(e),
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None if !well_formed => Err(truncated::<T>(state)),
+        None => Ok(elements),
+    }
+}
+
+fn truncated<T>(state: &str) -> StateError {
+    StateError::Decode {
+        state: state.to_owned(),
+        expected: std::any::type_name::<T>(),
+        message: "the value is shorter than its time-to-live header says".into(),
+    }
+}
+
 fn decode_error<T>(state: &str, error: postcard::Error) -> StateError {
     StateError::Decode {
         state: state.to_owned(),
@@ -180,6 +292,30 @@ mod tests {
             vec![1, 300, 70_000]
         );
         assert!(decode::<u64>(&[0xff], "s").is_err());
+    }
+
+    #[test]
+    fn stamped_values_and_lists_round_trip() {
+        let mut bytes = Vec::new();
+        encode_stamped_into(&mut bytes, -5, &"v".to_string(), "s").unwrap();
+        assert_eq!(
+            decode_stamped::<String>(&bytes, "s").unwrap(),
+            (-5, "v".to_string())
+        );
+        assert!(decode_stamped::<String>(&bytes[..4], "s").is_err());
+        let mut list = Vec::new();
+        for (stamp, element) in [(1i64, 10u64), (2, 300), (3, 70_000)] {
+            encode_stamped_element_into(&mut list, stamp, &element, "s").unwrap();
+        }
+        assert_eq!(
+            decode_stamped_list::<u64>(&list, "s").unwrap(),
+            vec![(1, 10), (2, 300), (3, 70_000)]
+        );
+        let mut stamps = Vec::new();
+        assert!(walk_stamped_list(&list, |stamp, _| stamps.push(stamp)));
+        assert_eq!(stamps, vec![1, 2, 3]);
+        assert!(!walk_stamped_list(&list[..list.len() - 1], |_, _| {}));
+        assert!(decode_stamped_list::<u64>(&list[..list.len() - 1], "s").is_err());
     }
 
     #[test]

@@ -25,11 +25,15 @@ mod handles;
 mod heap;
 mod keyed_state;
 mod layout;
+mod merging;
 mod operator;
 mod redistribute;
 mod settings;
 mod store;
 mod store_backend;
+mod ttl;
+mod ttl_access;
+mod ttl_heap;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +54,14 @@ pub use operator::{
 };
 pub use redistribute::{redistribute, RedistributionError};
 pub use settings::StateBackendConfig;
-pub use store::{OrderedStateStore, RowVisitor, ScanControl, StateError, StoreStateId};
+pub use store::{
+    OrderedStateStore, RowVisitor, ScanControl, StateError, StoreStateId, TtlRowLayout, TtlRows,
+};
 pub use store_backend::StoreKeyedStateBackend;
+pub use ttl::{
+    CleanupStrategies, IncrementalCleanup, ManualTtlClock, StateTtlConfig, StateTtlConfigBuilder,
+    StateVisibility, SystemTtlClock, TtlClock, TtlTimeProvider, UpdateType,
+};
 
 /// Which part of a key's state: the key's own state, or one window's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

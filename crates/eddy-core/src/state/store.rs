@@ -6,6 +6,70 @@
 //! keyspace of its own (a column family in RocksDB); rows in a keyspace are ordered by their
 //! bytes, which start with the key group, so a key-group range is one scan.
 
+use super::layout::{stamp_of, walk_stamped_list};
+use super::ttl::{expired, TtlClock};
+
+/// How the values of a state with a time-to-live are stored, so a store can drop expired
+/// rows itself (RocksDB's compaction filter).
+#[derive(Clone)]
+pub struct TtlRows {
+    /// The time-to-live in milliseconds.
+    pub ttl_millis: i64,
+    /// How the last-access timestamps sit in a row's value.
+    pub layout: TtlRowLayout,
+    /// The clock expiry is judged by.
+    pub clock: TtlClock,
+    /// Drop expired rows during compaction, re-reading the clock after this many rows
+    /// (`None`: leave them to be dropped when read).
+    pub compaction_filter_query_time_after: Option<u64>,
+}
+
+/// Where the last-access timestamps are in a row's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlRowLayout {
+    /// `[last access: i64 BE][value]` (values, map entries, reducing and aggregating state).
+    Value,
+    /// A list of `[last access: i64 BE][length: u32 BE][element]`.
+    List,
+}
+
+impl TtlRows {
+    /// Whether everything in the row value `value` expired at `now` (so the row can go). A
+    /// list with some live elements stays: reads drop its expired elements.
+    pub fn all_expired(&self, value: &[u8], now: i64) -> bool {
+        match self.layout {
+            TtlRowLayout::Value => {
+                stamp_of(value).is_some_and(|stamp| expired(stamp, self.ttl_millis, now))
+            }
+            TtlRowLayout::List => {
+                let mut all = true;
+                let well_formed = walk_stamped_list(value, |stamp, _| {
+                    all &= expired(stamp, self.ttl_millis, now);
+                });
+                well_formed && all
+            }
+        }
+    }
+
+    /// Appends to `out` the elements of the list row value `value` that had not expired at
+    /// `now` (all of `value` if it is not a well-formed list, so nothing is lost to a
+    /// misreading): how a store merging list appends drops expired elements.
+    pub fn append_live_elements(&self, value: &[u8], now: i64, out: &mut Vec<u8>) {
+        let start = out.len();
+        let well_formed = walk_stamped_list(value, |stamp, element| {
+            if !expired(stamp, self.ttl_millis, now) {
+                out.extend_from_slice(&stamp.to_be_bytes());
+                out.extend_from_slice(&(element.len() as u32).to_be_bytes());
+                out.extend_from_slice(element);
+            }
+        });
+        if !well_formed {
+            out.truncate(start);
+            out.extend_from_slice(value);
+        }
+    }
+}
+
 /// A state's keyspace in a store, as handed out by [`OrderedStateStore::register_state`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StoreStateId(pub u32);
@@ -59,8 +123,13 @@ pub trait OrderedStateStore: Send {
     /// The backend's name for messages (e.g. `rocksdb`).
     fn backend_name(&self) -> &'static str;
 
-    /// Opens the keyspace of state `name`, creating it if needed.
-    fn register_state(&mut self, name: &str) -> Result<StoreStateId, StateError>;
+    /// Opens the keyspace of state `name`, creating it if needed. `ttl` describes the
+    /// time-to-live of a state that has one, for stores that drop expired rows themselves.
+    fn register_state(
+        &mut self,
+        name: &str,
+        ttl: Option<&TtlRows>,
+    ) -> Result<StoreStateId, StateError>;
 
     /// Reads the row `key` into `value` (cleared first); `false` if there is none.
     fn get(&self, state: StoreStateId, key: &[u8], value: &mut Vec<u8>)

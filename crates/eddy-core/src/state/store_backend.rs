@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::borrow::Borrow;
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
@@ -12,9 +13,12 @@ use serde::Serialize;
 
 use super::layout::{
     decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
-    prefix_end, push_namespace, write_row,
+    namespace_len, prefix_end, push_namespace, write_row,
 };
-use super::store::{OrderedStateStore, ScanControl, StateError, StoreStateId};
+use super::store::{
+    OrderedStateStore, ScanControl, StateError, StoreStateId, TtlRowLayout, TtlRows,
+};
+use super::ttl::{StateTtlConfig, SystemTtlClock, TtlClock};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::keygroup::{KeyGroupRange, KeyHasher};
@@ -49,6 +53,7 @@ pub struct StoreKeyedStateBackend<K> {
     registered: FxHashMap<String, Registration>,
     row: Cell<Vec<u8>>,
     value: Cell<Vec<u8>>,
+    pub(crate) clock: TtlClock,
     _key: PhantomData<fn() -> K>,
 }
 
@@ -61,6 +66,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
             registered: FxHashMap::default(),
             row: Cell::new(Vec::with_capacity(64)),
             value: Cell::new(Vec::with_capacity(256)),
+            clock: Arc::new(SystemTtlClock),
             _key: PhantomData,
         }
     }
@@ -77,20 +83,31 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         self.store.as_mut()
     }
 
-    /// The cell of state `name` for `key` in `namespace`, registering the state on first use;
-    /// `Tag` identifies the kind and type (an error names both if they differ from the
-    /// registration).
+    /// The cell of state `name` for `key` in `namespace`, registering the state on first use
+    /// (with its time-to-live layout `ttl`, if it has one); `Tag` identifies the kind and type
+    /// (an error names both if they differ from the registration).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn cell<Tag: 'static>(
         &mut self,
         name: &str,
         description: impl FnOnce() -> String,
         shape: RowShape,
         function: impl FnOnce() -> Box<dyn Any + Send>,
+        ttl: Option<TtlRowLayout>,
+        ttl_config: Option<&StateTtlConfig>,
         key: &K,
         namespace: Namespace,
     ) -> FnResult<StoreCell<'_>> {
         if !self.registered.contains_key(name) {
-            let id = self.store.register_state(name)?;
+            let rows = ttl.zip(ttl_config).map(|(layout, config)| TtlRows {
+                ttl_millis: config.ttl_millis(),
+                layout,
+                clock: self.clock.clone(),
+                compaction_filter_query_time_after: config
+                    .cleanup_strategies()
+                    .compaction_filter_query_time_after,
+            });
+            let id = self.store.register_state(name, rows.as_ref())?;
             self.registered.insert(
                 name.to_owned(),
                 Registration {
@@ -121,6 +138,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         let prefix_len = row.len();
         self.row.set(row);
         written?;
+        let namespace_at = prefix_len - namespace_len(namespace);
         Ok(StoreCell {
             store: self.store.as_mut(),
             id: registration.id,
@@ -128,6 +146,8 @@ impl<K: Key> StoreKeyedStateBackend<K> {
             function: registration.function.as_mut(),
             row: &self.row,
             prefix_len,
+            namespace,
+            namespace_at,
             value: &self.value,
         })
     }
@@ -225,10 +245,28 @@ pub(crate) struct StoreCell<'s> {
     function: &'s mut (dyn Any + Send),
     row: &'s Cell<Vec<u8>>,
     prefix_len: usize,
+    namespace: Namespace,
+    /// Where the namespace starts in the row-key prefix.
+    namespace_at: usize,
     value: &'s Cell<Vec<u8>>,
 }
 
 impl StoreCell<'_> {
+    /// The namespace the cell is in.
+    pub(crate) fn namespace(&self) -> Namespace {
+        self.namespace
+    }
+
+    /// Moves the cell to `namespace` (same state and key).
+    pub(crate) fn set_namespace(&mut self, namespace: Namespace) {
+        let mut row = self.row.take();
+        row.truncate(self.namespace_at);
+        push_namespace(&mut row, namespace);
+        self.prefix_len = row.len();
+        self.row.set(row);
+        self.namespace = namespace;
+    }
+
     /// The state's reduce or aggregate function.
     pub(crate) fn function<F: 'static>(&mut self) -> FnResult<&mut F> {
         self.function
@@ -382,6 +420,80 @@ impl StoreCell<'_> {
         .and_then(|()| store.delete(id, &row));
         self.row.set(row);
         Ok(result?)
+    }
+
+    /// Reads the raw bytes of the row (of `user_key`) into `out`; `false` if there is none.
+    pub(crate) fn get_raw(
+        &self,
+        user_key: Option<&dyn ErasedSerialize>,
+        out: &mut Vec<u8>,
+    ) -> FnResult<bool> {
+        Ok(self.with_row(user_key, |row| self.store.get(self.id, row, out))?)
+    }
+
+    /// Writes raw bytes as the row (of `user_key`), or appends them to the row.
+    pub(crate) fn put_raw(
+        &mut self,
+        user_key: Option<&dyn ErasedSerialize>,
+        bytes: &[u8],
+        append: bool,
+    ) -> FnResult<()> {
+        let (id, name) = (self.id, self.name);
+        let store = &mut *self.store;
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let result = match user_key {
+            Some(user_key) => user_key.encode(&mut row, name),
+            None => Ok(()),
+        }
+        .and_then(|()| {
+            if append {
+                store.append(id, &row, bytes)
+            } else {
+                store.put(id, &row, bytes)
+            }
+        });
+        self.row.set(row);
+        Ok(result?)
+    }
+
+    /// The user-key rows (map entries) in order, as raw (user key, value) bytes.
+    pub(crate) fn entries_raw(&self) -> FnResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut entries = Vec::new();
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        let prefix_len = self.prefix_len;
+        let result = match prefix_end(&row) {
+            Some(end) => self
+                .store
+                .scan(self.id, &row, Some(&end), &mut |entry, value| {
+                    entries.push((entry[prefix_len..].to_vec(), value.to_vec()));
+                    Ok(ScanControl::Continue)
+                }),
+            None => Ok(()),
+        };
+        self.row.set(row);
+        result?;
+        Ok(entries)
+    }
+
+    /// Writes (`Some(value)`) or deletes (`None`) the user-key row whose encoded user key is
+    /// `user_key`.
+    pub(crate) fn set_entry_raw(&mut self, user_key: &[u8], value: Option<&[u8]>) -> FnResult<()> {
+        let mut row = self.row.take();
+        row.truncate(self.prefix_len);
+        row.extend_from_slice(user_key);
+        let result = match value {
+            Some(value) => self.store.put(self.id, &row, value),
+            None => self.store.delete(self.id, &row),
+        };
+        self.row.set(row);
+        Ok(result?)
+    }
+
+    /// The name of the state.
+    pub(crate) fn state_name(&self) -> &str {
+        self.name
     }
 
     /// Visits the user-key rows (map entries) in order, decoded.

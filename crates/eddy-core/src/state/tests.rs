@@ -34,7 +34,11 @@ impl OrderedStateStore for MemoryStore {
         "memory"
     }
 
-    fn register_state(&mut self, name: &str) -> Result<StoreStateId, StateError> {
+    fn register_state(
+        &mut self,
+        name: &str,
+        _ttl: Option<&TtlRows>,
+    ) -> Result<StoreStateId, StateError> {
         if let Some(index) = self.names.iter().position(|n| n == name) {
             return Ok(StoreStateId(index as u32));
         }

@@ -70,6 +70,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
         );
         let mut collector = Collector::new(&mut out, record.timestamp);
         call(record.value, &mut context, &mut collector)?;
+        state.cleanup_for_record();
     }
     Ok(out)
 }
