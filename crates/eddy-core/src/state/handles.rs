@@ -57,6 +57,12 @@ impl<K, Tb, TtlTb> Access<'_, K, Tb, TtlTb> {
     }
 }
 
+/// The access of a map state.
+type MapAccess<'s, K, UK, UV> = Access<'s, K, Table<K, FxHashMap<UK, UV>>, TtlMapTable<K, UK, UV>>;
+/// The access of an aggregating state.
+type AggregatingAccess<'s, K, IN, ACC, OUT, F> =
+    Access<'s, K, AggregatingTable<K, IN, ACC, OUT, F>, TtlAggregatingTable<K, IN, ACC, OUT, F>>;
+
 /// One value per key and namespace.
 pub struct ValueState<'s, K, T> {
     pub(crate) access: Access<'s, K, Table<K, T>, TtlValueTable<K, T>>,
@@ -205,7 +211,7 @@ impl<K: Key, T: Data> ListState<'_, K, T> {
 
 /// A map per key and namespace.
 pub struct MapState<'s, K, UK, UV> {
-    pub(crate) access: Access<'s, K, Table<K, FxHashMap<UK, UV>>, TtlMapTable<K, UK, UV>>,
+    pub(crate) access: MapAccess<'s, K, UK, UV>,
 }
 
 /// A map state's entries as a read sees them.
@@ -483,12 +489,7 @@ impl<K: Key, T: Data> ReducingState<'_, K, T> {
 
 /// One accumulator per key and namespace that added values are aggregated into.
 pub struct AggregatingState<'s, K, IN, ACC, OUT, F> {
-    pub(crate) access: Access<
-        's,
-        K,
-        AggregatingTable<K, IN, ACC, OUT, F>,
-        TtlAggregatingTable<K, IN, ACC, OUT, F>,
-    >,
+    pub(crate) access: AggregatingAccess<'s, K, IN, ACC, OUT, F>,
 }
 
 impl<K, IN, ACC, OUT, F> AggregatingState<'_, K, IN, ACC, OUT, F>
