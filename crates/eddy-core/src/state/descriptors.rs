@@ -8,6 +8,40 @@ use std::sync::Arc;
 use super::ttl::StateTtlConfig;
 use crate::windowing::AggregateFunction;
 
+/// The methods every descriptor has: its name and its time-to-live.
+macro_rules! name_and_ttl {
+    ($descriptor:ident<$($param:ident),+>) => {
+        impl<$($param),+> $descriptor<$($param),+> {
+            /// The state's name.
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+
+            /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
+            pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
+                self.ttl = Some(config);
+            }
+
+            /// This descriptor with a time-to-live on the state's values.
+            pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
+                self.ttl = Some(config);
+                self
+            }
+
+            /// The time-to-live, if enabled.
+            pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
+                self.ttl.as_ref()
+            }
+        }
+    };
+}
+
+name_and_ttl!(ValueStateDescriptor<T>);
+name_and_ttl!(ListStateDescriptor<T>);
+name_and_ttl!(MapStateDescriptor<UK, UV>);
+name_and_ttl!(ReducingStateDescriptor<T>);
+name_and_ttl!(AggregatingStateDescriptor<IN, ACC, OUT, F>);
+
 /// Describes a [`ValueState`](super::ValueState) holding one `T` per key (and namespace).
 pub struct ValueStateDescriptor<T> {
     name: String,
@@ -23,27 +57,6 @@ impl<T> ValueStateDescriptor<T> {
             ttl: None,
             _type: PhantomData,
         }
-    }
-
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
-    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
-        self.ttl = Some(config);
-    }
-
-    /// This descriptor with a time-to-live on the state's values.
-    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
-        self.ttl = Some(config);
-        self
-    }
-
-    /// The time-to-live, if enabled.
-    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
-        self.ttl.as_ref()
     }
 }
 
@@ -73,27 +86,6 @@ impl<T> ListStateDescriptor<T> {
             _type: PhantomData,
         }
     }
-
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
-    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
-        self.ttl = Some(config);
-    }
-
-    /// This descriptor with a time-to-live on the state's values.
-    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
-        self.ttl = Some(config);
-        self
-    }
-
-    /// The time-to-live, if enabled.
-    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
-        self.ttl.as_ref()
-    }
 }
 
 impl<T> Clone for ListStateDescriptor<T> {
@@ -122,27 +114,6 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
             ttl: None,
             _type: PhantomData,
         }
-    }
-
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
-    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
-        self.ttl = Some(config);
-    }
-
-    /// This descriptor with a time-to-live on the state's values.
-    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
-        self.ttl = Some(config);
-        self
-    }
-
-    /// The time-to-live, if enabled.
-    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
-        self.ttl.as_ref()
     }
 }
 
@@ -180,27 +151,6 @@ impl<T> ReducingStateDescriptor<T> {
         }
     }
 
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
-    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
-        self.ttl = Some(config);
-    }
-
-    /// This descriptor with a time-to-live on the state's values.
-    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
-        self.ttl = Some(config);
-        self
-    }
-
-    /// The time-to-live, if enabled.
-    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
-        self.ttl.as_ref()
-    }
-
     pub(crate) fn reduce_fn(&self) -> ReduceFn<T> {
         self.reduce.clone()
     }
@@ -235,27 +185,6 @@ impl<IN, ACC, OUT, F: AggregateFunction<IN, ACC, OUT>> AggregatingStateDescripto
             function,
             _types: PhantomData,
         }
-    }
-
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Gives the state's values a time-to-live (Flink's `enableTimeToLive`).
-    pub fn enable_time_to_live(&mut self, config: StateTtlConfig) {
-        self.ttl = Some(config);
-    }
-
-    /// This descriptor with a time-to-live on the state's values.
-    pub fn with_time_to_live(mut self, config: StateTtlConfig) -> Self {
-        self.ttl = Some(config);
-        self
-    }
-
-    /// The time-to-live, if enabled.
-    pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
-        self.ttl.as_ref()
     }
 
     pub(crate) fn function(&self) -> F {
