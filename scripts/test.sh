@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, with every optional feature (the RocksDB state backend included).
+# The whole test suite: every crate, every feature (the RocksDB state backend included).
 #
-#   ./scripts/test.sh [extra cargo test arguments]
+#   ./scripts/test.sh [cargo test options for the first run]
 #
 # RocksDB is built from source by the `rocksdb` crate, which needs a C++ compiler and libclang;
 # `install-build-deps.sh` installs them first if they are missing.
+#
+# The suites whose operators keep state (windows, timers, joins, keyed and broadcast state, the
+# two-input process functions) run a second time with their jobs on the RocksDB backend
+# (EDDY_TEST_STATE_BACKEND=rocksdb; see crates/eddy-api/tests/integration/common/mod.rs), so both
+# backends pass the same tests. Both runs select the whole workspace: selecting one package
+# would resolve other dependency features and rebuild much of the workspace.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ./scripts/install-build-deps.sh
-exec cargo test --workspace --all-features "$@"
+cargo test --workspace --all-features "$@"
+
+stateful_modules=()
+for module in crates/eddy-api/tests/integration/{window_,timers,joins,keyed_state,broadcast_state,side_outputs_two_input}*.rs; do
+    stateful_modules+=("$(basename "$module" .rs)::")
+done
+printf '\n==> the stateful suites again, on the rocksdb state backend\n'
+EDDY_TEST_STATE_BACKEND=rocksdb cargo test --workspace --all-features \
+    --test integration -- "${stateful_modules[@]}"

@@ -157,7 +157,8 @@ impl<A: Data, B: Data> BroadcastConnectedStream<A, B> {
     /// `Co-Process-Broadcast`): the first input with read-only broadcast state, the broadcast
     /// input with read-write broadcast state. The first input keeps its partitioning (forward
     /// when the parallelism matches, else rebalance, unless set); every subtask receives every
-    /// broadcast element.
+    /// broadcast element. It may emit to side outputs (`ctx.output(&tag, v)`), read with
+    /// `get_side_output`.
     pub fn process<O: Data, F: BroadcastProcessFunction<A, B, O>>(
         &self,
         function: F,
@@ -167,6 +168,7 @@ impl<A: Data, B: Data> BroadcastConnectedStream<A, B> {
             .two_input("Co-Process-Broadcast", function, move |f, setup| {
                 BroadcastProcessLogic::new(f, &declarations, setup.clock.clone())
             })
+            .allow_side_outputs()
     }
 }
 
@@ -190,7 +192,8 @@ where
     /// `Co-Process-Broadcast-Keyed`): the keyed input per key, with keyed state, timers and
     /// read-only broadcast state; the broadcast input with read-write broadcast state and
     /// `apply_to_keyed_state`. The keyed input is partitioned by key; every subtask receives
-    /// every broadcast element.
+    /// every broadcast element. It may emit to side outputs (`ctx.output(&tag, v)`), read with
+    /// `get_side_output`.
     pub fn process<O: Data, F: KeyedBroadcastProcessFunction<K, A, B, O>>(
         &self,
         function: F,
@@ -208,5 +211,6 @@ where
                     setup.settings.state_backend.clone(),
                 )
             })
+            .allow_side_outputs()
     }
 }

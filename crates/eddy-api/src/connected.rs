@@ -42,9 +42,9 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         L: TwoInputLogic<A, B, O> + 'static,
     {
         let prototype = Mutex::new(function);
-        let factory = TwoInputFactory::<A, B, O>::new(move |setup, next| {
+        let factory = TwoInputFactory::<A, B, O>::new(move |setup, next, sides| {
             let logic = make(prototype.lock().clone(), &setup);
-            Ok(TwoInputOperatorImpl::boxed(logic, setup, next))
+            Ok(TwoInputOperatorImpl::boxed(logic, setup, next, sides))
         });
         let inputs: Vec<(u8, &StreamInput)> = self
             .first
@@ -101,9 +101,11 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     }
 
     /// Processes each input with a [`CoProcessFunction`] (element timestamps and the current
-    /// watermark; timers need keyed streams, see [`key_by`](Self::key_by)).
+    /// watermark; timers need keyed streams, see [`key_by`](Self::key_by)). It may emit to side
+    /// outputs (`ctx.output(&tag, v)`), read with `get_side_output`.
     pub fn process<O: Data, F: CoProcessFunction<A, B, O>>(&self, function: F) -> DataStream<O> {
         self.two_input("Co-Process", function, |f, _| CoProcessLogic::new(f))
+            .allow_side_outputs()
     }
 
     /// Partitions both inputs by key (the selectors must return the same key type), for a
@@ -145,7 +147,8 @@ where
         }
     }
 
-    /// Processes both inputs with a [`KeyedCoProcessFunction`].
+    /// Processes both inputs with a [`KeyedCoProcessFunction`]. It may emit to side outputs
+    /// (`ctx.output(&tag, v)`), read with `get_side_output`.
     pub fn process<O: Data, F: KeyedCoProcessFunction<K, A, B, O>>(
         &self,
         function: F,
@@ -162,6 +165,7 @@ where
                     setup.settings.state_backend.clone(),
                 )
             })
+            .allow_side_outputs()
     }
 
     /// The underlying connected streams.

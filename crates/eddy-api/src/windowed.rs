@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::ops::Add;
 use std::time::Duration;
 
+use eddy_core::config::StateBackendType;
 use eddy_core::functions::closures::ReduceFn;
 use eddy_core::functions::{KeySelector, OutputTag, ReduceFunction};
 use eddy_core::windowing::{
@@ -16,6 +17,7 @@ use eddy_runtime::operators::window::{
     AggregateElements, Aggregating, Buffering, SlicingSpec, SlicingWindowLogic, WindowContents,
     WindowOperatorLogic, WindowSpec,
 };
+use eddy_runtime::operators::EitherLogic;
 
 use crate::aggregations::{MaxReducer, MinReducer, SumReducer};
 use crate::datastream::DataStream;
@@ -208,7 +210,7 @@ where
     /// default trigger, otherwise in the general operator (buffered when there is an evictor).
     fn incremental<ACC, R, O, AF, P>(&self, name: &str, aggregate: AF, process: P) -> DataStream<O>
     where
-        ACC: Clone + Send + 'static,
+        ACC: Data,
         R: 'static,
         O: Data,
         AF: AggregateFunction<T, ACC, R>,
@@ -230,25 +232,49 @@ where
         let Some(slicing) = slicing else {
             return self.general(name, contents);
         };
-        let spec = SlicingSpec {
+        let slicing = SlicingSpec {
             key_selector: self.key_selector.clone(),
-            contents,
+            contents: contents.clone(),
             slicing,
             event_time: self.assigner.is_event_time(),
             allowed_lateness: self.allowed_lateness,
             late_data: self.late_data.clone(),
         };
-        let stream =
-            self.stream
-                .one_input(&self.name(name), NodeKind::Operator, spec, |spec, setup| {
-                    SlicingWindowLogic::new(
-                        spec,
+        let general = WindowSpec {
+            key_selector: self.key_selector.clone(),
+            assigner: self.assigner.clone(),
+            trigger: self.trigger.clone(),
+            contents,
+            allowed_lateness: self.allowed_lateness,
+            late_data: self.late_data.clone(),
+        };
+        // Slices live in the operator's own heap maps, so the slicing path serves the heap
+        // backend; with `rocksdb` the general operator keeps every window's accumulator in
+        // the backend (Flink's WindowOperator on RocksDB).
+        let stream = self.stream.one_input(
+            &self.name(name),
+            NodeKind::Operator,
+            (slicing, general),
+            |(slicing, general), setup| {
+                let settings = &setup.settings;
+                if settings.state_backend.backend == StateBackendType::HashMap {
+                    EitherLogic::Left(SlicingWindowLogic::new(
+                        slicing,
                         setup.clock.clone(),
-                        setup.settings.runtime_mode,
-                        setup.settings.batch_size,
-                        setup.settings.state_backend.clone(),
-                    )
-                });
+                        settings.runtime_mode,
+                        settings.batch_size,
+                        settings.state_backend.clone(),
+                    ))
+                } else {
+                    EitherLogic::Right(WindowOperatorLogic::new(
+                        general,
+                        setup.clock.clone(),
+                        settings.runtime_mode,
+                        settings.state_backend.clone(),
+                    ))
+                }
+            },
+        );
         self.finish(stream)
     }
 
@@ -278,7 +304,7 @@ where
     /// Aggregates each window incrementally (one accumulator per key and window).
     pub fn aggregate<ACC, R, AF>(&self, aggregate: AF) -> DataStream<R>
     where
-        ACC: Clone + Send + 'static,
+        ACC: Data,
         R: Data,
         AF: AggregateFunction<T, ACC, R>,
     {
@@ -293,7 +319,7 @@ where
         process: P,
     ) -> DataStream<O>
     where
-        ACC: Clone + Send + 'static,
+        ACC: Data,
         R: 'static,
         O: Data,
         AF: AggregateFunction<T, ACC, R>,

@@ -52,16 +52,8 @@ hex_id!(
     JobId
 );
 hex_id!(
-    /// Identifies one execution attempt of one subtask.
-    ExecutionAttemptId
-);
-hex_id!(
     /// Identifies a TaskManager (a `TaskExecutor` in Flink's code).
     ResourceId
-);
-hex_id!(
-    /// Identifies one slot allocation.
-    AllocationId
 );
 
 #[cfg(test)]

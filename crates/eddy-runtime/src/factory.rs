@@ -21,6 +21,8 @@ use eddy_graph::{NodeId, PartitionerKind};
 use crate::error::TaskError;
 use crate::inbox::ChannelSender;
 use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
+use crate::side_output::typed_side_sink;
+pub use crate::side_output::{SideChannels, SideSink, SideTarget};
 
 /// Runtime settings every operator of a task shares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -99,7 +101,7 @@ pub trait SourceDriver: Send {
 pub trait InputProcessor: Send {
     /// Opens the chain.
     fn open(&mut self) -> Result<(), TaskError>;
-    /// A batch (`Vec<StreamRecord<T>>` behind `dyn Any`) for input `input`.
+    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input`.
     fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
     /// The combined watermark of input `input` advanced.
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
@@ -163,70 +165,6 @@ pub trait StreamType: Send + Sync {
     ) -> Result<Box<dyn SideSink>, TaskError>;
 }
 
-/// Where one side output of an operator goes: its tag id and the (erased) consumers.
-pub struct SideTarget {
-    /// The tag id.
-    pub id: String,
-    /// An erased `Box<dyn Output<X>>` for the tag's element type.
-    pub output: ErasedOutput,
-}
-
-/// Moves one side output's buffered records to its consumers, and passes control events on.
-pub trait SideSink: Send {
-    /// Opens the consumers.
-    fn open(&mut self) -> Result<(), TaskError>;
-    /// Sends what the operator buffered for this side output.
-    fn drain(&mut self, buffers: &mut SideOutputs) -> Result<(), TaskError>;
-    /// Passes a watermark on.
-    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
-    /// Passes an idleness change on.
-    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError>;
-    /// Ends the consumers' input.
-    fn end_of_input(&mut self) -> Result<(), TaskError>;
-    /// Flushes the consumers.
-    fn flush(&mut self) -> Result<(), TaskError>;
-    /// Passes the task's periodic tick on.
-    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
-    /// Closes the consumers.
-    fn close(&mut self) -> Result<(), TaskError>;
-}
-
-struct TypedSideSink<X> {
-    index: usize,
-    output: Box<dyn Output<X>>,
-}
-
-impl<X: Data> SideSink for TypedSideSink<X> {
-    fn open(&mut self) -> Result<(), TaskError> {
-        self.output.open()
-    }
-    fn drain(&mut self, buffers: &mut SideOutputs) -> Result<(), TaskError> {
-        let batch = buffers.take::<X>(self.index);
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.output.push(batch)
-    }
-    fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.output.watermark(watermark)
-    }
-    fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
-        self.output.stream_status(idle)
-    }
-    fn end_of_input(&mut self) -> Result<(), TaskError> {
-        self.output.end_of_input()
-    }
-    fn flush(&mut self) -> Result<(), TaskError> {
-        self.output.flush()
-    }
-    fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
-        self.output.on_timer(now)
-    }
-    fn close(&mut self) -> Result<(), TaskError> {
-        self.output.close()
-    }
-}
-
 /// [`StreamType`] for `T`.
 pub struct TypeOps<T>(PhantomData<fn() -> T>);
 
@@ -262,7 +200,7 @@ impl<T: Data> StreamType for TypeOps<T> {
     ) -> Result<Box<dyn SideSink>, TaskError> {
         let output = unerase::<T>(target.output)?;
         let index = buffers.register::<T>(&target.id);
-        Ok(Box::new(TypedSideSink { index, output }))
+        Ok(typed_side_sink(index, output))
     }
 }
 
@@ -324,58 +262,17 @@ pub trait OperatorFactory: Send + Sync {
     fn input_type(&self) -> Option<Arc<dyn StreamType>>;
 }
 
-/// The side outputs an operator must feed, ready to be drained.
-pub struct SideChannels {
-    /// The buffers the operator's functions emit into.
-    pub buffers: SideOutputs,
-    /// One sink per consumed tag.
-    pub sinks: Vec<Box<dyn SideSink>>,
-}
-
-impl SideChannels {
-    /// Registers every target; an operator without consumed side outputs gets empty channels.
-    pub fn new(targets: Vec<(SideTarget, Arc<dyn StreamType>)>) -> Result<Self, TaskError> {
-        let mut buffers = SideOutputs::new();
-        let sinks = targets
-            .into_iter()
-            .map(|(target, ty)| ty.side_sink(target, &mut buffers))
-            .collect::<Result<_, _>>()?;
-        Ok(SideChannels { buffers, sinks })
-    }
-
-    /// Sends everything buffered; a type mismatch in an emit is an error.
-    pub fn drain(&mut self, operator: &str) -> Result<(), TaskError> {
-        if let Some(message) = self.buffers.take_error() {
-            return Err(TaskError::Record {
-                operator: operator.to_string(),
-                message,
-            });
-        }
-        for sink in &mut self.sinks {
-            sink.drain(&mut self.buffers)?;
-        }
-        Ok(())
-    }
-}
-
-/// Only one-input operators emit side outputs; anything else asking for them is a plan bug.
-fn no_side_outputs(side_outputs: &[(SideTarget, Arc<dyn StreamType>)]) -> Result<(), TaskError> {
-    match side_outputs.first() {
-        None => Ok(()),
-        Some((target, _)) => Err(TaskError::Internal(format!(
-            "side output '{}' requested from an operator that cannot emit side outputs",
-            target.id
-        ))),
-    }
-}
-
 type OneInputBuild<I, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>, SideChannels) -> Result<Box<dyn Output<I>>, TaskError>
     + Send
     + Sync;
 type SourceBuild<O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn SourceDriver>, TaskError>
     + Send
     + Sync;
-type TwoInputBuild<I1, I2, O> = dyn Fn(OperatorSetup, Box<dyn Output<O>>) -> Result<Box<dyn TwoInputOperator<I1, I2>>, TaskError>
+type TwoInputBuild<I1, I2, O> = dyn Fn(
+        OperatorSetup,
+        Box<dyn Output<O>>,
+        SideChannels,
+    ) -> Result<Box<dyn TwoInputOperator<I1, I2>>, TaskError>
     + Send
     + Sync;
 
@@ -449,7 +346,7 @@ impl<O: Data> OperatorFactory for SourceFactory<O> {
         output: ErasedOutput,
         side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
     ) -> Result<BuiltOperator, TaskError> {
-        no_side_outputs(&side_outputs)?;
+        crate::side_output::no_side_outputs(&side_outputs)?;
         Ok(BuiltOperator::Source((self.build)(
             setup,
             unerase::<O>(output)?,
@@ -475,6 +372,7 @@ impl<I1: Data, I2: Data, O: Data> TwoInputFactory<I1, I2, O> {
         build: impl Fn(
                 OperatorSetup,
                 Box<dyn Output<O>>,
+                SideChannels,
             ) -> Result<Box<dyn TwoInputOperator<I1, I2>>, TaskError>
             + Send
             + Sync
@@ -528,8 +426,8 @@ impl<I1: Data, I2: Data, O: Data> OperatorFactory for TwoInputFactory<I1, I2, O>
         output: ErasedOutput,
         side_outputs: Vec<(SideTarget, Arc<dyn StreamType>)>,
     ) -> Result<BuiltOperator, TaskError> {
-        no_side_outputs(&side_outputs)?;
-        let operator = (self.build)(setup, unerase::<O>(output)?)?;
+        let sides = SideChannels::new(side_outputs)?;
+        let operator = (self.build)(setup, unerase::<O>(output)?, sides)?;
         Ok(BuiltOperator::Head(Box::new(TwoInputHead { operator })))
     }
     fn output_type(&self) -> Arc<dyn StreamType> {

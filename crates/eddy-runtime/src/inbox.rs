@@ -20,7 +20,7 @@ use crate::error::TaskError;
 
 /// What travels through a channel, in order.
 pub enum ChannelEvent {
-    /// A batch of records (`Vec<StreamRecord<T>>` behind `dyn Any`) and its length.
+    /// A batch of records (a `Batch<T>` behind `dyn Any`) and its length.
     Batch(Box<dyn Any + Send>, usize),
     /// A watermark from the producer.
     Watermark(Watermark),

@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod network;
 pub mod operators;
 pub mod output;
+pub mod side_output;
 pub mod state_backend;
 pub mod task;
 pub mod writer;

@@ -6,13 +6,14 @@ use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
     FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
-    ROCKSDB_MEMORY_FIXED_PER_SLOT, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
-    TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    ROCKSDB_MEMORY_FIXED_PER_SLOT, ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT,
+    STATE_BACKEND_TYPE, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_core::state::StateBackendConfig;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
 use eddy_runtime::factory::{JobCode, TaskSettings};
+use eddy_runtime::state_backend::check_state_backend_built;
 
 use super::context::ClientMode;
 use super::{chaining_enabled, default_parallelism, StreamExecutionEnvironment};
@@ -66,7 +67,7 @@ impl StreamExecutionEnvironment {
             .lock()
             .config
             .get(&eddy_core::config::PIPELINE_NAME)
-            .map(str::to_string)
+            .map(|name| name.into_owned())
             .unwrap_or_else(|_| eddy_core::config::PIPELINE_NAME.default.to_string())
     }
 
@@ -133,6 +134,9 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
             NETWORK_BATCH_SIZE.key, BUFFERS_PER_CHANNEL.key
         )));
     }
+    let backend = config.get(&STATE_BACKEND_TYPE)?;
+    check_state_backend_built(backend)
+        .map_err(|reason| config.reject(&STATE_BACKEND_TYPE, reason))?;
     Ok(JobConfig {
         task_settings: TaskSettings {
             batch_size: batch_size as usize,
@@ -142,9 +146,10 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
             auto_watermark_interval: config.get(&AUTO_WATERMARK_INTERVAL)?,
             runtime_mode: graph.runtime_mode,
             state_backend: StateBackendConfig {
-                backend: config.get(&STATE_BACKEND_TYPE)?,
+                backend,
                 local_dir: config.get(&ROCKSDB_LOCAL_DIR)?.to_string(),
                 memory_budget: config.get(&ROCKSDB_MEMORY_FIXED_PER_SLOT)?,
+                timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
             },
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,

@@ -16,7 +16,10 @@ use std::path::Path;
 
 pub use memory::MemorySize;
 pub use options::*;
-pub use value::{format_duration, parse_duration, ConfigValue, RuntimeMode, StateBackendType};
+pub use value::{
+    format_duration, parse_duration, ConfigValue, RuntimeMode, StateBackendType,
+    TimerServiceFactory,
+};
 
 /// A configuration problem, always naming the offending key or file.
 #[derive(Debug, thiserror::Error)]
@@ -119,16 +122,39 @@ impl Configuration {
         };
         T::parse_config(raw)
             .map(Some)
-            .map_err(|reason| ConfigError::InvalidValue {
-                key: key.to_string(),
-                value: raw.to_string(),
-                origin: self
-                    .origins
-                    .get(key)
-                    .map(|o| format!(" (from {o})"))
-                    .unwrap_or_default(),
-                reason,
-            })
+            .map_err(|reason| self.invalid_value(key, raw, reason))
+    }
+
+    /// The error for an option whose value parses but cannot be used here (e.g. a state
+    /// backend this build lacks), naming the key, the value, where it came from and `reason`.
+    /// An unset option is reported with its default.
+    pub fn reject<T: ConfigValue>(
+        &self,
+        option: &ConfigOption<T>,
+        reason: impl Into<String>,
+    ) -> ConfigError {
+        match self.raw(option) {
+            Some((key, raw)) => self.invalid_value(key, raw, reason.into()),
+            None => ConfigError::InvalidValue {
+                key: option.key.to_string(),
+                value: option.default.to_config_string(),
+                origin: " (the default)".to_string(),
+                reason: reason.into(),
+            },
+        }
+    }
+
+    fn invalid_value(&self, key: &str, raw: &str, reason: String) -> ConfigError {
+        ConfigError::InvalidValue {
+            key: key.to_string(),
+            value: raw.to_string(),
+            origin: self
+                .origins
+                .get(key)
+                .map(|o| format!(" (from {o})"))
+                .unwrap_or_default(),
+            reason,
+        }
     }
 
     /// Applies `key=value` dynamic properties (the CLI's `-D`), overriding earlier values.
@@ -197,6 +223,25 @@ impl Configuration {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_rejected_option_names_key_value_origin_and_reason() {
+        let mut conf = Configuration::new();
+        let unset = conf.reject(&STATE_BACKEND_TYPE, "not here").to_string();
+        assert_eq!(
+            unset,
+            "invalid value 'hashmap' for configuration key 'state.backend.type' (the default): \
+             not here"
+        );
+        conf.apply_dynamic_properties(&["state.backend.type=rocksdb"])
+            .unwrap();
+        let set = conf.reject(&STATE_BACKEND_TYPE, "not built").to_string();
+        assert_eq!(
+            set,
+            "invalid value 'rocksdb' for configuration key 'state.backend.type' (from -D \
+             state.backend.type=rocksdb): not built"
+        );
+    }
 
     #[test]
     fn typed_get_uses_default_then_value_then_reports_bad_value() {

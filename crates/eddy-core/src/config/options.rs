@@ -1,8 +1,9 @@
 //! The configuration options Eddy understands, under Flink's key names where Flink has one.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use super::{ConfigOption, MemorySize, RuntimeMode, StateBackendType};
+use super::{ConfigOption, MemorySize, RuntimeMode, StateBackendType, TimerServiceFactory};
 
 /// `parallelism.default`: parallelism of operators that set none (after the environment's and the
 /// CLI's `-p`).
@@ -31,10 +32,10 @@ pub const OPERATOR_CHAINING: ConfigOption<bool> = ConfigOption {
 };
 
 /// `pipeline.name`: the job name when `execute()` is called without one.
-pub const PIPELINE_NAME: ConfigOption<&'static str> = ConfigOption {
+pub const PIPELINE_NAME: ConfigOption<Cow<'static, str>> = ConfigOption {
     key: "pipeline.name",
     fallback_keys: &[],
-    default: "Eddy Streaming Job",
+    default: Cow::Borrowed("Eddy Streaming Job"),
     description: "The job name used when the program gives none.",
 };
 
@@ -134,10 +135,10 @@ pub const STATE_BACKEND_TYPE: ConfigOption<StateBackendType> = ConfigOption {
 
 /// `state.backend.rocksdb.localdir`: where RocksDB instances keep their files (empty: the
 /// system's temporary directory).
-pub const ROCKSDB_LOCAL_DIR: ConfigOption<&'static str> = ConfigOption {
+pub const ROCKSDB_LOCAL_DIR: ConfigOption<Cow<'static, str>> = ConfigOption {
     key: "state.backend.rocksdb.localdir",
     fallback_keys: &[],
-    default: "",
+    default: Cow::Borrowed(""),
     description: "Directory for the files of the rocksdb state backend; empty means the system temporary directory.",
 };
 
@@ -148,4 +149,13 @@ pub const ROCKSDB_MEMORY_FIXED_PER_SLOT: ConfigOption<MemorySize> = ConfigOption
     fallback_keys: &[],
     default: MemorySize::mebibytes(64),
     description: "Memory budget of each keyed operator subtask's RocksDB instance: block cache and write buffers (memtables) together.",
+};
+
+/// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers,
+/// `ROCKSDB` (in the instance, with the keyed state) or `HEAP`.
+pub const ROCKSDB_TIMER_SERVICE_FACTORY: ConfigOption<TimerServiceFactory> = ConfigOption {
+    key: "state.backend.rocksdb.timer-service.factory",
+    fallback_keys: &[],
+    default: TimerServiceFactory::RocksDb,
+    description: "Where the rocksdb state backend keeps timers (and so window triggers): ROCKSDB (in the RocksDB instance, beyond memory) or HEAP (on the heap, faster).",
 };

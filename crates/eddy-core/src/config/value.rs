@@ -1,5 +1,6 @@
 //! Parsing and printing of configuration values.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -47,9 +48,11 @@ impl ConfigValue for String {
     }
 }
 
-impl ConfigValue for &'static str {
+/// Text options: the default is a borrowed `&'static str` (so options stay `const`), a value
+/// read from the configuration is owned.
+impl ConfigValue for Cow<'static, str> {
     fn parse_config(raw: &str) -> Result<Self, String> {
-        Ok(Box::leak(raw.to_string().into_boxed_str()))
+        Ok(Cow::Owned(raw.to_string()))
     }
     fn to_config_string(&self) -> String {
         self.to_string()
@@ -160,6 +163,31 @@ impl ConfigValue for StateBackendType {
     }
 }
 
+/// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TimerServiceFactory {
+    /// On the heap, beside the operator (`HEAP`): fastest, limited by memory.
+    Heap,
+    /// In the RocksDB instance with the keyed state (`ROCKSDB`, the default).
+    RocksDb,
+}
+
+impl ConfigValue for TimerServiceFactory {
+    fn parse_config(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "HEAP" => Ok(TimerServiceFactory::Heap),
+            "ROCKSDB" => Ok(TimerServiceFactory::RocksDb),
+            _ => Err("expected HEAP or ROCKSDB".into()),
+        }
+    }
+    fn to_config_string(&self) -> String {
+        match self {
+            TimerServiceFactory::Heap => "HEAP".into(),
+            TimerServiceFactory::RocksDb => "ROCKSDB".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +203,19 @@ mod tests {
         assert_eq!(parse_duration("2 min").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("5 parsecs").unwrap_err().contains("parsecs"));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn text_options_read_owned_values_and_borrowed_defaults() {
+        use crate::config::{Configuration, PIPELINE_NAME};
+        let mut config = Configuration::new();
+        assert!(matches!(
+            config.get(&PIPELINE_NAME).unwrap(),
+            Cow::Borrowed("Eddy Streaming Job")
+        ));
+        config.set_string("pipeline.name", "orders");
+        let read = config.get(&PIPELINE_NAME).unwrap();
+        assert!(matches!(read, Cow::Owned(_)));
+        assert_eq!(read, "orders");
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{OutputTag, SideOutputs};
 use crate::ids::JobId;
+use crate::keygroup::KeyGroupRange;
 use crate::record::NO_TIMESTAMP;
 
 /// Information about the parallel subtask a function instance runs in.
@@ -32,6 +33,11 @@ impl RuntimeContext {
             self.subtask_index + 1,
             self.parallelism
         )
+    }
+
+    /// The key groups this subtask owns (of a keyed operator).
+    pub fn key_group_range(&self) -> KeyGroupRange {
+        KeyGroupRange::for_subtask(self.max_parallelism, self.parallelism, self.subtask_index)
     }
 
     /// A context for tests and tools that run a function outside a job.

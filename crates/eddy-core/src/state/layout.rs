@@ -19,7 +19,7 @@ use super::Namespace;
 pub(crate) const KEY_GROUP_BYTES: usize = 2;
 
 /// Maps a signed timestamp to bytes that sort like the numbers.
-fn ordered_i64(value: i64) -> [u8; 8] {
+pub(crate) fn ordered_i64(value: i64) -> [u8; 8] {
     ((value as u64) ^ (1 << 63)).to_be_bytes()
 }
 
@@ -234,7 +234,7 @@ fn truncated<T>(state: &str) -> StateError {
     }
 }
 
-fn decode_error<T>(state: &str, error: postcard::Error) -> StateError {
+pub(crate) fn decode_error<T>(state: &str, error: postcard::Error) -> StateError {
     StateError::Decode {
         state: state.to_owned(),
         expected: std::any::type_name::<T>(),

@@ -24,7 +24,7 @@ mod descriptors;
 mod handles;
 mod heap;
 mod keyed_state;
-mod layout;
+pub(crate) mod layout;
 mod merging;
 mod operator;
 mod redistribute;
@@ -55,7 +55,8 @@ pub use operator::{
 pub use redistribute::{redistribute, RedistributionError};
 pub use settings::StateBackendConfig;
 pub use store::{
-    OrderedStateStore, RowVisitor, ScanControl, StateError, StoreStateId, TtlRowLayout, TtlRows,
+    OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreStateId,
+    TtlRowLayout, TtlRows,
 };
 pub use store_backend::StoreKeyedStateBackend;
 pub use ttl::{

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{MemorySize, StateBackendType};
+use crate::config::{MemorySize, StateBackendType, TimerServiceFactory};
 
 /// Where keyed state lives, and the on-disk backend's options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,8 @@ pub struct StateBackendConfig {
     /// `state.backend.rocksdb.memory.fixed-per-slot`: the memory budget of each RocksDB
     /// instance.
     pub memory_budget: MemorySize,
+    /// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers.
+    pub timer_service: TimerServiceFactory,
 }
 
 impl Default for StateBackendConfig {
@@ -23,6 +25,7 @@ impl Default for StateBackendConfig {
             backend: StateBackendType::HashMap,
             local_dir: String::new(),
             memory_budget: MemorySize::mebibytes(64),
+            timer_service: TimerServiceFactory::RocksDb,
         }
     }
 }

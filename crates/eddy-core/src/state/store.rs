@@ -6,6 +6,10 @@
 //! keyspace of its own (a column family in RocksDB); rows in a keyspace are ordered by their
 //! bytes, which start with the key group, so a key-group range is one scan.
 
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
 use super::layout::{stamp_of, walk_stamped_list};
 use super::ttl::{expired, TtlClock};
 
@@ -95,6 +99,16 @@ pub enum StateError {
         /// What the decoder reported.
         message: String,
     },
+    /// The store was reached again while already in use on the same task: an internal error
+    /// of the operator, reported instead of deadlocking.
+    #[error(
+        "the {what} reached the state store while it was already in use (re-entrant access; \
+         an internal error of the operator)"
+    )]
+    InUse {
+        /// What tried to use the store.
+        what: &'static str,
+    },
     /// A value could not be encoded.
     #[error("a value of state '{state}' could not be encoded: {message}")]
     Encode {
@@ -161,4 +175,25 @@ pub trait OrderedStateStore: Send {
         from: &[u8],
         to: &[u8],
     ) -> Result<(), StateError>;
+}
+
+/// The store of one operator subtask, shared by its keyed state and its timers (which keep
+/// their queues in the same store, as Flink's RocksDB backend does). Only the subtask's own
+/// thread uses it; the lock exists because two owners hold it, and it is never contended.
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<Box<dyn OrderedStateStore>>>);
+
+impl SharedStore {
+    /// Shares `store`.
+    pub fn new(store: Box<dyn OrderedStateStore>) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// The store, for `what` (named in the error if the store is already in use).
+    pub fn lock(
+        &self,
+        what: &'static str,
+    ) -> Result<MutexGuard<'_, Box<dyn OrderedStateStore>>, StateError> {
+        self.0.try_lock().ok_or(StateError::InUse { what })
+    }
 }

@@ -16,13 +16,16 @@ use super::layout::{
     namespace_len, prefix_end, push_namespace, write_row,
 };
 use super::store::{
-    OrderedStateStore, ScanControl, StateError, StoreStateId, TtlRowLayout, TtlRows,
+    OrderedStateStore, ScanControl, SharedStore, StateError, StoreStateId, TtlRowLayout, TtlRows,
 };
 use super::ttl::{StateTtlConfig, SystemTtlClock, TtlClock};
 use super::Namespace;
 use crate::error::FnResult;
 use crate::keygroup::{KeyGroupRange, KeyHasher};
 use crate::Key;
+
+/// Who uses the shared store, for the error if it is already in use.
+const KEYED_STATE: &str = "keyed state";
 
 /// How a state's rows are shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +51,7 @@ struct Registration {
 /// values are serialized on every access (see the `layout` module). Two buffers are reused
 /// across accesses, so reading and writing allocate nothing but the values returned.
 pub struct StoreKeyedStateBackend<K> {
-    store: Box<dyn OrderedStateStore>,
+    store: SharedStore,
     max_parallelism: u32,
     registered: FxHashMap<String, Registration>,
     row: Cell<Vec<u8>>,
@@ -57,11 +60,23 @@ pub struct StoreKeyedStateBackend<K> {
     _key: PhantomData<fn() -> K>,
 }
 
+impl<K> StoreKeyedStateBackend<K> {
+    /// The store underneath, which the operator's timers share.
+    pub fn shared_store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// The number of key groups keys hash into.
+    pub fn max_parallelism(&self) -> u32 {
+        self.max_parallelism
+    }
+}
+
 impl<K: Key> StoreKeyedStateBackend<K> {
     /// Keyed state in `store`, keys hashed into `max_parallelism` key groups.
     pub fn new(store: Box<dyn OrderedStateStore>, max_parallelism: u32) -> Self {
         StoreKeyedStateBackend {
-            store,
+            store: SharedStore::new(store),
             max_parallelism,
             registered: FxHashMap::default(),
             row: Cell::new(Vec::with_capacity(64)),
@@ -76,11 +91,6 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
-    }
-
-    /// The store underneath.
-    pub fn store_mut(&mut self) -> &mut dyn OrderedStateStore {
-        self.store.as_mut()
     }
 
     /// The cell of state `name` for `key` in `namespace`, registering the state on first use
@@ -107,7 +117,10 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                     .cleanup_strategies()
                     .compaction_filter_query_time_after,
             });
-            let id = self.store.register_state(name, rows.as_ref())?;
+            let id = self
+                .store
+                .lock(KEYED_STATE)?
+                .register_state(name, rows.as_ref())?;
             self.registered.insert(
                 name.to_owned(),
                 Registration {
@@ -140,7 +153,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         written?;
         let namespace_at = prefix_len - namespace_len(namespace);
         Ok(StoreCell {
-            store: self.store.as_mut(),
+            store: &self.store,
             id: registration.id,
             name: &registration.name,
             function: registration.function.as_mut(),
@@ -155,15 +168,16 @@ impl<K: Key> StoreKeyedStateBackend<K> {
     /// Drops every state of `key` in `namespace`.
     pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) -> FnResult<()> {
         let key_group = KeyHasher::new().key_group(key, self.max_parallelism)?;
+        let mut store = self.store.lock(KEYED_STATE)?;
         let mut row = self.row.take();
         let mut result = Ok(());
         for registration in self.registered.values() {
             result =
                 write_row(&mut row, key_group, key, namespace, &registration.name).and_then(|()| {
                     match registration.shape {
-                        RowShape::Single => self.store.delete(registration.id, &row),
+                        RowShape::Single => store.delete(registration.id, &row),
                         RowShape::PerUserKey => match prefix_end(&row) {
-                            Some(end) => self.store.delete_range(registration.id, &row, &end),
+                            Some(end) => store.delete_range(registration.id, &row, &end),
                             None => Ok(()),
                         },
                     }
@@ -189,7 +203,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         let from = key_group_prefix(range.start);
         let to = (range.end + 1 < self.max_parallelism).then(|| key_group_prefix(range.end + 1));
         let mut last: Vec<u8> = Vec::new();
-        self.store.scan(
+        self.store.lock(KEYED_STATE)?.scan(
             registration.id,
             &from,
             to.as_ref().map(|t| &t[..]),
@@ -220,6 +234,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         push_namespace(&mut wanted, namespace);
         let mut last: Vec<u8> = Vec::new();
         self.store
+            .lock(KEYED_STATE)?
             .scan(registration.id, &[], None, &mut |row, _value| {
                 let (key, rest) = key_and_rest_of_row::<K>(row, name)?;
                 if rest.starts_with(&wanted) {
@@ -239,7 +254,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
 /// One state of one key in one namespace, in a store: the row-key prefix is written in the
 /// backend's row buffer.
 pub(crate) struct StoreCell<'s> {
-    store: &'s mut dyn OrderedStateStore,
+    store: &'s SharedStore,
     id: StoreStateId,
     name: &'s str,
     function: &'s mut (dyn Any + Send),
@@ -308,7 +323,7 @@ impl StoreCell<'_> {
     ) -> FnResult<Option<T>> {
         let found = self.with_value(|value| {
             self.with_row(user_key, |row| {
-                if self.store.get(self.id, row, value)? {
+                if self.store.lock(KEYED_STATE)?.get(self.id, row, value)? {
                     decode(value, self.name).map(Some)
                 } else {
                     Ok(None)
@@ -322,7 +337,7 @@ impl StoreCell<'_> {
     pub(crate) fn read_list<T: DeserializeOwned>(&self) -> FnResult<Vec<T>> {
         Ok(self.with_value(|value| {
             self.with_row(None, |row| {
-                if self.store.get(self.id, row, value)? {
+                if self.store.lock(KEYED_STATE)?.get(self.id, row, value)? {
                     decode_list(value, self.name)
                 } else {
                     Ok(Vec::new())
@@ -334,7 +349,9 @@ impl StoreCell<'_> {
     /// Whether the row (of `user_key`) exists.
     pub(crate) fn exists(&self, user_key: Option<&dyn ErasedSerialize>) -> FnResult<bool> {
         Ok(self.with_value(|value| {
-            self.with_row(user_key, |row| self.store.get(self.id, row, value))
+            self.with_row(user_key, |row| {
+                self.store.lock(KEYED_STATE)?.get(self.id, row, value)
+            })
         })?)
     }
 
@@ -356,7 +373,7 @@ impl StoreCell<'_> {
             }
         }
         let (id, name) = (self.id, self.name);
-        let store = &mut *self.store;
+        let mut store = self.store.lock(KEYED_STATE)?;
         let result = encoded.and_then(|()| {
             let mut row = self.row.take();
             row.truncate(self.prefix_len);
@@ -410,7 +427,7 @@ impl StoreCell<'_> {
     /// Deletes the row (of `user_key`).
     pub(crate) fn delete(&mut self, user_key: Option<&dyn ErasedSerialize>) -> FnResult<()> {
         let (id, name) = (self.id, self.name);
-        let store = &mut *self.store;
+        let mut store = self.store.lock(KEYED_STATE)?;
         let mut row = self.row.take();
         row.truncate(self.prefix_len);
         let result = match user_key {
@@ -428,7 +445,9 @@ impl StoreCell<'_> {
         user_key: Option<&dyn ErasedSerialize>,
         out: &mut Vec<u8>,
     ) -> FnResult<bool> {
-        Ok(self.with_row(user_key, |row| self.store.get(self.id, row, out))?)
+        Ok(self.with_row(user_key, |row| {
+            self.store.lock(KEYED_STATE)?.get(self.id, row, out)
+        })?)
     }
 
     /// Writes raw bytes as the row (of `user_key`), or appends them to the row.
@@ -439,7 +458,7 @@ impl StoreCell<'_> {
         append: bool,
     ) -> FnResult<()> {
         let (id, name) = (self.id, self.name);
-        let store = &mut *self.store;
+        let mut store = self.store.lock(KEYED_STATE)?;
         let mut row = self.row.take();
         row.truncate(self.prefix_len);
         let result = match user_key {
@@ -464,12 +483,15 @@ impl StoreCell<'_> {
         row.truncate(self.prefix_len);
         let prefix_len = self.prefix_len;
         let result = match prefix_end(&row) {
-            Some(end) => self
-                .store
-                .scan(self.id, &row, Some(&end), &mut |entry, value| {
+            Some(end) => self.store.lock(KEYED_STATE)?.scan(
+                self.id,
+                &row,
+                Some(&end),
+                &mut |entry, value| {
                     entries.push((entry[prefix_len..].to_vec(), value.to_vec()));
                     Ok(ScanControl::Continue)
-                }),
+                },
+            ),
             None => Ok(()),
         };
         self.row.set(row);
@@ -484,8 +506,8 @@ impl StoreCell<'_> {
         row.truncate(self.prefix_len);
         row.extend_from_slice(user_key);
         let result = match value {
-            Some(value) => self.store.put(self.id, &row, value),
-            None => self.store.delete(self.id, &row),
+            Some(value) => self.store.lock(KEYED_STATE)?.put(self.id, &row, value),
+            None => self.store.lock(KEYED_STATE)?.delete(self.id, &row),
         };
         self.row.set(row);
         Ok(result?)
@@ -507,9 +529,11 @@ impl StoreCell<'_> {
         let prefix_len = self.prefix_len;
         let name = self.name;
         let result = match prefix_end(&row) {
-            Some(end) => self
-                .store
-                .scan(self.id, &row, Some(&end), &mut |entry, value| {
+            Some(end) => self.store.lock(KEYED_STATE)?.scan(
+                self.id,
+                &row,
+                Some(&end),
+                &mut |entry, value| {
                     let user_key: UK = decode(&entry[prefix_len..], name)?;
                     let value = if values {
                         Some(decode(value, name)?)
@@ -517,7 +541,8 @@ impl StoreCell<'_> {
                         None
                     };
                     Ok(visit(user_key, value))
-                }),
+                },
+            ),
             None => Ok(()),
         };
         self.row.set(row);
@@ -529,7 +554,10 @@ impl StoreCell<'_> {
         let mut row = self.row.take();
         row.truncate(self.prefix_len);
         let result = match prefix_end(&row) {
-            Some(end) => self.store.delete_range(self.id, &row, &end),
+            Some(end) => self
+                .store
+                .lock(KEYED_STATE)?
+                .delete_range(self.id, &row, &end),
             None => Ok(()),
         };
         self.row.set(row);

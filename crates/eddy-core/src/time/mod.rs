@@ -5,6 +5,8 @@
 //! [`ProcessingTimeService`], which also lets operators ask the task loop to wake them up when
 //! their next processing-time timer is due.
 
+mod service;
+mod store_timers;
 mod timers;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,7 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-pub use timers::{InternalTimerService, TimerQueue, TimerService};
+pub use service::{InternalTimerService, TimerNamespace, TimerService};
+pub use store_timers::StoreTimerQueue;
+pub use timers::TimerQueue;
 
 /// Which clock a timer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

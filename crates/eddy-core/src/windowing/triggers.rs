@@ -115,8 +115,9 @@ impl<'a, S> TriggerContext<'a, S> {
 /// Decides when a window fires and purges. One trigger instance serves every key and window of
 /// a subtask; per-window data lives in [`State`](Trigger::State), reached via `ctx.state()`.
 pub trait Trigger<T, W: Window>: Clone + Send + 'static {
-    /// Per key and window state (a count, the next firing time, …).
-    type State: Default + Clone + Send + 'static;
+    /// Per key and window state (a count, the next firing time, …). It is serializable because
+    /// the `rocksdb` backend keeps it on disk (and checkpoints snapshot it).
+    type State: Default + crate::Data;
 
     /// An element was added to `window`.
     fn on_element(

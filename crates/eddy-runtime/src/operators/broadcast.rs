@@ -27,8 +27,6 @@ pub struct BroadcastProcessLogic<F> {
     broadcast: BroadcastStateStore,
     watermark: i64,
     clock: ProcessingTimeService,
-    // Two-input operators have no side-output channels yet: emits are dropped.
-    side_outputs: SideOutputs,
 }
 
 impl<F> BroadcastProcessLogic<F> {
@@ -43,7 +41,6 @@ impl<F> BroadcastProcessLogic<F> {
             broadcast: BroadcastStateStore::new(declarations),
             watermark: i64::MIN,
             clock,
-            side_outputs: SideOutputs::new(),
         }
     }
 }
@@ -56,7 +53,12 @@ where
         self.function.open(ctx)
     }
 
-    fn process1(&mut self, batch: Batch<IN>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<IN>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
             let mut context = ReadOnlyBroadcastContext::new(
@@ -65,7 +67,7 @@ where
                 &self.clock,
                 &self.broadcast,
                 ctx,
-                &mut self.side_outputs,
+                side_outputs,
             );
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
@@ -74,7 +76,12 @@ where
         Ok(out)
     }
 
-    fn process2(&mut self, batch: Batch<BC>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<BC>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
         for record in batch.into_records() {
             let mut context = BroadcastContext::new(
@@ -83,7 +90,7 @@ where
                 &self.clock,
                 &mut self.broadcast,
                 ctx,
-                &mut self.side_outputs,
+                side_outputs,
             );
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
@@ -92,7 +99,12 @@ where
         Ok(out)
     }
 
-    fn on_watermark(&mut self, watermark: Watermark, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.watermark = watermark.0;
         Ok(Batch::new())
     }
@@ -111,7 +123,6 @@ pub struct KeyedBroadcastProcessLogic<K, KS, F> {
     state: KeyedStateBackend<K>,
     state_backend: StateBackendConfig,
     broadcast: BroadcastStateStore,
-    side_outputs: SideOutputs,
     fire_processing_timers_at_end: bool,
 }
 
@@ -134,7 +145,6 @@ impl<K: Key, KS, F> KeyedBroadcastProcessLogic<K, KS, F> {
             state: KeyedStateBackend::heap(),
             state_backend,
             broadcast: BroadcastStateStore::new(declarations),
-            side_outputs: SideOutputs::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
     }
@@ -144,17 +154,13 @@ impl<K: Key, KS, F> KeyedBroadcastProcessLogic<K, KS, F> {
         domain: TimeDomain,
         now: i64,
         ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>
     where
         F: KeyedBroadcastProcessFunction<K, IN, BC, O>,
     {
         let mut out = Batch::new();
-        let (function, state, broadcast, side_outputs) = (
-            &mut self.function,
-            &mut self.state,
-            &self.broadcast,
-            &mut self.side_outputs,
-        );
+        let (function, state, broadcast) = (&mut self.function, &mut self.state, &self.broadcast);
         fire_timers(
             &mut self.timers,
             domain,
@@ -191,10 +197,17 @@ where
 {
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
+        self.timers
+            .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.function.open(ctx)
     }
 
-    fn process1(&mut self, batch: Batch<IN>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<IN>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
             let key = self.key_selector.get_key(&record.value);
@@ -206,16 +219,22 @@ where
                 &mut self.state,
                 &self.broadcast,
                 ctx,
-                &mut self.side_outputs,
+                side_outputs,
             );
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
                 .process_element(record.value, &mut context, &mut collector)?;
+            self.timers.check()?;
         }
         Ok(out)
     }
 
-    fn process2(&mut self, batch: Batch<BC>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<BC>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
         for record in batch.into_records() {
             let mut context = KeyedBroadcastContext::new(
@@ -224,33 +243,47 @@ where
                 &mut self.state,
                 &mut self.broadcast,
                 ctx,
-                &mut self.side_outputs,
+                side_outputs,
             );
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
                 .process_broadcast_element(record.value, &mut context, &mut collector)?;
+            self.timers.check()?;
         }
         Ok(out)
     }
 
-    fn on_watermark(&mut self, watermark: Watermark, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.timers.advance_watermark(watermark.0);
-        self.fire(TimeDomain::EventTime, 0, ctx)
+        self.fire(TimeDomain::EventTime, 0, ctx, side_outputs)
     }
 
-    fn on_processing_time(&mut self, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_processing_time(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         if !self.timers.has_processing_time_timers() {
             return Ok(Batch::new());
         }
         let now = self.timers.current_processing_time();
-        self.fire(TimeDomain::ProcessingTime, now, ctx)
+        self.fire(TimeDomain::ProcessingTime, now, ctx, side_outputs)
     }
 
-    fn end_of_input(&mut self, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn end_of_input(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         if !self.fire_processing_timers_at_end {
             return Ok(Batch::new());
         }
-        self.fire(TimeDomain::ProcessingTime, i64::MAX, ctx)
+        self.fire(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
     }
 
     fn close(&mut self) -> FnResult<()> {

@@ -4,17 +4,18 @@ use std::marker::PhantomData;
 
 use eddy_core::functions::{
     CoFlatMapFunction, CoMapFunction, Collector, FunctionInitializationContext,
-    FunctionSnapshotContext, RuntimeContext,
+    FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
 use eddy_core::state::OperatorStateStore;
 use eddy_core::{Data, FnResult, Watermark};
 
 use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};
-use crate::factory::{OperatorSetup, TwoInputOperator};
+use crate::factory::{OperatorSetup, SideChannels, TwoInputOperator};
 use crate::output::{Batch, Output};
 
-/// What a two-input operator does with each input.
+/// What a two-input operator does with each input. Its functions' side outputs go to
+/// `side_outputs`, as in [`OneInputLogic`](super::OneInputLogic).
 pub trait TwoInputLogic<I1, I2, O>: Send {
     /// Called once before `open`: the functions' `initialize_state`, with the operator's
     /// operator state.
@@ -35,19 +36,42 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
         Ok(())
     }
     /// Transforms a batch of the first input.
-    fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    fn process1(
+        &mut self,
+        batch: Batch<I1>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>>;
     /// Transforms a batch of the second input.
-    fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>>;
+    fn process2(
+        &mut self,
+        batch: Batch<I2>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>>;
     /// The combined watermark advanced: returns what fires at it.
-    fn on_watermark(&mut self, _watermark: Watermark, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        _watermark: Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         Ok(Batch::new())
     }
     /// The task's timer tick: returns what fires now.
-    fn on_processing_time(&mut self, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_processing_time(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         Ok(Batch::new())
     }
     /// Both inputs ended: returns what was held back.
-    fn end_of_input(&mut self, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn end_of_input(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         Ok(Batch::new())
     }
     /// Called once at the end.
@@ -56,14 +80,16 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     }
 }
 
-/// A two-input operator: runs its logic and combines the inputs' watermarks (the minimum over
-/// the inputs that are not idle) and idleness (idle when both inputs are).
+/// A two-input operator: runs its logic, feeds its side outputs, and combines the inputs'
+/// watermarks (the minimum over the inputs that are not idle) and idleness (idle when both
+/// inputs are).
 pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     logic: L,
     operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
+    sides: SideChannels,
     input_watermarks: [i64; 2],
     watermark: i64,
     idle: [bool; 2],
@@ -75,11 +101,12 @@ pub struct TwoInputOperatorImpl<I1, I2, O, L> {
 impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
     TwoInputOperatorImpl<I1, I2, O, L>
 {
-    /// The operator running `logic`, feeding `next`.
+    /// The operator running `logic`, feeding `next` and the side outputs in `sides`.
     pub fn boxed(
         logic: L,
         setup: OperatorSetup,
         next: Box<dyn Output<O>>,
+        sides: SideChannels,
     ) -> Box<dyn TwoInputOperator<I1, I2>> {
         Box::new(TwoInputOperatorImpl {
             logic,
@@ -87,6 +114,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.operator_state),
             next,
+            sides,
             input_watermarks: [i64::MIN; 2],
             watermark: i64::MIN,
             idle: [false; 2],
@@ -104,15 +132,22 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             .min();
         if let Some(combined) = combined.filter(|&c| c > self.watermark) {
             self.watermark = combined;
-            let (logic, ctx) = (&mut self.logic, &self.ctx);
-            let out = call_user(&self.name, || logic.on_watermark(Watermark(combined), ctx))?;
+            let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+            let out = call_user(&self.name, || {
+                logic.on_watermark(Watermark(combined), ctx, buffers)
+            })?;
             self.emit(out)?;
+            self.sides.watermark(Watermark(combined))?;
             self.next.watermark(Watermark(combined))?;
         }
         Ok(())
     }
 
+    /// Sends what the operator buffered for its side outputs, then its main output.
     fn emit(&mut self, out: Batch<O>) -> Result<(), TaskError> {
+        if !self.sides.sinks.is_empty() {
+            self.sides.drain(&self.name)?;
+        }
         if out.is_empty() {
             Ok(())
         } else {
@@ -126,6 +161,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
 {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
+        self.sides.open()?;
         let (logic, ctx, state) = (&mut self.logic, &self.ctx, &mut self.operator_state);
         call_user(&self.name, || {
             state.initialize(ctx, |init| logic.initialize_state(init))
@@ -134,14 +170,14 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
     }
 
     fn push1(&mut self, batch: Batch<I1>) -> Result<(), TaskError> {
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
-        let out = call_user(&self.name, || logic.process1(batch, ctx))?;
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.process1(batch, ctx, buffers))?;
         self.emit(out)
     }
 
     fn push2(&mut self, batch: Batch<I2>) -> Result<(), TaskError> {
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
-        let out = call_user(&self.name, || logic.process2(batch, ctx))?;
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.process2(batch, ctx, buffers))?;
         self.emit(out)
     }
 
@@ -155,6 +191,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         let output_idle = self.idle == [true, true];
         if output_idle != self.output_idle {
             self.output_idle = output_idle;
+            self.sides.stream_status(output_idle)?;
             self.next.stream_status(output_idle)?;
         }
         self.advance_watermark()
@@ -163,29 +200,33 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
     fn end_of_input(&mut self, input: u8) -> Result<(), TaskError> {
         self.ended[usize::from(input.min(1))] = true;
         if self.ended == [true, true] {
-            let (logic, ctx) = (&mut self.logic, &self.ctx);
-            let out = call_user(&self.name, || logic.end_of_input(ctx))?;
+            let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+            let out = call_user(&self.name, || logic.end_of_input(ctx, buffers))?;
             self.emit(out)?;
+            self.sides.end_of_input()?;
             self.next.end_of_input()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), TaskError> {
+        self.sides.flush()?;
         self.next.flush()
     }
 
     fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
-        let (logic, ctx) = (&mut self.logic, &self.ctx);
-        let out = call_user(&self.name, || logic.on_processing_time(ctx))?;
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.on_processing_time(ctx, buffers))?;
         self.emit(out)?;
+        self.sides.on_timer(now)?;
         self.next.on_timer(now)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
         let own = call_user(&self.name, || logic.close());
-        own.and(self.next.close())
+        let sides = self.sides.close();
+        own.and(sides).and(self.next.close())
     }
 }
 
@@ -198,10 +239,20 @@ impl<I1, I2, O, F: CoMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for CoMapL
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
-    fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<I1>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         batch.try_map_values(|value| self.0.map1(value))
     }
-    fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<I2>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         batch.try_map_values(|value| self.0.map2(value))
     }
     fn close(&mut self) -> FnResult<()> {
@@ -218,7 +269,12 @@ impl<I1, I2, O, F: CoFlatMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.0.open(ctx)
     }
-    fn process1(&mut self, batch: Batch<I1>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<I1>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for r in batch.into_records() {
             self.0
@@ -226,7 +282,12 @@ impl<I1, I2, O, F: CoFlatMapFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
         }
         Ok(out)
     }
-    fn process2(&mut self, batch: Batch<I2>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<I2>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for r in batch.into_records() {
             self.0

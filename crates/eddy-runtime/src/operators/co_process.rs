@@ -22,8 +22,6 @@ use crate::state_backend::open_keyed_state_backend;
 pub struct CoProcessLogic<F> {
     function: F,
     watermark: i64,
-    // Two-input operators have no side-output channels yet: emits are dropped.
-    side_outputs: SideOutputs,
 }
 
 impl<F> CoProcessLogic<F> {
@@ -32,7 +30,6 @@ impl<F> CoProcessLogic<F> {
         CoProcessLogic {
             function,
             watermark: i64::MIN,
-            side_outputs: SideOutputs::new(),
         }
     }
 }
@@ -44,15 +41,16 @@ impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
         self.function.open(ctx)
     }
 
-    fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<I1>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
-            let mut context = ProcessContext::new(
-                record.timestamp,
-                self.watermark,
-                ctx,
-                &mut self.side_outputs,
-            );
+            let mut context =
+                ProcessContext::new(record.timestamp, self.watermark, ctx, side_outputs);
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
                 .process_element1(record.value, &mut context, &mut collector)?;
@@ -60,15 +58,16 @@ impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
         Ok(out)
     }
 
-    fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<I2>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
-            let mut context = ProcessContext::new(
-                record.timestamp,
-                self.watermark,
-                ctx,
-                &mut self.side_outputs,
-            );
+            let mut context =
+                ProcessContext::new(record.timestamp, self.watermark, ctx, side_outputs);
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.function
                 .process_element2(record.value, &mut context, &mut collector)?;
@@ -76,7 +75,12 @@ impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>> TwoInputLogic<I1, I2, O> for Co
         Ok(out)
     }
 
-    fn on_watermark(&mut self, watermark: Watermark, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.watermark = watermark.0;
         Ok(Batch::new())
     }
@@ -94,7 +98,6 @@ pub struct KeyedCoProcessLogic<K, KS1, KS2, F> {
     timers: InternalTimerService<K, ()>,
     state: KeyedStateBackend<K>,
     state_backend: StateBackendConfig,
-    side_outputs: SideOutputs,
     fire_processing_timers_at_end: bool,
 }
 
@@ -115,7 +118,6 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
             timers: InternalTimerService::new(clock),
             state: KeyedStateBackend::heap(),
             state_backend,
-            side_outputs: SideOutputs::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
     }
@@ -125,13 +127,13 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
         domain: TimeDomain,
         now: i64,
         ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>
     where
         F: KeyedCoProcessFunction<K, I1, I2, O>,
     {
         let mut out = Batch::new();
-        let (function, state, side_outputs) =
-            (&mut self.function, &mut self.state, &mut self.side_outputs);
+        let (function, state) = (&mut self.function, &mut self.state);
         fire_timers(
             &mut self.timers,
             domain,
@@ -163,53 +165,78 @@ where
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
+        self.timers
+            .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.function.open(ctx)
     }
 
-    fn process1(&mut self, batch: Batch<I1>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<I1>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let (key_selector, function) = (&self.key_selector1, &mut self.function);
         process_keyed(
             batch,
             &mut self.timers,
             &mut self.state,
             ctx,
-            &mut self.side_outputs,
+            side_outputs,
             |value| key_selector.get_key(value),
             |value, context, out| function.process_element1(value, context, out),
         )
     }
 
-    fn process2(&mut self, batch: Batch<I2>, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<I2>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let (key_selector, function) = (&self.key_selector2, &mut self.function);
         process_keyed(
             batch,
             &mut self.timers,
             &mut self.state,
             ctx,
-            &mut self.side_outputs,
+            side_outputs,
             |value| key_selector.get_key(value),
             |value, context, out| function.process_element2(value, context, out),
         )
     }
 
-    fn on_watermark(&mut self, watermark: Watermark, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.timers.advance_watermark(watermark.0);
-        self.fire(TimeDomain::EventTime, 0, ctx)
+        self.fire(TimeDomain::EventTime, 0, ctx, side_outputs)
     }
 
-    fn on_processing_time(&mut self, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_processing_time(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         if !self.timers.has_processing_time_timers() {
             return Ok(Batch::new());
         }
         let now = self.timers.current_processing_time();
-        self.fire(TimeDomain::ProcessingTime, now, ctx)
+        self.fire(TimeDomain::ProcessingTime, now, ctx, side_outputs)
     }
 
-    fn end_of_input(&mut self, ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn end_of_input(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         if !self.fire_processing_timers_at_end {
             return Ok(Batch::new());
         }
-        self.fire(TimeDomain::ProcessingTime, i64::MAX, ctx)
+        self.fire(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -218,7 +245,7 @@ where
 }
 
 /// Which buffer a cleanup timer of the interval join empties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 enum Side {
     Left,
     Right,
@@ -302,7 +329,12 @@ where
     KS2: KeySelector<R, K>,
     F: ProcessJoinFunction<L, R, O>,
 {
-    fn process1(&mut self, batch: Batch<L>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process1(
+        &mut self,
+        batch: Batch<L>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
         let watermark = self.timers.current_watermark();
         for record in batch.into_records() {
@@ -335,7 +367,12 @@ where
         Ok(out)
     }
 
-    fn process2(&mut self, batch: Batch<R>, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn process2(
+        &mut self,
+        batch: Batch<R>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
         let watermark = self.timers.current_watermark();
         for record in batch.into_records() {
@@ -368,9 +405,14 @@ where
         Ok(out)
     }
 
-    fn on_watermark(&mut self, watermark: Watermark, _ctx: &RuntimeContext) -> FnResult<Batch<O>> {
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
         self.timers.advance_watermark(watermark.0);
-        while let Some((time, key, side)) = self.timers.pop_event_time_due() {
+        while let Some((time, key, side)) = self.timers.pop_event_time_due()? {
             match side {
                 Side::Left => {
                     let bucket = if self.upper > 0 {

@@ -70,6 +70,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
         );
         let mut collector = Collector::new(&mut out, record.timestamp);
         call(record.value, &mut context, &mut collector)?;
+        timers.check()?;
         state.cleanup_for_record();
     }
     Ok(out)
@@ -95,7 +96,7 @@ pub(crate) fn fire_timers<K: Key, O>(
             TimeDomain::EventTime => timers.pop_event_time_due(),
             TimeDomain::ProcessingTime => timers.pop_processing_time_due(processing_time),
         };
-        let Some((timestamp, key, ())) = due else {
+        let Some((timestamp, key, ())) = due? else {
             break;
         };
         let output_timestamp = match domain {
@@ -104,6 +105,7 @@ pub(crate) fn fire_timers<K: Key, O>(
         };
         let mut collector = Collector::new(out, output_timestamp);
         fire(timestamp, &key, timers, &mut collector)?;
+        timers.check()?;
     }
     if domain == TimeDomain::ProcessingTime {
         timers.request_next_wakeup();
@@ -155,6 +157,8 @@ where
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
+        self.timers
+            .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.function.open(ctx)
     }
 

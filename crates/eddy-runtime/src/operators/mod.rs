@@ -27,6 +27,7 @@ mod basic;
 mod broadcast;
 mod co;
 mod co_process;
+mod either;
 mod keyed_process;
 mod keyed_reduce;
 mod sink;
@@ -49,6 +50,7 @@ pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
 pub use broadcast::{BroadcastProcessLogic, KeyedBroadcastProcessLogic};
 pub use co::{CoFlatMapLogic, CoMapLogic, TwoInputLogic, TwoInputOperatorImpl};
 pub use co_process::{CoProcessLogic, IntervalJoinLogic, KeyedCoProcessLogic};
+pub use either::EitherLogic;
 pub use keyed_process::KeyedProcessLogic;
 pub use keyed_reduce::KeyedReduceLogic;
 pub use sink::SinkOperator;
@@ -186,7 +188,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Chained<I, O, L> {
 impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.next.open()?;
-        self.sides.sinks.iter_mut().try_for_each(|s| s.open())?;
+        self.sides.open()?;
         let (logic, ctx, state) = (&mut self.logic, &self.ctx, &mut self.operator_state);
         call_user(&self.name, || {
             state.initialize(ctx, |init| logic.initialize_state(init))
@@ -205,18 +207,12 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.on_watermark(watermark, ctx, buffers))?;
         self.emit(out)?;
-        self.sides
-            .sinks
-            .iter_mut()
-            .try_for_each(|s| s.watermark(watermark))?;
+        self.sides.watermark(watermark)?;
         self.next.watermark(watermark)
     }
 
     fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
-        self.sides
-            .sinks
-            .iter_mut()
-            .try_for_each(|s| s.stream_status(idle))?;
+        self.sides.stream_status(idle)?;
         self.next.stream_status(idle)
     }
 
@@ -224,15 +220,12 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.end_of_input(ctx, buffers))?;
         self.emit(out)?;
-        self.sides
-            .sinks
-            .iter_mut()
-            .try_for_each(|s| s.end_of_input())?;
+        self.sides.end_of_input()?;
         self.next.end_of_input()
     }
 
     fn flush(&mut self) -> Result<(), TaskError> {
-        self.sides.sinks.iter_mut().try_for_each(|s| s.flush())?;
+        self.sides.flush()?;
         self.next.flush()
     }
 
@@ -240,20 +233,14 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.on_processing_time(ctx, buffers))?;
         self.emit(out)?;
-        self.sides
-            .sinks
-            .iter_mut()
-            .try_for_each(|s| s.on_timer(now))?;
+        self.sides.on_timer(now)?;
         self.next.on_timer(now)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
         let own = call_user(&self.name, || logic.close());
-        let mut sides = Ok(());
-        for sink in &mut self.sides.sinks {
-            sides = sides.and(sink.close());
-        }
+        let sides = self.sides.close();
         let downstream = self.next.close();
         own.and(sides).and(downstream)
     }

@@ -5,12 +5,17 @@ use std::marker::PhantomData;
 use eddy_core::functions::{
     Collector, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
 };
-use eddy_core::state::OperatorStateStore;
+use eddy_core::state::{KeyedState, ListStateDescriptor, OperatorStateStore, ValueStateDescriptor};
 use eddy_core::windowing::{
     AggregateFunction, Elements, Evictor, EvictorContext, ProcessWindowFunction, TimestampedValue,
     Window, WindowContext,
 };
-use eddy_core::FnResult;
+use eddy_core::{Data, FnResult, Key};
+
+/// The name of the keyed state that holds window contents in a backend of serialized rows
+/// (`rocksdb`), in each window's namespace. The leading underscore keeps it apart from the
+/// window function's own states.
+pub(crate) const STORED_CONTENTS: &str = "_window-contents";
 
 /// A window's contents: an accumulator (incremental aggregation) or the buffered elements.
 pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
@@ -23,6 +28,20 @@ pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
     fn add(&mut self, acc: &mut Self::Acc, value: T, timestamp: i64) -> FnResult<()>;
     /// Folds `other` into `acc` (merging windows).
     fn merge(&mut self, acc: &mut Self::Acc, other: Self::Acc) -> FnResult<()>;
+    /// Adds an element to contents kept in a keyed state backend of serialized rows; `state`
+    /// is the key's state in the window's namespace. (An accumulator is read, updated and
+    /// written; buffered elements are appended without reading the buffer.)
+    fn add_stored(&mut self, state: KeyedState<'_, K>, value: T, timestamp: i64) -> FnResult<()>
+    where
+        K: Key;
+    /// The contents kept in a keyed state backend (`None`: there are none).
+    fn load_stored(&mut self, state: KeyedState<'_, K>) -> FnResult<Option<Self::Acc>>
+    where
+        K: Key;
+    /// Replaces the contents kept in a keyed state backend (`None` clears them).
+    fn save_stored(&mut self, state: KeyedState<'_, K>, acc: Option<Self::Acc>) -> FnResult<()>
+    where
+        K: Key;
     /// Computes the window's results into `out`.
     fn emit(
         &mut self,
@@ -52,6 +71,8 @@ pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
 pub struct Aggregating<A, P, ACC, R> {
     aggregate: A,
     process: P,
+    /// The accumulator's state in a backend of serialized rows.
+    stored: ValueStateDescriptor<ACC>,
     _types: PhantomData<fn(ACC) -> R>,
 }
 
@@ -60,6 +81,7 @@ impl<A: Clone, P: Clone, ACC, R> Clone for Aggregating<A, P, ACC, R> {
         Aggregating {
             aggregate: self.aggregate.clone(),
             process: self.process.clone(),
+            stored: self.stored.clone(),
             _types: PhantomData,
         }
     }
@@ -71,6 +93,7 @@ impl<A, P, ACC, R> Aggregating<A, P, ACC, R> {
         Aggregating {
             aggregate,
             process,
+            stored: ValueStateDescriptor::new(STORED_CONTENTS),
             _types: PhantomData,
         }
     }
@@ -81,7 +104,7 @@ where
     W: Window,
     A: AggregateFunction<T, ACC, R>,
     P: ProcessWindowFunction<R, O, K, W>,
-    ACC: Clone + Send + 'static,
+    ACC: Data,
     R: 'static,
 {
     type Acc = ACC;
@@ -97,6 +120,37 @@ where
 
     fn merge(&mut self, acc: &mut ACC, other: ACC) -> FnResult<()> {
         self.aggregate.merge(acc, other)
+    }
+
+    fn add_stored(&mut self, state: KeyedState<'_, K>, value: T, _timestamp: i64) -> FnResult<()>
+    where
+        K: Key,
+    {
+        let mut stored = state.value(&self.stored)?;
+        let mut acc = match stored.value()? {
+            Some(acc) => acc,
+            None => self.aggregate.create_accumulator(),
+        };
+        self.aggregate.add(value, &mut acc)?;
+        stored.update(acc)
+    }
+
+    fn load_stored(&mut self, state: KeyedState<'_, K>) -> FnResult<Option<ACC>>
+    where
+        K: Key,
+    {
+        state.value(&self.stored)?.value()
+    }
+
+    fn save_stored(&mut self, state: KeyedState<'_, K>, acc: Option<ACC>) -> FnResult<()>
+    where
+        K: Key,
+    {
+        let mut stored = state.value(&self.stored)?;
+        match acc {
+            Some(acc) => stored.update(acc),
+            None => stored.clear(),
+        }
     }
 
     fn emit(
@@ -141,22 +195,38 @@ where
 }
 
 /// Buffered elements, evicted before/after the process window function runs over them.
-#[derive(Clone)]
-pub struct Buffering<E, P> {
+pub struct Buffering<E, P, T> {
     evictor: E,
     process: P,
+    /// The buffer's state in a backend of serialized rows: a list, so adding an element
+    /// appends without reading the buffer.
+    stored: ListStateDescriptor<TimestampedValue<T>>,
 }
 
-impl<E, P> Buffering<E, P> {
-    /// `process` over the elements that `evictor` keeps.
-    pub fn new(evictor: E, process: P) -> Self {
-        Buffering { evictor, process }
+impl<E: Clone, P: Clone, T> Clone for Buffering<E, P, T> {
+    fn clone(&self) -> Self {
+        Buffering {
+            evictor: self.evictor.clone(),
+            process: self.process.clone(),
+            stored: self.stored.clone(),
+        }
     }
 }
 
-impl<T, K, W, O, E, P> WindowContents<T, K, W, O> for Buffering<E, P>
+impl<E, P, T> Buffering<E, P, T> {
+    /// `process` over the elements that `evictor` keeps.
+    pub fn new(evictor: E, process: P) -> Self {
+        Buffering {
+            evictor,
+            process,
+            stored: ListStateDescriptor::new(STORED_CONTENTS),
+        }
+    }
+}
+
+impl<T, K, W, O, E, P> WindowContents<T, K, W, O> for Buffering<E, P, T>
 where
-    T: Clone + Send + 'static,
+    T: Data,
     W: Window,
     E: Evictor<T, W>,
     P: ProcessWindowFunction<T, O, K, W>,
@@ -176,6 +246,34 @@ where
     fn merge(&mut self, acc: &mut Self::Acc, other: Self::Acc) -> FnResult<()> {
         acc.extend(other);
         Ok(())
+    }
+
+    fn add_stored(&mut self, state: KeyedState<'_, K>, value: T, timestamp: i64) -> FnResult<()>
+    where
+        K: Key,
+    {
+        state
+            .list(&self.stored)?
+            .add(TimestampedValue { value, timestamp })
+    }
+
+    fn load_stored(&mut self, state: KeyedState<'_, K>) -> FnResult<Option<Self::Acc>>
+    where
+        K: Key,
+    {
+        let elements = state.list(&self.stored)?.get()?;
+        Ok((!elements.is_empty()).then_some(elements))
+    }
+
+    fn save_stored(&mut self, state: KeyedState<'_, K>, acc: Option<Self::Acc>) -> FnResult<()>
+    where
+        K: Key,
+    {
+        let mut stored = state.list(&self.stored)?;
+        match acc {
+            Some(elements) => stored.update(elements),
+            None => stored.clear(),
+        }
     }
 
     fn emit(

@@ -1,7 +1,5 @@
 //! The general window operator: any assigner, trigger and evictor, merging windows.
 
-use rustc_hash::FxHashMap;
-
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
 use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
@@ -12,16 +10,11 @@ use eddy_core::windowing::{
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::contents::WindowContents;
+use super::states::WindowStates;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
 use crate::state_backend::open_keyed_state_backend;
-
-/// One window of one key: its contents (none after a purge) and its trigger's state.
-struct WindowState<Acc, S> {
-    contents: Option<Acc>,
-    trigger: S,
-}
 
 /// Flink's `WindowOperator`: assigns elements to windows, keeps per key and window contents,
 /// asks the trigger when to fire and purge, and cleans up at `max_timestamp + lateness`.
@@ -30,11 +23,8 @@ where
     C: WindowContents<T, K, W, O>,
 {
     spec: WindowSpec<T, KS, A, Tr, C>,
-    /// Per key, its windows' state (looked up by `&K`, so the key is cloned only for a new
-    /// key, never per element).
-    windows: KeyWindows<K, W, WindowState<C::Acc, Tr::State>>,
-    /// Merging assigners: each key's current (merged) windows.
-    active: FxHashMap<K, Vec<W>>,
+    /// Each window's contents and trigger state (on the heap, or in the state backend).
+    windows: WindowStates<K, W, C::Acc, Tr::State>,
     timers: InternalTimerService<K, W>,
     /// The window function's keyed state (`window_state()` / `global_state()`).
     state: KeyedStateBackend<K>,
@@ -64,8 +54,7 @@ where
     ) -> Self {
         WindowOperatorLogic {
             spec,
-            windows: FxHashMap::default(),
-            active: FxHashMap::default(),
+            windows: WindowStates::for_backend(&KeyedStateBackend::heap()),
             timers: InternalTimerService::new(clock),
             state: KeyedStateBackend::heap(),
             state_backend,
@@ -145,10 +134,7 @@ where
     /// Adds `new` to the key's merged windows and returns the window it ended up in, merging
     /// the contents, trigger states and timers of every window it joined.
     fn merge_window(&mut self, key: &K, new: W) -> FnResult<W> {
-        let active = match self.active.get_mut(key) {
-            Some(active) => active,
-            None => self.active.entry(key.clone()).or_default(),
-        };
+        let mut active = self.windows.merged_windows(&mut self.state, key)?;
         let overlapping: Vec<W> = active
             .iter()
             .filter(|w| w.intersects(&new))
@@ -156,6 +142,8 @@ where
             .collect();
         if overlapping.is_empty() {
             active.push(new.clone());
+            self.windows
+                .set_merged_windows(&mut self.state, key, active)?;
             return Ok(new);
         }
         let merged = overlapping.iter().fold(new, |acc, w| acc.cover(w));
@@ -164,15 +152,20 @@ where
         }
         active.retain(|w| !overlapping.contains(w));
         active.push(merged.clone());
+        self.windows
+            .set_merged_windows(&mut self.state, key, active)?;
 
         let watermark = self.timers.current_watermark();
         let mut contents: Option<C::Acc> = None;
         let mut trigger_states = Vec::with_capacity(overlapping.len());
         for window in &overlapping {
-            let Some(state) = remove_state(&mut self.windows, key, window) else {
+            let Some((old_contents, trigger_state)) =
+                self.windows
+                    .remove(&mut self.state, &mut self.spec.contents, key, window)?
+            else {
                 continue;
             };
-            let mut old_trigger = state.trigger.clone();
+            let mut old_trigger = trigger_state.clone();
             let mut ctx = TriggerContext::new(
                 watermark,
                 self.timers.clock(),
@@ -182,8 +175,8 @@ where
             self.spec.trigger.clear(window, &mut ctx)?;
             self.apply_requests(key, window);
             self.delete_cleanup_timer(key, window);
-            trigger_states.push(state.trigger);
-            match (&mut contents, state.contents) {
+            trigger_states.push(trigger_state);
+            match (&mut contents, old_contents) {
                 (Some(acc), Some(other)) => self.spec.contents.merge(acc, other)?,
                 (None, Some(other)) => contents = Some(other),
                 (_, None) => {}
@@ -200,13 +193,14 @@ where
             .trigger
             .on_merge(&merged, trigger_states, &mut ctx)?;
         self.apply_requests(key, &merged);
-        key_windows(&mut self.windows, key)?.insert(
+        self.windows.insert(
+            &mut self.state,
+            &mut self.spec.contents,
+            key,
             merged.clone(),
-            WindowState {
-                contents,
-                trigger: trigger_state,
-            },
-        );
+            contents,
+            trigger_state,
+        )?;
         Ok(merged)
     }
 
@@ -223,26 +217,26 @@ where
         out: &mut Batch<O>,
     ) -> FnResult<()> {
         let watermark = self.timers.current_watermark();
-        let state = key_windows(&mut self.windows, key)?
-            .entry(window.clone())
-            .or_insert_with(|| WindowState {
-                contents: None,
-                trigger: Tr::State::default(),
-            });
-        let mut trigger_ctx = TriggerContext::new(
-            watermark,
-            self.timers.clock(),
-            &mut state.trigger,
+        let (trigger, requests, clock) = (
+            &mut self.spec.trigger,
             &mut self.requests,
+            self.timers.clock(),
         );
         let result = self
-            .spec
-            .trigger
-            .on_element(&value, timestamp, &window, &mut trigger_ctx)?;
-        let acc = state
-            .contents
-            .get_or_insert_with(|| self.spec.contents.create());
-        self.spec.contents.add(acc, value, timestamp)?;
+            .windows
+            .update_trigger(&mut self.state, key, &window, true, |state| {
+                let mut trigger_ctx = TriggerContext::new(watermark, clock, state, requests);
+                trigger.on_element(&value, timestamp, &window, &mut trigger_ctx)
+            })?
+            .ok_or("a window was not created")?;
+        self.windows.add(
+            &mut self.state,
+            &mut self.spec.contents,
+            key,
+            &window,
+            value,
+            timestamp,
+        )?;
         self.apply_requests(key, &window);
         self.handle(result, key, &window, ctx, side_outputs, out)?;
         self.register_cleanup_timer(key, &window);
@@ -262,11 +256,14 @@ where
         if result == TriggerResult::Continue {
             return Ok(());
         }
-        let Some(state) = state_mut(&mut self.windows, key, window) else {
+        let acc =
+            self.windows
+                .take_contents(&mut self.state, &mut self.spec.contents, key, window)?;
+        let Some(mut acc) = acc else {
             return Ok(());
         };
         if result.is_fire() {
-            if let Some(acc) = state.contents.as_mut() {
+            {
                 let mut window_ctx = WindowContext::new(
                     window,
                     self.timers.current_watermark(),
@@ -282,13 +279,12 @@ where
                 let mut collector = Collector::new(out, window.max_timestamp());
                 self.spec
                     .contents
-                    .emit(key, acc, &mut window_ctx, &mut collector)?;
+                    .emit(key, &mut acc, &mut window_ctx, &mut collector)?;
             }
         }
-        if result.is_purge() {
-            state.contents = None;
-        }
-        Ok(())
+        let keep = (!result.is_purge()).then_some(acc);
+        self.windows
+            .put_contents(&mut self.state, &mut self.spec.contents, key, window, keep)
     }
 
     /// Drops everything of a window: contents, trigger state, timers and the window
@@ -300,6 +296,21 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<()> {
+        // The window's own state goes first: in a backend of rows, `clear_namespace` below
+        // would drop the trigger state that the trigger's `clear` still reads.
+        if let Some((_, mut trigger_state)) =
+            self.windows
+                .remove(&mut self.state, &mut self.spec.contents, key, window)?
+        {
+            let mut ctx = TriggerContext::new(
+                self.timers.current_watermark(),
+                self.timers.clock(),
+                &mut trigger_state,
+                &mut self.requests,
+            );
+            self.spec.trigger.clear(window, &mut ctx)?;
+            self.apply_requests(key, window);
+        }
         let mut window_ctx = WindowContext::new(
             window,
             self.timers.current_watermark(),
@@ -314,20 +325,13 @@ where
         }
         self.spec.contents.clear(key, &mut window_ctx)?;
         self.state.clear_namespace(key, window.namespace())?;
-        if let Some(mut state) = remove_state(&mut self.windows, key, window) {
-            let mut ctx = TriggerContext::new(
-                self.timers.current_watermark(),
-                self.timers.clock(),
-                &mut state.trigger,
-                &mut self.requests,
-            );
-            self.spec.trigger.clear(window, &mut ctx)?;
-            self.apply_requests(key, window);
-        }
-        if let Some(active) = self.active.get_mut(key) {
+        if self.spec.assigner.is_merging() {
+            let mut active = self.windows.merged_windows(&mut self.state, key)?;
+            let before = active.len();
             active.retain(|w| w != window);
-            if active.is_empty() {
-                self.active.remove(key);
+            if active.len() != before {
+                self.windows
+                    .set_merged_windows(&mut self.state, key, active)?;
             }
         }
         Ok(())
@@ -347,30 +351,31 @@ where
                 TimeDomain::EventTime => self.timers.pop_event_time_due(),
                 TimeDomain::ProcessingTime => self.timers.pop_processing_time_due(now),
             };
-            let Some((time, key, window)) = due else {
+            let Some((time, key, window)) = due? else {
                 break;
             };
             let watermark = self.timers.current_watermark();
-            let Some(state) = state_mut(&mut self.windows, &key, &window) else {
-                continue;
-            };
-            let mut trigger_ctx = TriggerContext::new(
-                watermark,
-                self.timers.clock(),
-                &mut state.trigger,
+            let (trigger, requests, clock) = (
+                &mut self.spec.trigger,
                 &mut self.requests,
+                self.timers.clock(),
             );
-            let result = match domain {
-                TimeDomain::EventTime => {
-                    self.spec
-                        .trigger
-                        .on_event_time(time, &window, &mut trigger_ctx)?
-                }
-                TimeDomain::ProcessingTime => {
-                    self.spec
-                        .trigger
-                        .on_processing_time(time, &window, &mut trigger_ctx)?
-                }
+            let result =
+                self.windows
+                    .update_trigger(&mut self.state, &key, &window, false, |state| {
+                        let mut trigger_ctx =
+                            TriggerContext::new(watermark, clock, state, requests);
+                        match domain {
+                            TimeDomain::EventTime => {
+                                trigger.on_event_time(time, &window, &mut trigger_ctx)
+                            }
+                            TimeDomain::ProcessingTime => {
+                                trigger.on_processing_time(time, &window, &mut trigger_ctx)
+                            }
+                        }
+                    })?;
+            let Some(result) = result else {
+                continue;
             };
             self.apply_requests(&key, &window);
             self.handle(result, &key, &window, ctx, side_outputs, &mut out)?;
@@ -382,6 +387,7 @@ where
             if domain == cleanup_domain && time == self.cleanup_time(&window) {
                 self.clear_all_state(&key, &window, ctx, side_outputs)?;
             }
+            self.timers.check()?;
         }
         if domain == TimeDomain::ProcessingTime {
             self.timers.request_next_wakeup();
@@ -418,6 +424,9 @@ where
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
+        self.timers
+            .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
+        self.windows = WindowStates::for_backend(&self.state);
         self.spec.contents.open(ctx)
     }
 
@@ -494,6 +503,7 @@ where
             }
         }
         self.assigned = assigned;
+        self.timers.check()?;
         Ok(out)
     }
 
@@ -533,43 +543,4 @@ where
     fn close(&mut self) -> FnResult<()> {
         self.spec.contents.close()
     }
-}
-
-/// Per key, the state of each of its windows.
-type KeyWindows<K, W, S> = FxHashMap<K, FxHashMap<W, S>>;
-
-/// The windows of `key`, created if it has none (the key is cloned only then).
-fn key_windows<'a, K: Key, W, S>(
-    windows: &'a mut KeyWindows<K, W, S>,
-    key: &K,
-) -> FnResult<&'a mut FxHashMap<W, S>> {
-    if !windows.contains_key(key) {
-        windows.insert(key.clone(), FxHashMap::default());
-    }
-    windows
-        .get_mut(key)
-        .ok_or_else(|| "window state of a key vanished".into())
-}
-
-/// The state of one window of `key`, if it exists.
-fn state_mut<'a, K: Key, W: Window, S>(
-    windows: &'a mut KeyWindows<K, W, S>,
-    key: &K,
-    window: &W,
-) -> Option<&'a mut S> {
-    windows.get_mut(key)?.get_mut(window)
-}
-
-/// Removes the state of one window of `key` (and the key, when it was its last window).
-fn remove_state<K: Key, W: Window, S>(
-    windows: &mut KeyWindows<K, W, S>,
-    key: &K,
-    window: &W,
-) -> Option<S> {
-    let of_key = windows.get_mut(key)?;
-    let state = of_key.remove(window);
-    if of_key.is_empty() {
-        windows.remove(key);
-    }
-    state
 }
