@@ -363,9 +363,9 @@ where
                     ks1.clone(),
                     ks2.clone(),
                     f,
-                    lower,
-                    upper,
+                    (lower, upper),
                     setup.clock.clone(),
+                    setup.settings.state_backend.clone(),
                 )
             })
     }

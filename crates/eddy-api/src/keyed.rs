@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::ops::Add;
 
+use eddy_core::config::StateBackendType;
 use eddy_core::functions::closures::ReduceFn;
 use eddy_core::functions::{KeySelector, KeyedProcessFunction, ReduceFunction};
 use eddy_core::windowing::{
@@ -10,7 +11,9 @@ use eddy_core::windowing::{
 };
 use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
-use eddy_runtime::operators::{KeyedProcessLogic, KeyedReduceLogic};
+use eddy_runtime::operators::{
+    EitherLogic, KeyedProcessLogic, KeyedReduceLogic, StoredKeyedReduceLogic,
+};
 
 use crate::aggregations::{MaxByReducer, MaxReducer, MinByReducer, MinReducer, SumReducer};
 use crate::broadcast::Connectable;
@@ -48,9 +51,25 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
 
     fn reduce_named<R: ReduceFunction<T>>(&self, name: &str, reducer: R) -> DataStream<T> {
         let key_selector = self.key_selector.clone();
+        // The typed hash map serves the heap backend; any other keeps each key's value in the
+        // backend.
         self.stream
             .one_input(name, NodeKind::Operator, reducer, move |r, setup| {
-                KeyedReduceLogic::new(key_selector.clone(), r, setup.settings.runtime_mode)
+                let settings = &setup.settings;
+                if settings.state_backend.backend == StateBackendType::HashMap {
+                    EitherLogic::Left(KeyedReduceLogic::new(
+                        key_selector.clone(),
+                        r,
+                        settings.runtime_mode,
+                    ))
+                } else {
+                    EitherLogic::Right(StoredKeyedReduceLogic::new(
+                        key_selector.clone(),
+                        r,
+                        settings.runtime_mode,
+                        settings.state_backend.clone(),
+                    ))
+                }
             })
     }
 

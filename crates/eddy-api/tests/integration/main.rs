@@ -16,6 +16,7 @@ mod connectors_e2e;
 mod failures;
 mod ingestion_time;
 mod joins;
+mod keyed_aggregations;
 mod keyed_state;
 mod operator_state;
 mod parallelism;

@@ -1,4 +1,5 @@
-//! Rolling reduce on a keyed stream.
+//! Rolling reduce on a keyed stream: typed values in a hash map on the heap backend, a
+//! `ValueState` per key on a backend of serialized rows.
 
 use std::collections::hash_map::Entry;
 use std::marker::PhantomData;
@@ -7,10 +8,14 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
-use eddy_core::{FnResult, Key, StreamRecord, NO_TIMESTAMP};
+use eddy_core::state::{
+    KeyedState, KeyedStateBackend, Namespace, StateBackendConfig, ValueStateDescriptor,
+};
+use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
+use crate::state_backend::open_keyed_state_backend;
 
 /// Keeps one accumulated value per key. In STREAMING mode every update is emitted; in BATCH mode
 /// only the final value of each key, when the input ends.
@@ -121,6 +126,119 @@ where
                 value.map(|value| StreamRecord { value, timestamp })
             })
             .collect())
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.reducer.close()
+    }
+}
+
+/// The name of the rolling reduce's state in a backend of serialized rows; the leading
+/// underscore keeps it apart from user-declared states.
+const STORED_REDUCED: &str = "_keyed-reduce";
+
+/// The rolling reduce on a keyed state backend of serialized rows (`rocksdb`): each key's
+/// accumulated value and its latest timestamp are a `ValueState` in the backend, so the state
+/// can outgrow memory. Same outputs as [`KeyedReduceLogic`].
+pub struct StoredKeyedReduceLogic<T, K, KS, R> {
+    key_selector: KS,
+    reducer: R,
+    state: KeyedStateBackend<K>,
+    state_backend: StateBackendConfig,
+    reduced: ValueStateDescriptor<(T, i64)>,
+    emit_updates: bool,
+}
+
+impl<T, K: Key, KS, R> StoredKeyedReduceLogic<T, K, KS, R> {
+    /// A reduce by `key_selector` with `reducer` in the given runtime mode, keeping its state
+    /// in the backend `state_backend` opens.
+    pub fn new(
+        key_selector: KS,
+        reducer: R,
+        mode: RuntimeMode,
+        state_backend: StateBackendConfig,
+    ) -> Self {
+        StoredKeyedReduceLogic {
+            key_selector,
+            reducer,
+            state: KeyedStateBackend::heap(),
+            state_backend,
+            reduced: ValueStateDescriptor::new(STORED_REDUCED),
+            emit_updates: mode != RuntimeMode::Batch,
+        }
+    }
+}
+
+impl<T, K, KS, R> StoredKeyedReduceLogic<T, K, KS, R>
+where
+    T: Data,
+    K: Key,
+    KS: KeySelector<T, K>,
+    R: ReduceFunction<T>,
+{
+    /// Folds `value` into its key's stored value and returns the new value.
+    fn fold(&mut self, value: T, timestamp: i64) -> FnResult<T> {
+        let key = self.key_selector.get_key(&value);
+        let mut cell =
+            KeyedState::new(&mut self.state, &key, Namespace::Global).value(&self.reduced)?;
+        let reduced = match cell.value()? {
+            Some((previous, _)) => self.reducer.reduce(previous, value)?,
+            None => value,
+        };
+        cell.update((reduced.clone(), timestamp))?;
+        Ok(reduced)
+    }
+}
+
+impl<T, K, KS, R> OneInputLogic<T, T> for StoredKeyedReduceLogic<T, K, KS, R>
+where
+    T: Data,
+    K: Key,
+    KS: KeySelector<T, K>,
+    R: ReduceFunction<T>,
+{
+    forward_checkpointed!(reducer);
+
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
+        self.reducer.open(ctx)
+    }
+
+    fn process(
+        &mut self,
+        batch: Batch<T>,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
+        if self.emit_updates {
+            return batch.try_map_values(|value| self.fold(value, NO_TIMESTAMP));
+        }
+        for record in batch.into_records() {
+            self.fold(record.value, record.timestamp)?;
+        }
+        Ok(Batch::new())
+    }
+
+    fn end_of_input(
+        &mut self,
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
+        if self.emit_updates {
+            return Ok(Batch::new());
+        }
+        let keys = self
+            .state
+            .keys_in_namespace(STORED_REDUCED, Namespace::Global)?;
+        let mut out = Batch::with_capacity(keys.len());
+        for key in &keys {
+            let cell =
+                KeyedState::new(&mut self.state, key, Namespace::Global).value(&self.reduced)?;
+            if let Some((value, timestamp)) = cell.value()? {
+                out.push(value, timestamp);
+            }
+        }
+        Ok(out)
     }
 
     fn close(&mut self) -> FnResult<()> {
