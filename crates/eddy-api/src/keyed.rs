@@ -4,15 +4,19 @@ use std::marker::PhantomData;
 use std::ops::Add;
 
 use eddy_core::config::StateBackendType;
-use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::{KeySelector, KeyedProcessFunction, ReduceFunction};
+use eddy_core::functions::closures::{FilterFn, FlatMapFn, MapFn, ReduceFn};
+use eddy_core::functions::{
+    Collector, FilterFunction, FlatMapFunction, KeySelector, KeyedProcessFunction, MapFunction,
+    ReduceFunction,
+};
 use eddy_core::windowing::{
     CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
 };
 use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
 use eddy_runtime::operators::{
-    EitherLogic, KeyedProcessLogic, KeyedReduceLogic, StoredKeyedReduceLogic,
+    EitherLogic, FilterEach, FlatMapEach, KeyedFunctionLogic, KeyedProcessLogic, KeyedReduceLogic,
+    MapEach, PerElement, StoredKeyedReduceLogic,
 };
 
 use crate::aggregations::{MaxByReducer, MaxReducer, MinByReducer, MinReducer, SumReducer};
@@ -126,6 +130,74 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
         F: PartialOrd + 'static,
     {
         self.reduce_named("Keyed Aggregation", MaxByReducer { field })
+    }
+
+    /// A per-element function of this keyed stream, with keyed state.
+    fn keyed_function<O: Data, F, P>(
+        &self,
+        name: &str,
+        function: F,
+        wrap: fn(F) -> P,
+    ) -> DataStream<O>
+    where
+        F: Clone + Send + 'static,
+        P: PerElement<T, O> + 'static,
+    {
+        let key_selector = self.key_selector.clone();
+        self.stream
+            .one_input(name, NodeKind::Operator, function, move |f, setup| {
+                KeyedFunctionLogic::new(
+                    key_selector.clone(),
+                    wrap(f),
+                    setup.settings.state_backend.clone(),
+                )
+            })
+    }
+
+    /// Transforms every element with a closure, as on any stream.
+    pub fn map<O: Data, F>(&self, f: F) -> DataStream<O>
+    where
+        F: FnMut(T) -> O + Clone + Send + 'static,
+    {
+        self.map_function(MapFn(f))
+    }
+
+    /// Transforms every element with a [`MapFunction`], which may keep keyed state: take
+    /// `ctx.keyed_state_store::<K>()?` in `open`; each access is scoped to the current
+    /// element's key (Flink's `getRuntimeContext().getState(…)` on a keyed stream).
+    pub fn map_function<O: Data, F: MapFunction<T, O>>(&self, function: F) -> DataStream<O> {
+        self.keyed_function("Map", function, MapEach)
+    }
+
+    /// Emits zero or more elements per element, with a closure.
+    pub fn flat_map<O: Data, F>(&self, f: F) -> DataStream<O>
+    where
+        F: FnMut(T, &mut Collector<'_, O>) + Clone + Send + 'static,
+    {
+        self.flat_map_function(FlatMapFn(f))
+    }
+
+    /// Emits zero or more elements per element with a [`FlatMapFunction`], which may keep
+    /// keyed state (see [`map_function`](Self::map_function)).
+    pub fn flat_map_function<O: Data, F: FlatMapFunction<T, O>>(
+        &self,
+        function: F,
+    ) -> DataStream<O> {
+        self.keyed_function("Flat Map", function, FlatMapEach)
+    }
+
+    /// Keeps the elements a closure accepts.
+    pub fn filter<F>(&self, f: F) -> DataStream<T>
+    where
+        F: FnMut(&T) -> bool + Clone + Send + 'static,
+    {
+        self.filter_function(FilterFn(f))
+    }
+
+    /// Keeps the elements a [`FilterFunction`] accepts; it may keep keyed state (see
+    /// [`map_function`](Self::map_function)).
+    pub fn filter_function<F: FilterFunction<T>>(&self, function: F) -> DataStream<T> {
+        self.keyed_function("Filter", function, FilterEach)
     }
 
     /// Applies a [`KeyedProcessFunction`]: per element with its key, per-key event-time and

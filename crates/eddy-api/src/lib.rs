@@ -82,9 +82,9 @@ pub mod prelude {
     pub use eddy_core::functions::{FunctionInitializationContext, FunctionSnapshotContext};
     pub use eddy_core::state::{
         AggregatingState, AggregatingStateDescriptor, BroadcastState, KeyedState,
-        KeyedStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
-        Namespace, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, ValueState,
-        ValueStateDescriptor,
+        KeyedStateDescriptor, KeyedStateStore, ListState, ListStateDescriptor, MapState,
+        MapStateDescriptor, Namespace, ReadOnlyBroadcastState, ReducingState,
+        ReducingStateDescriptor, ValueState, ValueStateDescriptor,
     };
     pub use eddy_core::state::{OperatorListState, OperatorStateStore};
     pub use eddy_core::state::{StateTtlConfig, StateVisibility, UpdateType};

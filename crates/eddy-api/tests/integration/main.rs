@@ -17,6 +17,7 @@ mod failures;
 mod ingestion_time;
 mod joins;
 mod keyed_aggregations;
+mod keyed_functions;
 mod keyed_state;
 mod operator_state;
 mod parallelism;

@@ -1,9 +1,12 @@
 //! What a function knows about where it runs.
 
 use super::{OutputTag, SideOutputs};
+use crate::error::FnResult;
 use crate::ids::JobId;
 use crate::keygroup::KeyGroupRange;
 use crate::record::NO_TIMESTAMP;
+use crate::state::{ErasedKeyedStateStore, KeyedStateStore};
+use crate::Key;
 
 /// Information about the parallel subtask a function instance runs in.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub struct RuntimeContext {
     pub max_parallelism: u32,
     /// How many times this subtask has been restarted before (0 on the first run).
     pub attempt_number: u32,
+    /// The keyed state of a function applied to a keyed stream (`None` elsewhere).
+    pub keyed_state: Option<ErasedKeyedStateStore>,
 }
 
 impl RuntimeContext {
@@ -50,6 +55,23 @@ impl RuntimeContext {
             parallelism,
             max_parallelism: crate::keygroup::default_max_parallelism(parallelism),
             attempt_number: 0,
+            keyed_state: None,
+        }
+    }
+
+    /// The keyed state of a function applied to a keyed stream (Flink's
+    /// `getRuntimeContext().getState(…)`): take it in `open` and reach the current element's
+    /// key's state with [`KeyedStateStore::with_state`]. `K` is the stream's key type. On a
+    /// stream that is not keyed this is an error naming the operator and subtask.
+    pub fn keyed_state_store<K: Key>(&self) -> FnResult<KeyedStateStore<K>> {
+        match &self.keyed_state {
+            Some(store) => store.downcast(),
+            None => Err(format!(
+                "{}: keyed state is only available to functions applied to a keyed stream; \
+                 call key_by(...) before this operator",
+                self.task_name_with_subtask()
+            )
+            .into()),
         }
     }
 }

@@ -28,6 +28,7 @@ pub(crate) mod layout;
 mod merging;
 mod operator;
 mod redistribute;
+mod scoped;
 mod settings;
 mod store;
 mod store_backend;
@@ -53,6 +54,7 @@ pub use operator::{
     OperatorStateStore,
 };
 pub use redistribute::{redistribute, RedistributionError};
+pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
 pub use settings::StateBackendConfig;
 pub use store::{
     OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreStateId,

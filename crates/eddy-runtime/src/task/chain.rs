@@ -65,6 +65,7 @@ impl ChainBuilder<'_> {
                 parallelism: stream_node.parallelism,
                 max_parallelism: stream_node.max_parallelism,
                 attempt_number: d.attempt_number,
+                keyed_state: None,
             },
             settings: d.settings.clone(),
             clock: self.clock.clone(),

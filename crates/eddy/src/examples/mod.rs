@@ -4,6 +4,7 @@
 mod broadcast_rules;
 mod numbers;
 mod socket_window_wordcount;
+mod temperature_alert;
 mod window_aggregate;
 mod window_events;
 mod window_spec;
@@ -18,6 +19,9 @@ pub use broadcast_rules::{
 };
 pub use numbers::numbers;
 pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
+pub use temperature_alert::{
+    parse_reading, temperature_alert, Reading, TemperatureChangeAlert, TEMPERATURE_ALERT_USAGE,
+};
 pub use window_aggregate::{window_aggregate, WINDOW_AGGREGATE_USAGE};
 pub use window_events::{
     parse_event, AttachWindow, CountSum, CountSumAcc, Event, PunctuatedWatermarks, WindowBounds,
@@ -80,6 +84,15 @@ pub const EXAMPLES: &[Example] = &[
              shape later followed by a second shape.",
         usage: BROADCAST_RULES_USAGE,
         main: broadcast_rules,
+    },
+    Example {
+        name: "temperature-alert",
+        description:
+            "Alerts when a sensor's temperature (sensor,temperature lines) jumps from its \
+             previous reading by more than a threshold: keyed state in a flat_map on a keyed \
+             stream, as in Flink's training.",
+        usage: TEMPERATURE_ALERT_USAGE,
+        main: temperature_alert,
     },
 ];
 

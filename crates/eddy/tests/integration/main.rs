@@ -10,4 +10,5 @@ mod bench_windows;
 mod broadcast_rules_example;
 mod cli;
 mod socket_window_wordcount;
+mod temperature_alert_example;
 mod window_examples;
