@@ -9,6 +9,7 @@
 //! The DataStream API also accepts plain closures for the common cases (`map(|x| x + 1)`); it
 //! wraps them into these traits with the adapters in [`closures`].
 
+mod aggregate;
 mod broadcast;
 pub mod checkpointed;
 pub mod closures;
@@ -22,6 +23,7 @@ mod source;
 mod transform;
 mod watermarks;
 
+pub use aggregate::AggregateFunction;
 pub use broadcast::{
     BroadcastContext, BroadcastProcessFunction, KeyedBroadcastContext,
     KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext,

@@ -9,7 +9,7 @@ use super::descriptors::{
 use super::handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 use super::keyed_state::KeyedState;
 use crate::error::FnResult;
-use crate::windowing::AggregateFunction;
+use crate::functions::AggregateFunction;
 use crate::{Data, Key};
 
 /// A descriptor of one keyed state primitive, for keys of type `K`: its name, and how to get

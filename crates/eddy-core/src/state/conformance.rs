@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
+use crate::functions::AggregateFunction;
 use crate::keygroup::{KeyGroupRange, KeyHasher};
-use crate::windowing::AggregateFunction;
 use crate::{FnResult, Key};
 
 pub mod ttl;

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::ttl::StateTtlConfig;
-use crate::windowing::AggregateFunction;
+use crate::functions::AggregateFunction;
 
 /// The methods every descriptor has: its name and its time-to-live.
 macro_rules! name_and_ttl {

@@ -15,7 +15,7 @@ use super::ttl_access::{
 };
 use super::Namespace;
 use crate::error::FnResult;
-use crate::windowing::AggregateFunction;
+use crate::functions::AggregateFunction;
 use crate::{Data, Key};
 
 /// Where a handle's state is: a typed table on the heap, rows in a store, or either of them

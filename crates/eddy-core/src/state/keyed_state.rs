@@ -20,8 +20,8 @@ use super::ttl_access::{TtlAccess, TtlPlace};
 use super::ttl_heap::{FunctionTable, TtlTable};
 use super::Namespace;
 use crate::error::FnResult;
+use crate::functions::AggregateFunction;
 use crate::keygroup::KeyGroupRange;
-use crate::windowing::AggregateFunction;
 use crate::{Data, Key};
 
 /// The keyed state of one operator subtask, on the backend `state.backend.type` chose.

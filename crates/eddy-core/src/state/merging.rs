@@ -10,7 +10,7 @@ use super::descriptors::ReduceFn;
 use super::handles::{Access, AggregatingState, ListState, ReducingState};
 use super::Namespace;
 use crate::error::FnResult;
-use crate::windowing::AggregateFunction;
+use crate::functions::AggregateFunction;
 use crate::{Data, Key};
 
 impl<K: Key, T: Data> ListState<'_, K, T> {

@@ -5,26 +5,12 @@ use std::marker::PhantomData;
 use super::evictors::TimestampedValue;
 use crate::error::FnResult;
 use crate::functions::{
-    Collector, FunctionInitializationContext, FunctionSnapshotContext, OutputTag, ReduceFunction,
-    RuntimeContext, SideOutputs,
+    AggregateFunction, Collector, FunctionInitializationContext, FunctionSnapshotContext,
+    OutputTag, ReduceFunction, RuntimeContext, SideOutputs,
 };
 use crate::state::{KeyedState, KeyedStateBackend, Namespace, OperatorStateStore};
 use crate::time::ProcessingTimeService;
 use crate::Key;
-
-/// Incremental aggregation: one accumulator per key and window, updated per element.
-pub trait AggregateFunction<IN, ACC, OUT>: Clone + Send + 'static {
-    /// A new, empty accumulator.
-    fn create_accumulator(&mut self) -> ACC;
-    /// Adds an element.
-    fn add(&mut self, value: IN, accumulator: &mut ACC) -> FnResult<()>;
-    /// The result for an accumulator.
-    fn get_result(&mut self, accumulator: &ACC) -> FnResult<OUT>;
-    /// Folds `other` into `accumulator` (merging session windows, combining slices of sliding
-    /// windows).
-    fn merge(&mut self, accumulator: &mut ACC, other: ACC) -> FnResult<()>;
-    lifecycle!();
-}
 
 /// A [`ReduceFunction`] as an aggregate whose accumulator is the reduced value so far.
 #[derive(Clone)]

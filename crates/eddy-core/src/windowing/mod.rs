@@ -7,6 +7,9 @@ mod functions;
 mod triggers;
 mod window;
 
+/// The aggregate function lives with the other function traits; re-exported here, where window
+/// code looks for it.
+pub use crate::functions::AggregateFunction;
 pub use assigners::{
     DynamicGap, EventTimeSessionWindows, GlobalWindows, ProcessingTimeSessionWindows, SessionGap,
     Slicing, SlidingEventTimeWindows, SlidingProcessingTimeWindows, StaticGap,
@@ -14,8 +17,8 @@ pub use assigners::{
 };
 pub use evictors::{CountEvictor, Evictor, EvictorContext, TimeEvictor, TimestampedValue};
 pub use functions::{
-    process_window_fn, AggregateFunction, Elements, PassThrough, ProcessWindowFn,
-    ProcessWindowFunction, ReduceAggregate, WindowContext,
+    process_window_fn, Elements, PassThrough, ProcessWindowFn, ProcessWindowFunction,
+    ReduceAggregate, WindowContext,
 };
 pub use triggers::{
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger,
