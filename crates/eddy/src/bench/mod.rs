@@ -2,6 +2,7 @@
 
 mod common;
 mod pipeline;
+pub mod state;
 pub mod windows;
 
 use clap::Subcommand;
@@ -58,6 +59,25 @@ pub enum BenchCommand {
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
     },
+    /// `ValueState` get + update per key on each keyed-state backend, beside a plain hash
+    /// map, with the process's resident memory.
+    State {
+        /// Distinct keys (each loaded once, then read and updated at random).
+        #[arg(long, default_value_t = 1_000_000)]
+        keys: u64,
+        /// Get + update operations after the load.
+        #[arg(long, default_value_t = 5_000_000)]
+        operations: u64,
+        /// Backends to measure: hashmap, rocksdb (rocksdb needs a build with it).
+        #[arg(long, value_delimiter = ',', default_value = "hashmap")]
+        backends: Vec<String>,
+        /// Also print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+        /// Backend configuration, e.g. `-D state.backend.rocksdb.memory.fixed-per-slot=128mb`.
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+    },
 }
 
 /// Runs a benchmark command.
@@ -97,6 +117,30 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 Some(case) => windows::run_single(case, &settings, &config),
                 None => windows::run(&settings, &config),
             }
+        }
+        BenchCommand::State {
+            keys,
+            operations,
+            backends,
+            json,
+            dynamic_properties,
+        } => {
+            let mut config = eddy_core::config::Configuration::new();
+            config.apply_dynamic_properties(&dynamic_properties)?;
+            let backends = backends
+                .iter()
+                .map(|name| {
+                    <eddy_core::config::StateBackendType as eddy_core::config::ConfigValue>::parse_config(name)
+                        .map_err(|reason| anyhow::anyhow!("--backends {name}: {reason}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let settings = state::StateBenchSettings {
+                keys,
+                operations,
+                backends,
+                json,
+            };
+            state::run(&settings, &config)
         }
     }
 }
