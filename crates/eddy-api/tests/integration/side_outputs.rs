@@ -4,7 +4,7 @@ use crate::common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{env, failure_cause, recorded, RecordingSink};
+use common::{env, failure_cause, recorded_sorted, RecordingSink};
 use eddy_api::prelude::*;
 
 /// Evens to the main output, odds to the "odd" side output, and every multiple of 3 also to
@@ -43,12 +43,6 @@ impl ProcessFunction<u64, u64> for Split {
     }
 }
 
-fn sorted<T: Ord + Clone>(records: &common::Records<T>) -> Vec<T> {
-    let mut values: Vec<T> = recorded(records).into_iter().map(|(_, v)| v).collect();
-    values.sort();
-    values
-}
-
 #[test]
 fn main_and_side_outputs_carry_exactly_their_records_chained_and_across_exchanges() {
     let env = env(2);
@@ -80,13 +74,13 @@ fn main_and_side_outputs_carry_exactly_their_records_chained_and_across_exchange
         .map(|v| format!("three:{v}"))
         .collect();
     threes.sort();
-    assert_eq!(sorted(&main_records), evens);
-    assert_eq!(sorted(&odd_records), odds);
+    assert_eq!(recorded_sorted(&main_records), evens);
+    assert_eq!(recorded_sorted(&odd_records), odds);
     assert_eq!(
-        sorted(&odd_again_records),
+        recorded_sorted(&odd_again_records),
         odds.iter().map(|v| v * 10).collect::<Vec<_>>()
     );
-    assert_eq!(sorted(&three_records), threes);
+    assert_eq!(recorded_sorted(&three_records), threes);
 }
 
 #[test]

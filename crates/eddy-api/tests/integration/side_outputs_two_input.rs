@@ -7,15 +7,8 @@
 use crate::common;
 
 use common::event_time::{elem, scripted, wm, Step};
-use common::{env, recorded, RecordingSink};
+use common::{env, recorded_sorted, RecordingSink};
 use eddy_api::prelude::*;
-
-/// Every value a sink received, sorted (the order across subtasks is not defined).
-fn sorted<T: Ord + Clone>(records: &common::Records<T>) -> Vec<T> {
-    let mut values: Vec<T> = recorded(records).into_iter().map(|(_, v)| v).collect();
-    values.sort();
-    values
-}
 
 fn sorted_vec<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values.sort();
@@ -98,13 +91,17 @@ fn co_process_function_side_outputs_from_both_inputs() {
         let expected_odd: Vec<u64> = (1..=60).filter(|v| v % 2 == 1).collect();
         let expected_upper: Vec<String> = words().iter().map(|w| w.to_uppercase()).collect();
         assert_eq!(
-            sorted(&main_records),
+            recorded_sorted(&main_records),
             sorted_vec(expected_main),
             "p={parallelism}"
         );
-        assert_eq!(sorted(&odd_records), expected_odd, "p={parallelism}");
         assert_eq!(
-            sorted(&upper_records),
+            recorded_sorted(&odd_records),
+            expected_odd,
+            "p={parallelism}"
+        );
+        assert_eq!(
+            recorded_sorted(&upper_records),
             sorted_vec(expected_upper),
             "p={parallelism}"
         );
@@ -206,16 +203,20 @@ fn keyed_co_process_function_side_outputs_from_input_2_and_timers() {
 
         let expected_words: Vec<String> = pairs.iter().map(|(k, w)| format!("{k}:{w}")).collect();
         assert_eq!(
-            sorted(&main_records),
+            recorded_sorted(&main_records),
             (1..=40).collect::<Vec<u64>>(),
             "p={parallelism}"
         );
         assert_eq!(
-            sorted(&words_records),
+            recorded_sorted(&words_records),
             sorted_vec(expected_words),
             "p={parallelism}"
         );
-        assert_eq!(sorted(&fired_records), expected_timers(), "p={parallelism}");
+        assert_eq!(
+            recorded_sorted(&fired_records),
+            expected_timers(),
+            "p={parallelism}"
+        );
     }
 }
 
@@ -290,17 +291,17 @@ fn broadcast_process_function_side_outputs_from_both_inputs() {
             .flat_map(|subtask| rules().into_iter().map(move |r| (subtask, r)))
             .collect();
         assert_eq!(
-            sorted(&main_records),
+            recorded_sorted(&main_records),
             (1..=25).collect::<Vec<u64>>(),
             "p={parallelism}"
         );
         assert_eq!(
-            sorted(&high_records),
+            recorded_sorted(&high_records),
             (26..=50).collect::<Vec<u64>>(),
             "p={parallelism}"
         );
         assert_eq!(
-            sorted(&echo_records),
+            recorded_sorted(&echo_records),
             sorted_vec(expected_echo),
             "p={parallelism}"
         );
@@ -395,20 +396,24 @@ fn keyed_broadcast_process_function_side_outputs_from_both_inputs_and_timers() {
             .flat_map(|subtask| rules().into_iter().map(move |r| (subtask, r)))
             .collect();
         assert_eq!(
-            sorted(&main_records),
+            recorded_sorted(&main_records),
             (1..=40)
                 .filter(|v: &u64| v.is_multiple_of(2))
                 .collect::<Vec<u64>>(),
             "p={parallelism}"
         );
         assert_eq!(
-            sorted(&odd_records),
+            recorded_sorted(&odd_records),
             (1..=40).filter(|v| v % 2 == 1).collect::<Vec<u64>>(),
             "p={parallelism}"
         );
-        assert_eq!(sorted(&fired_records), expected_fired, "p={parallelism}");
         assert_eq!(
-            sorted(&echo_records),
+            recorded_sorted(&fired_records),
+            expected_fired,
+            "p={parallelism}"
+        );
+        assert_eq!(
+            recorded_sorted(&echo_records),
             sorted_vec(expected_echo),
             "p={parallelism}"
         );

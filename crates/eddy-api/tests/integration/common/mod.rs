@@ -122,6 +122,14 @@ pub fn recorded<T: Clone>(records: &Records<T>) -> Vec<(u32, T)> {
     records.lock().unwrap().clone()
 }
 
+/// Every value a [`RecordingSink`] received, sorted (for outputs whose order across subtasks
+/// is not defined).
+pub fn recorded_sorted<T: Ord + Clone>(records: &Records<T>) -> Vec<T> {
+    let mut values: Vec<T> = recorded(records).into_iter().map(|(_, v)| v).collect();
+    values.sort();
+    values
+}
+
 /// The recorded values grouped by sink subtask (`0..parallelism`), each in arrival order.
 pub fn per_subtask<T: Clone>(records: &Records<T>, parallelism: u32) -> Vec<Vec<T>> {
     let mut out = vec![Vec::new(); parallelism as usize];
