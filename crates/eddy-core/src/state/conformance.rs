@@ -13,6 +13,7 @@ use crate::functions::AggregateFunction;
 use crate::keygroup::{KeyGroupRange, KeyHasher};
 use crate::{FnResult, Key};
 
+pub mod snapshots;
 pub mod ttl;
 
 /// A tiny deterministic generator (no dependency on the engine's randomness).
@@ -65,6 +66,15 @@ struct Model {
     map: BTreeMap<u16, i32>,
     max: Option<i64>,
     average: Option<(i64, i64)>,
+}
+
+/// Makes heap backends (the other side of the snapshot checks of any backend).
+pub struct HeapFactory;
+
+impl BackendFactory for HeapFactory {
+    fn make<K: Key>(&mut self, _max_parallelism: u32) -> KeyedStateBackend<K> {
+        KeyedStateBackend::heap()
+    }
 }
 
 /// Makes empty backends of any key type for the suite.

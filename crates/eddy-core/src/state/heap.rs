@@ -2,6 +2,7 @@
 //! value, holding objects on the heap.
 
 use std::any::{Any, TypeId};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -11,7 +12,11 @@ use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use super::descriptors::ReduceFn;
+use super::heap_codec::HeapCodec;
 use super::layout::encode_into;
+use super::snapshot::{
+    check_all, decode_row, merge_in_range, KeyedStateSnapshot, RestoredState, RowWriter,
+};
 use super::ttl::{SystemTtlClock, TtlClock};
 use super::Namespace;
 use crate::error::FnResult;
@@ -92,6 +97,11 @@ impl<K: Hash + Eq + Clone, V> Table<K, V> {
             .ok()
             .map(|occupied| occupied.remove().0 .2)
     }
+
+    /// Every entry, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, Namespace, &V)> {
+        self.entries.iter().map(|e| (&e.0, e.1, &e.2))
+    }
 }
 
 /// What the backend does with any state's table without knowing its value type.
@@ -129,19 +139,25 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Send + 'static> StateTable<K> for
     }
 }
 
-/// A state the backend knows: where its table is and what type it has.
-struct Registration {
+/// A state the backend knows: where its table is, what type it has, and how it is encoded
+/// in a snapshot.
+struct Registration<K> {
     index: usize,
     type_id: TypeId,
     description: String,
+    codec: HeapCodec<K>,
 }
 
 /// Keyed state on the heap (`state.backend.type: hashmap`): one table per registered state.
 /// A state is registered the first time a function asks for it by name; asking again with
 /// another kind or type is an error naming both.
 pub struct HeapKeyedStateBackend<K> {
-    registered: FxHashMap<String, Registration>,
+    registered: FxHashMap<String, Registration<K>>,
     tables: Vec<Box<dyn StateTable<K>>>,
+    /// Restored states no function has asked for yet, still encoded.
+    restored: BTreeMap<String, RestoredState>,
+    /// The max parallelism of the restored snapshots (the key groups of `restored`).
+    restored_max_parallelism: u32,
     /// Whether some table wants a cleanup step after every record.
     per_record_cleanup: bool,
     pub(crate) clock: TtlClock,
@@ -153,6 +169,8 @@ impl<K> Default for HeapKeyedStateBackend<K> {
         HeapKeyedStateBackend {
             registered: FxHashMap::default(),
             tables: Vec::new(),
+            restored: BTreeMap::new(),
+            restored_max_parallelism: 0,
             per_record_cleanup: false,
             clock: Arc::new(SystemTtlClock),
             _key: PhantomData,
@@ -166,9 +184,14 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         Self::default()
     }
 
-    /// The names of the registered states, sorted.
+    /// The names of the registered and restored states, sorted.
     pub fn state_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self
+            .registered
+            .keys()
+            .chain(self.restored.keys())
+            .map(String::as_str)
+            .collect();
         names.sort_unstable();
         names
     }
@@ -186,19 +209,30 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
 
     /// Drops every state of `key` in `namespace` (a window's state when the window is
     /// cleaned up).
-    pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) {
+    pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) -> FnResult<()>
+    where
+        K: Key,
+    {
         for table in &mut self.tables {
             table.remove_entry(key, namespace);
         }
+        let max_parallelism = self.restored_max_parallelism;
+        for (name, restored) in &mut self.restored {
+            restored.clear_namespace(key, namespace, max_parallelism, name)?;
+        }
+        Ok(())
     }
 
     /// Copies of the keys that have an entry of state `name` in `namespace`, in no particular
     /// order; none if no function asked for that state yet. (What Flink's `applyToKeyedState`
     /// visits, with `Namespace::Global`.)
-    pub fn keys_in_namespace(&self, name: &str, namespace: Namespace) -> Vec<K>
+    pub fn keys_in_namespace(&self, name: &str, namespace: Namespace) -> FnResult<Vec<K>>
     where
-        K: Clone,
+        K: Key,
     {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.keys(name, Some(namespace), None)?);
+        }
         let mut keys = Vec::new();
         if let Some(registration) = self.registered.get(name) {
             self.tables[registration.index].for_each_key(&mut |key, entry_namespace| {
@@ -207,7 +241,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                 }
             });
         }
-        keys
+        Ok(keys)
     }
 
     /// The keys with an entry of state `name` in the key groups of `range`, ordered like the
@@ -221,6 +255,9 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
     where
         K: Key,
     {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.keys(name, None, Some(range))?);
+        }
         let Some(registration) = self.registered.get(name) else {
             return Ok(Vec::new());
         };
@@ -261,7 +298,11 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         name: &str,
         description: impl FnOnce() -> String,
         create: impl FnOnce() -> Tb,
-    ) -> FnResult<&mut Tb> {
+        codec: impl FnOnce() -> HeapCodec<K>,
+    ) -> FnResult<&mut Tb>
+    where
+        K: Key,
+    {
         let index = match self.registered.get(name) {
             Some(registration) if registration.type_id == TypeId::of::<Tb>() => registration.index,
             Some(registration) => {
@@ -275,7 +316,16 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
             }
             None => {
                 let index = self.tables.len();
-                let table = create();
+                let description = description();
+                let codec = codec();
+                let mut table = create();
+                if let Some(restored) = self.restored.remove(name) {
+                    restored.check(name, &description)?;
+                    for (row, value) in &restored.rows {
+                        let row = decode_row::<K>(row, value, name)?;
+                        (codec.read)(&mut table, row, name)?;
+                    }
+                }
                 self.per_record_cleanup |= table.cleans_up_per_record();
                 self.tables.push(Box::new(table));
                 self.registered.insert(
@@ -283,7 +333,8 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                     Registration {
                         index,
                         type_id: TypeId::of::<Tb>(),
-                        description: description(),
+                        description,
+                        codec,
                     },
                 );
                 index
@@ -293,6 +344,48 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
             .as_any_mut()
             .downcast_mut::<Tb>()
             .ok_or_else(|| format!("state '{name}' has a table of another type").into())
+    }
+}
+
+impl<K: Key> HeapKeyedStateBackend<K> {
+    /// Every state in the backend-independent format, keys hashed into `max_parallelism`
+    /// key groups: the typed values are encoded now, and restored states no function has
+    /// asked for yet are copied as they are.
+    pub fn snapshot(&self, max_parallelism: u32) -> FnResult<KeyedStateSnapshot> {
+        let mut snapshot = KeyedStateSnapshot::for_key::<K>(max_parallelism);
+        for (name, registration) in &self.registered {
+            let mut rows = RowWriter::new(name, max_parallelism);
+            let table: &dyn Any = &*self.tables[registration.index];
+            (registration.codec.write)(table, &mut rows)?;
+            snapshot.insert_state(name, registration.description.clone(), rows.into_rows());
+        }
+        for (name, restored) in &self.restored {
+            let rows = restored
+                .rows
+                .iter()
+                .map(|(row, value)| (row.clone(), value.clone()))
+                .collect();
+            snapshot.insert_state(name, restored.description.clone(), rows);
+        }
+        Ok(snapshot)
+    }
+
+    /// Restores the key groups of `range` from `snapshots` (of one or many old subtasks)
+    /// into this backend, which must hold no state yet. Each state's rows are decoded when a
+    /// function first asks for it, which checks its kind and type.
+    pub fn restore(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        range: KeyGroupRange,
+        max_parallelism: u32,
+    ) -> FnResult<()> {
+        if !self.registered.is_empty() || !self.restored.is_empty() {
+            return Err("keyed state can only be restored into an empty backend".into());
+        }
+        check_all::<K>(snapshots, max_parallelism)?;
+        self.restored = merge_in_range(snapshots.iter().map(|s| s.states()), range)?;
+        self.restored_max_parallelism = max_parallelism;
+        Ok(())
     }
 }
 

@@ -13,10 +13,17 @@ use super::descriptors::{
 };
 use super::handles::{Access, AggregatingState, ListState, MapState, ReducingState, ValueState};
 use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateTable, Table};
+use super::heap_codec::{
+    codec, HeapCodec, List, Map, Optional, Plain, StampedList, StampedMap, StampedValue,
+};
+use super::snapshot::KeyedStateSnapshot;
 use super::store::{OrderedStateStore, TtlRowLayout};
 use super::store_backend::{RowShape, StoreKeyedStateBackend};
 use super::ttl::{IncrementalCleanup, StateTtlConfig, TtlClock, TtlNow};
-use super::ttl_access::{TtlAccess, TtlPlace};
+use super::ttl_access::{
+    TtlAccess, TtlAggregatingTable, TtlListTable, TtlMapTable, TtlPlace, TtlReducingTable,
+    TtlValueTable,
+};
 use super::ttl_heap::{FunctionTable, TtlTable};
 use super::Namespace;
 use crate::error::FnResult;
@@ -79,11 +86,33 @@ impl<K: Key> KeyedStateBackend<K> {
     /// cleaned up).
     pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) -> FnResult<()> {
         match self {
-            KeyedStateBackend::Heap(heap) => {
-                heap.clear_namespace(key, namespace);
-                Ok(())
-            }
+            KeyedStateBackend::Heap(heap) => heap.clear_namespace(key, namespace),
             KeyedStateBackend::Store(store) => store.clear_namespace(key, namespace),
+        }
+    }
+
+    /// Every state in the backend-independent snapshot format (keys hashed into
+    /// `max_parallelism` key groups), which either backend restores.
+    pub fn snapshot(&mut self, max_parallelism: u32) -> FnResult<KeyedStateSnapshot> {
+        match self {
+            KeyedStateBackend::Heap(heap) => heap.snapshot(max_parallelism),
+            KeyedStateBackend::Store(store) => store.snapshot(),
+        }
+    }
+
+    /// Restores the key groups of `range` from the snapshots of one or many old subtasks
+    /// into this backend, which must hold no state yet: how keyed state comes back after a
+    /// failure or at another parallelism. A state's kind and type are checked against the
+    /// snapshot's when a function first asks for it.
+    pub fn restore(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        range: KeyGroupRange,
+        max_parallelism: u32,
+    ) -> FnResult<()> {
+        match self {
+            KeyedStateBackend::Heap(heap) => heap.restore(snapshots, range, max_parallelism),
+            KeyedStateBackend::Store(store) => store.restore(snapshots, range, max_parallelism),
         }
     }
 
@@ -92,7 +121,7 @@ impl<K: Key> KeyedStateBackend<K> {
     /// heap, in store order on disk.
     pub fn keys_in_namespace(&mut self, name: &str, namespace: Namespace) -> FnResult<Vec<K>> {
         match self {
-            KeyedStateBackend::Heap(heap) => Ok(heap.keys_in_namespace(name, namespace)),
+            KeyedStateBackend::Heap(heap) => heap.keys_in_namespace(name, namespace),
             KeyedStateBackend::Store(store) => store.keys_in_namespace(name, namespace),
         }
     }
@@ -121,6 +150,9 @@ pub struct KeyedState<'a, K> {
     key: &'a K,
     namespace: Namespace,
 }
+
+/// Makes the heap codec of a state's table.
+type MakeCodec<K> = fn() -> HeapCodec<K>;
 
 /// The function slot of states that have none.
 fn no_function() -> Box<dyn std::any::Any + Send> {
@@ -160,21 +192,25 @@ impl<'a, K: Key> KeyedState<'a, K> {
         function: impl FnOnce() -> Box<dyn std::any::Any + Send>,
         make_table: impl FnOnce() -> Tb,
         make_ttl_table: impl FnOnce(i64, Option<IncrementalCleanup>) -> TtlTb,
+        (codec, ttl_codec): (MakeCodec<K>, MakeCodec<K>),
     ) -> FnResult<Access<'a, K, Tb, TtlTb>> {
         let (key, namespace) = (self.key, self.namespace);
         let with_ttl = || format!("{} with a time-to-live", description());
         Ok(match (self.backend, ttl) {
             (KeyedStateBackend::Heap(heap), None) => Access::Heap {
-                table: heap.table(name, description, make_table)?,
+                table: heap.table(name, description, make_table, codec)?,
                 key,
                 namespace,
             },
             (KeyedStateBackend::Heap(heap), Some(config)) => {
                 let ttl = TtlNow::new(config, heap.clock.current_timestamp());
                 let incremental = config.cleanup_strategies().incremental;
-                let table = heap.table(name, with_ttl, || {
-                    make_ttl_table(config.ttl_millis(), incremental)
-                })?;
+                let table = heap.table(
+                    name,
+                    with_ttl,
+                    || make_ttl_table(config.ttl_millis(), incremental),
+                    ttl_codec,
+                )?;
                 table.cleanup_on_access(ttl.now);
                 Access::Ttl(RefCell::new(TtlAccess {
                     place: TtlPlace::Heap {
@@ -229,6 +265,10 @@ impl<'a, K: Key> KeyedState<'a, K> {
             no_function,
             Table::<K, T>::new,
             TtlTable::new,
+            (
+                codec::<K, Table<K, T>, Plain>,
+                codec::<K, TtlValueTable<K, T>, StampedValue>,
+            ),
         )?;
         Ok(ValueState { access })
     }
@@ -247,6 +287,10 @@ impl<'a, K: Key> KeyedState<'a, K> {
             no_function,
             Table::<K, Vec<T>>::new,
             TtlTable::new,
+            (
+                codec::<K, Table<K, Vec<T>>, List>,
+                codec::<K, TtlListTable<K, T>, StampedList>,
+            ),
         )?;
         Ok(ListState { access })
     }
@@ -265,6 +309,10 @@ impl<'a, K: Key> KeyedState<'a, K> {
             no_function,
             Table::<K, FxHashMap<UK, UV>>::new,
             TtlTable::new,
+            (
+                codec::<K, Table<K, FxHashMap<UK, UV>>, Map>,
+                codec::<K, TtlMapTable<K, UK, UV>, StampedMap>,
+            ),
         )?;
         Ok(MapState { access })
     }
@@ -290,6 +338,10 @@ impl<'a, K: Key> KeyedState<'a, K> {
                 function: descriptor.reduce_fn(),
                 _marker: PhantomData,
             },
+            (
+                codec::<K, ReducingTable<K, T>, Optional>,
+                codec::<K, TtlReducingTable<K, T>, StampedValue>,
+            ),
         )?;
         Ok(ReducingState { access })
     }
@@ -329,6 +381,10 @@ impl<'a, K: Key> KeyedState<'a, K> {
                 function: descriptor.function(),
                 _marker: PhantomData,
             },
+            (
+                codec::<K, AggregatingTable<K, IN, ACC, OUT, F>, Plain>,
+                codec::<K, TtlAggregatingTable<K, IN, ACC, OUT, F>, StampedValue>,
+            ),
         )?;
         Ok(AggregatingState { access })
     }

@@ -23,6 +23,7 @@ mod broadcast;
 mod descriptors;
 mod handles;
 mod heap;
+mod heap_codec;
 mod keyed_state;
 pub(crate) mod layout;
 mod merging;
@@ -30,6 +31,7 @@ mod operator;
 mod redistribute;
 mod scoped;
 mod settings;
+pub(crate) mod snapshot;
 mod store;
 mod store_backend;
 mod ttl;
@@ -56,6 +58,10 @@ pub use operator::{
 pub use redistribute::{redistribute, RedistributionError};
 pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
 pub use settings::StateBackendConfig;
+pub use snapshot::{
+    restore_value_rows, DecodedRow, ErasedKey, KeyedStateSnapshot, RowWriter, SnapshotError,
+    StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,
+};
 pub use store::{
     OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreStateId,
     TtlRowLayout, TtlRows,
@@ -85,4 +91,4 @@ pub enum Namespace {
 
 pub mod conformance;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::borrow::Borrow;
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use super::layout::{
     decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
     namespace_len, prefix_end, push_namespace, write_row,
 };
+use super::snapshot::{check_all, merge_in_range, KeyedStateSnapshot, RestoredState};
 use super::store::{
     OrderedStateStore, ScanControl, SharedStore, StateError, StoreStateId, TtlRowLayout, TtlRows,
 };
@@ -54,6 +56,9 @@ pub struct StoreKeyedStateBackend<K> {
     store: SharedStore,
     max_parallelism: u32,
     registered: FxHashMap<String, Registration>,
+    /// Restored states no function has asked for yet: their rows go into the store when one
+    /// does (only then are the state's time-to-live and type known).
+    restored: BTreeMap<String, RestoredState>,
     row: Cell<Vec<u8>>,
     value: Cell<Vec<u8>>,
     pub(crate) clock: TtlClock,
@@ -79,6 +84,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
             store: SharedStore::new(store),
             max_parallelism,
             registered: FxHashMap::default(),
+            restored: BTreeMap::new(),
             row: Cell::new(Vec::with_capacity(64)),
             value: Cell::new(Vec::with_capacity(256)),
             clock: Arc::new(SystemTtlClock),
@@ -86,9 +92,14 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         }
     }
 
-    /// The names of the registered states, sorted.
+    /// The names of the registered and restored states, sorted.
     pub fn state_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.registered.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self
+            .registered
+            .keys()
+            .chain(self.restored.keys())
+            .map(String::as_str)
+            .collect();
         names.sort_unstable();
         names
     }
@@ -109,6 +120,14 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         namespace: Namespace,
     ) -> FnResult<StoreCell<'_>> {
         if !self.registered.contains_key(name) {
+            let description = description();
+            let restored = match self.restored.remove(name) {
+                Some(restored) => {
+                    restored.check(name, &description)?;
+                    Some(restored)
+                }
+                None => None,
+            };
             let rows = ttl.zip(ttl_config).map(|(layout, config)| TtlRows {
                 ttl_millis: config.ttl_millis(),
                 layout,
@@ -117,17 +136,19 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                     .cleanup_strategies()
                     .compaction_filter_query_time_after,
             });
-            let id = self
-                .store
-                .lock(KEYED_STATE)?
-                .register_state(name, rows.as_ref())?;
+            let mut store = self.store.lock(KEYED_STATE)?;
+            let id = store.register_state(name, rows.as_ref())?;
+            for (row, value) in restored.iter().flat_map(|r| &r.rows) {
+                store.put(id, row, value)?;
+            }
+            drop(store);
             self.registered.insert(
                 name.to_owned(),
                 Registration {
                     name: name.to_owned(),
                     id,
                     type_id: TypeId::of::<Tag>(),
-                    description: description(),
+                    description,
                     shape,
                     function: function(),
                 },
@@ -167,6 +188,9 @@ impl<K: Key> StoreKeyedStateBackend<K> {
 
     /// Drops every state of `key` in `namespace`.
     pub fn clear_namespace(&mut self, key: &K, namespace: Namespace) -> FnResult<()> {
+        for (name, restored) in &mut self.restored {
+            restored.clear_namespace(key, namespace, self.max_parallelism, name)?;
+        }
         let key_group = KeyHasher::new().key_group(key, self.max_parallelism)?;
         let mut store = self.store.lock(KEYED_STATE)?;
         let mut row = self.row.take();
@@ -193,6 +217,9 @@ impl<K: Key> StoreKeyedStateBackend<K> {
     /// The keys with an entry of state `name` in the key groups of `range`, in store order
     /// (by key group, then by serialized key), each once.
     pub fn keys_in(&mut self, name: &str, range: KeyGroupRange) -> FnResult<Vec<K>> {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.keys(name, None, Some(range))?);
+        }
         let mut keys = Vec::new();
         let Some(registration) = self.registered.get(name) else {
             return Ok(keys);
@@ -226,6 +253,9 @@ impl<K: Key> StoreKeyedStateBackend<K> {
 impl<K: Key> StoreKeyedStateBackend<K> {
     /// The keys with an entry of state `name` in `namespace`, in store order, each once.
     pub fn keys_in_namespace(&mut self, name: &str, namespace: Namespace) -> FnResult<Vec<K>> {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.keys(name, Some(namespace), None)?);
+        }
         let mut keys = Vec::new();
         let Some(registration) = self.registered.get(name) else {
             return Ok(keys);
@@ -248,6 +278,56 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                 Ok(ScanControl::Continue)
             })?;
         Ok(keys)
+    }
+}
+
+impl<K: Key> StoreKeyedStateBackend<K> {
+    /// Every state's rows as the store holds them (and restored states no function asked
+    /// for yet), in the backend-independent snapshot format.
+    pub fn snapshot(&mut self) -> FnResult<KeyedStateSnapshot> {
+        let mut snapshot = KeyedStateSnapshot::for_key::<K>(self.max_parallelism);
+        let store = self.store.lock(KEYED_STATE)?;
+        for (name, registration) in &self.registered {
+            let mut rows = Vec::new();
+            store.scan(registration.id, &[], None, &mut |row, value| {
+                rows.push((row.to_vec(), value.to_vec()));
+                Ok(ScanControl::Continue)
+            })?;
+            snapshot.insert_state(name, registration.description.clone(), rows);
+        }
+        for (name, restored) in &self.restored {
+            let rows = restored
+                .rows
+                .iter()
+                .map(|(row, value)| (row.clone(), value.clone()))
+                .collect();
+            snapshot.insert_state(name, restored.description.clone(), rows);
+        }
+        Ok(snapshot)
+    }
+
+    /// Restores the key groups of `range` from `snapshots` into this backend, which must
+    /// hold no state yet. A state's rows are written into the store when a function first
+    /// asks for it, which checks its kind and type.
+    pub fn restore(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        range: KeyGroupRange,
+        max_parallelism: u32,
+    ) -> FnResult<()> {
+        if !self.registered.is_empty() || !self.restored.is_empty() {
+            return Err("keyed state can only be restored into an empty backend".into());
+        }
+        if max_parallelism != self.max_parallelism {
+            return Err(format!(
+                "the state backend hashes keys into {} key groups, not {max_parallelism}",
+                self.max_parallelism
+            )
+            .into());
+        }
+        check_all::<K>(snapshots, max_parallelism)?;
+        self.restored = merge_in_range(snapshots.iter().map(|s| s.states()), range)?;
+        Ok(())
     }
 }
 

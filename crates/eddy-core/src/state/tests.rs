@@ -8,17 +8,11 @@ use super::conformance::{self, BackendFactory};
 use super::*;
 use crate::Key;
 
-struct Heap;
-
-impl BackendFactory for Heap {
-    fn make<K: Key>(&mut self, _max_parallelism: u32) -> KeyedStateBackend<K> {
-        KeyedStateBackend::heap()
-    }
-}
+use super::conformance::HeapFactory as Heap;
 
 /// An ordered store in `BTreeMap`s, one per state.
 #[derive(Default)]
-struct MemoryStore {
+pub(crate) struct MemoryStore {
     keyspaces: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
     names: Vec<String>,
 }
@@ -133,4 +127,16 @@ fn the_heap_backend_passes_the_conformance_suite() {
 #[test]
 fn the_store_backend_passes_the_conformance_suite() {
     conformance::run_all(&mut InMemoryStore);
+}
+
+#[test]
+fn heap_snapshots_restore_into_the_heap_and_the_store_backend() {
+    conformance::snapshots::run_all(&mut Heap, &mut Heap);
+    conformance::snapshots::run_all(&mut Heap, &mut InMemoryStore);
+}
+
+#[test]
+fn store_snapshots_restore_into_the_store_and_the_heap_backend() {
+    conformance::snapshots::run_all(&mut InMemoryStore, &mut InMemoryStore);
+    conformance::snapshots::run_all(&mut InMemoryStore, &mut Heap);
 }

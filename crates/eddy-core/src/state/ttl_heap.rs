@@ -111,6 +111,11 @@ impl<K: Hash + Eq + Clone, V: Expirable> TtlTable<K, V> {
         self.entries.swap_remove(&Lookup(key, namespace))
     }
 
+    /// Every entry, in insertion order (disturbed by removals).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, Namespace, &V)> {
+        self.entries.iter().map(|((k, n), v)| (k, *n, v))
+    }
+
     /// Checks the next `count` entries (wrapping around) and drops what expired at `now`.
     pub(crate) fn sweep(&mut self, count: usize, now: i64) {
         for _ in 0..count.min(self.entries.len()) {

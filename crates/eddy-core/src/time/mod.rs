@@ -82,3 +82,6 @@ impl ProcessingTimeService {
         true
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests;

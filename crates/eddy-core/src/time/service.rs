@@ -6,12 +6,16 @@ use std::hash::Hash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::store_timers::StoreTimerQueue;
+use super::store_timers::{decode_timer_row, write_timer_row, StoreTimerQueue};
 use super::timers::TimerQueue;
 use super::ProcessingTimeService;
 use crate::config::TimerServiceFactory;
 use crate::keygroup::KeyGroupRange;
-use crate::state::{KeyedStateBackend, StateBackendConfig, StateError};
+use crate::state::snapshot::merge_in_range;
+use crate::state::{
+    KeyedStateBackend, KeyedStateSnapshot, SnapshotError, StateBackendConfig, StateError, StateRow,
+};
+use crate::FnResult;
 
 /// What a timer's namespace must be: the window of a window operator, `()` for process
 /// functions.
@@ -72,6 +76,45 @@ where
             Queue::Store(queue) => queue.is_empty(),
         }
     }
+
+    /// Every timer as a row of the store layout, keys hashed into `max_parallelism` key
+    /// groups (the heap queue encodes its timers now).
+    fn rows(&self, max_parallelism: u32, name: &str) -> Result<Vec<StateRow>, StateError> {
+        match self {
+            Queue::Heap(queue) => queue
+                .iter()
+                .map(|(timestamp, key, namespace)| {
+                    let mut row = Vec::with_capacity(32);
+                    write_timer_row(&mut row, max_parallelism, timestamp, key, namespace, name)?;
+                    Ok((row, Vec::new()))
+                })
+                .collect(),
+            Queue::Store(queue) => queue.rows(),
+        }
+    }
+
+    /// Adds the timers of snapshot rows.
+    fn restore<'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = &'r Vec<u8>>,
+        name: &str,
+    ) -> Result<(), StateError> {
+        match self {
+            Queue::Heap(queue) => {
+                for row in rows {
+                    let (timestamp, key, namespace) = decode_timer_row::<K, N>(row, name)?;
+                    queue.register(timestamp, &key, &namespace);
+                }
+                Ok(())
+            }
+            Queue::Store(queue) => queue.restore_rows(rows),
+        }
+    }
+}
+
+/// How timers of namespace type `N` are described in a snapshot.
+fn timers_description<N>() -> String {
+    format!("Timers<{}>", std::any::type_name::<N>())
 }
 
 /// An operator's event-time and processing-time timers, and the clocks they run on.
@@ -228,6 +271,53 @@ where
     /// Whether a processing-time timer is pending.
     pub fn has_processing_time_timers(&self) -> bool {
         !self.processing_time.is_empty()
+    }
+
+    /// Adds both queues' timers to `snapshot`, in the store layout whichever queue holds
+    /// them (so heap timers restore into the store and back).
+    pub fn snapshot_into(&self, snapshot: &mut KeyedStateSnapshot) -> Result<(), StateError> {
+        let max_parallelism = snapshot.max_parallelism();
+        for (name, queue) in [
+            (EVENT_TIME_TIMERS, &self.event_time),
+            (PROCESSING_TIME_TIMERS, &self.processing_time),
+        ] {
+            let rows = queue.rows(max_parallelism, name)?;
+            snapshot.insert_timers(name, timers_description::<N>(), rows);
+        }
+        Ok(())
+    }
+
+    /// Adds the timers of the key groups of `range` from `snapshots` (of one or many old
+    /// subtasks), and asks the task to wake up for the earliest processing-time timer. Call
+    /// after [`keep_in_state_store`](Self::keep_in_state_store), so restored timers go where
+    /// new ones will.
+    pub fn restore(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        range: KeyGroupRange,
+    ) -> FnResult<()> {
+        let merged = merge_in_range(snapshots.iter().map(|s| s.timers()), range)?;
+        let description = timers_description::<N>();
+        for (name, restored) in &merged {
+            let queue = match name.as_str() {
+                EVENT_TIME_TIMERS => &mut self.event_time,
+                PROCESSING_TIME_TIMERS => &mut self.processing_time,
+                other => {
+                    return Err(format!("the snapshot has an unknown timer queue '{other}'").into())
+                }
+            };
+            if restored.description != description {
+                return Err(SnapshotError::Incompatible {
+                    state: name.clone(),
+                    restored: restored.description.clone(),
+                    asked: description,
+                }
+                .into());
+            }
+            queue.restore(restored.rows.keys(), name)?;
+        }
+        self.request_next_wakeup();
+        Ok(())
     }
 }
 

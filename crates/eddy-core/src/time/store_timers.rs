@@ -19,7 +19,8 @@ use crate::keygroup::{KeyGroupRange, KeyHasher};
 use crate::state::layout::{
     decode_error, encode_into, key_group_prefix, ordered_i64, prefix_end, KEY_GROUP_BYTES,
 };
-use crate::state::{ScanControl, SharedStore, StateError, StoreStateId};
+use crate::state::snapshot::key_group_of_row;
+use crate::state::{ScanControl, SharedStore, StateError, StateRow, StoreStateId};
 
 /// Who uses the store, for the error if it is already in use.
 const TIMERS: &str = "timer service";
@@ -75,19 +76,46 @@ impl<K: Serialize + DeserializeOwned, N: Serialize + DeserializeOwned> StoreTime
         key: &K,
         namespace: &N,
     ) -> Result<u16, StateError> {
-        let key_group = KeyHasher::new()
-            .key_group(key, self.max_parallelism)
-            .map_err(|e| StateError::Encode {
-                state: self.name.to_owned(),
-                message: e.to_string(),
-            })? as u16;
-        self.row.clear();
-        self.row
-            .extend_from_slice(&key_group_prefix(u32::from(key_group)));
-        self.row.extend_from_slice(&ordered_i64(timestamp));
-        encode_into(&mut self.row, key, self.name)?;
-        encode_into(&mut self.row, namespace, self.name)?;
-        Ok(key_group)
+        write_timer_row(
+            &mut self.row,
+            self.max_parallelism,
+            timestamp,
+            key,
+            namespace,
+            self.name,
+        )
+    }
+
+    /// Every timer's row, in row order (key group, then timestamp): the queue's snapshot.
+    pub fn rows(&self) -> Result<Vec<StateRow>, StateError> {
+        let mut rows = Vec::new();
+        self.store
+            .lock(TIMERS)?
+            .scan(self.id, &[], None, &mut |row, value| {
+                rows.push((row.to_vec(), value.to_vec()));
+                Ok(ScanControl::Continue)
+            })?;
+        Ok(rows)
+    }
+
+    /// Adds the timers of snapshot `rows` (see [`rows`](Self::rows)).
+    pub fn restore_rows<'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = &'r Vec<u8>>,
+    ) -> Result<(), StateError> {
+        let mut key_groups = BTreeSet::new();
+        {
+            let mut store = self.store.lock(TIMERS)?;
+            for row in rows {
+                timestamp_of(row, self.name)?;
+                store.put(self.id, row, &[])?;
+                key_groups.insert(u16::try_from(key_group_of_row(row)).unwrap_or(u16::MAX));
+            }
+        }
+        for key_group in key_groups {
+            self.reload_head(key_group)?;
+        }
+        Ok(())
     }
 
     /// Adds a timer (registering it twice keeps one).
@@ -154,12 +182,7 @@ impl<K: Serialize + DeserializeOwned, N: Serialize + DeserializeOwned> StoreTime
         let mut store = self.store.lock(TIMERS)?;
         store.scan(self.id, &from, to.as_deref(), &mut |row, _| {
             if first.is_none() {
-                let timestamp = timestamp_of(row, name)?;
-                let rest = &row[HEADER_BYTES..];
-                let (key, rest) =
-                    postcard::take_from_bytes::<K>(rest).map_err(|e| decode_error::<K>(name, e))?;
-                let namespace =
-                    postcard::from_bytes::<N>(rest).map_err(|e| decode_error::<N>(name, e))?;
+                let (timestamp, key, namespace) = decode_timer_row(row, name)?;
                 first = Some((row.to_vec(), timestamp, key, namespace));
                 Ok(ScanControl::Continue)
             } else {
@@ -195,6 +218,42 @@ impl<K: Serialize + DeserializeOwned, N: Serialize + DeserializeOwned> StoreTime
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
+}
+
+/// Writes the row of a timer into `row` (cleared first) and returns its key group.
+pub(crate) fn write_timer_row<K: Serialize, N: Serialize>(
+    row: &mut Vec<u8>,
+    max_parallelism: u32,
+    timestamp: i64,
+    key: &K,
+    namespace: &N,
+    name: &str,
+) -> Result<u16, StateError> {
+    let key_group = KeyHasher::new()
+        .key_group(key, max_parallelism)
+        .map_err(|e| StateError::Encode {
+            state: name.to_owned(),
+            message: e.to_string(),
+        })? as u16;
+    row.clear();
+    row.extend_from_slice(&key_group_prefix(u32::from(key_group)));
+    row.extend_from_slice(&ordered_i64(timestamp));
+    encode_into(row, key, name)?;
+    encode_into(row, namespace, name)?;
+    Ok(key_group)
+}
+
+/// Decodes a timer row into its timestamp, key and namespace.
+pub(crate) fn decode_timer_row<K: DeserializeOwned, N: DeserializeOwned>(
+    row: &[u8],
+    name: &str,
+) -> Result<(i64, K, N), StateError> {
+    let timestamp = timestamp_of(row, name)?;
+    let rest = &row[HEADER_BYTES..];
+    let (key, rest) =
+        postcard::take_from_bytes::<K>(rest).map_err(|e| decode_error::<K>(name, e))?;
+    let namespace = postcard::from_bytes::<N>(rest).map_err(|e| decode_error::<N>(name, e))?;
+    Ok((timestamp, key, namespace))
 }
 
 /// The timestamp of a timer row.

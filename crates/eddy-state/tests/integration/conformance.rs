@@ -1,7 +1,7 @@
 //! The keyed-state conformance suite on the RocksDB backend: the same checks the heap backend
 //! passes, so a difference between the two fails here.
 
-use eddy_core::state::conformance::{self, BackendFactory};
+use eddy_core::state::conformance::{self, BackendFactory, HeapFactory};
 use eddy_core::state::KeyedStateBackend;
 use eddy_core::Key;
 use eddy_state::{RocksDbOptions, RocksDbStore};
@@ -29,6 +29,21 @@ fn the_rocksdb_backend_passes_the_conformance_suite() {
         dir: tempfile::tempdir().unwrap(),
     };
     conformance::run_all(&mut backend);
+}
+
+#[test]
+fn rocksdb_snapshots_restore_into_rocksdb_and_the_heap_and_back() {
+    let mut rocksdb = RocksDb {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    conformance::snapshots::run_all(
+        &mut rocksdb,
+        &mut RocksDb {
+            dir: tempfile::tempdir().unwrap(),
+        },
+    );
+    conformance::snapshots::run_all(&mut rocksdb, &mut HeapFactory);
+    conformance::snapshots::run_all(&mut HeapFactory, &mut rocksdb);
 }
 
 #[test]
