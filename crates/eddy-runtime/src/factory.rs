@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
-use eddy_core::state::{OperatorStateSnapshot, StateBackendConfig};
+use eddy_core::state::StateBackendConfig;
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, Watermark};
 use eddy_graph::{NodeId, PartitionerKind};
@@ -23,6 +23,7 @@ use crate::inbox::ChannelSender;
 use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
 use crate::side_output::typed_side_sink;
 pub use crate::side_output::{SideChannels, SideSink, SideTarget};
+use crate::snapshot::RestoredOperatorState;
 
 /// Runtime settings every operator of a task shares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -69,9 +70,9 @@ pub struct OperatorSetup {
     pub settings: TaskSettings,
     /// The task's processing-time clock (shared by its operators).
     pub clock: ProcessingTimeService,
-    /// The operator state to restore (this subtask's share after redistribution); `None`
-    /// starts with empty operator state. Filled by checkpoint restores (M1.4).
-    pub operator_state: Option<OperatorStateSnapshot>,
+    /// The state to restore: the old subtasks' keyed state and this subtask's share of their
+    /// operator state (empty: a fresh start).
+    pub restored: RestoredOperatorState,
 }
 
 impl OperatorSetup {

@@ -17,8 +17,10 @@ pub mod network;
 pub mod operators;
 pub mod output;
 pub mod side_output;
+pub mod snapshot;
 pub mod state_backend;
 pub mod task;
+pub mod testing;
 pub mod writer;
 
 pub use error::TaskError;

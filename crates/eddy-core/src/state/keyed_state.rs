@@ -16,7 +16,7 @@ use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateT
 use super::heap_codec::{
     codec, HeapCodec, List, Map, Optional, Plain, StampedList, StampedMap, StampedValue,
 };
-use super::snapshot::KeyedStateSnapshot;
+use super::snapshot::{value_state_description, KeyedStateSnapshot};
 use super::store::{OrderedStateStore, TtlRowLayout};
 use super::store_backend::{RowShape, StoreKeyedStateBackend};
 use super::ttl::{IncrementalCleanup, StateTtlConfig, TtlClock, TtlNow};
@@ -258,7 +258,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
     ) -> FnResult<ValueState<'a, K, T>> {
         let access = self.access(
             descriptor.name(),
-            || format!("ValueState<{}>", type_name::<T>()),
+            value_state_description::<T>,
             descriptor.ttl_config(),
             RowShape::Single,
             TtlRowLayout::Value,

@@ -59,8 +59,8 @@ pub use redistribute::{redistribute, RedistributionError};
 pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
 pub use settings::StateBackendConfig;
 pub use snapshot::{
-    restore_value_rows, DecodedRow, ErasedKey, KeyedStateSnapshot, RowWriter, SnapshotError,
-    StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,
+    restore_value_rows, value_state_description, DecodedRow, ErasedKey, KeyedStateSnapshot,
+    RowWriter, SnapshotError, StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,
 };
 pub use store::{
     OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreStateId,

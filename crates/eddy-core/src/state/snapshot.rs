@@ -477,6 +477,12 @@ pub(crate) fn decode_row<'r, K: DeserializeOwned>(
     })
 }
 
+/// How a value state of `T` is described in snapshots (`ValueState<T>`): for operators that
+/// keep such a state in typed structures of their own and snapshot it as one.
+pub fn value_state_description<T>() -> String {
+    format!("ValueState<{}>", std::any::type_name::<T>())
+}
+
 /// The entries of value state `name` with value type `V` in `snapshots`, keeping the key
 /// groups of `range`: how an operator that keeps its state in typed structures of its own
 /// restores it. The state's description must be `description`.

@@ -36,6 +36,8 @@ pub enum TimeDomain {
 #[derive(Debug, Clone, Default)]
 pub struct ProcessingTimeService {
     next_wakeup: Arc<AtomicI64Max>,
+    /// The time of a manual clock (tests and operator harnesses); `None`: the wall clock.
+    manual: Option<Arc<AtomicI64>>,
 }
 
 /// An `AtomicI64` that starts at `i64::MAX` (no wake-up requested).
@@ -54,8 +56,31 @@ impl ProcessingTimeService {
         Self::default()
     }
 
-    /// The wall clock, milliseconds since the Unix epoch.
+    /// A clock that shows `now` until [`set_manual_time`](Self::set_manual_time) moves it
+    /// (for operator test harnesses: processing time under the test's control).
+    pub fn manual(now: i64) -> Self {
+        ProcessingTimeService {
+            next_wakeup: Arc::default(),
+            manual: Some(Arc::new(AtomicI64::new(now))),
+        }
+    }
+
+    /// Sets a manual clock's time; `false` (and nothing changes) on the wall clock.
+    pub fn set_manual_time(&self, now: i64) -> bool {
+        match &self.manual {
+            Some(time) => {
+                time.store(now, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The time: the wall clock in milliseconds since the Unix epoch, or a manual clock's.
     pub fn now(&self) -> i64 {
+        if let Some(time) = &self.manual {
+            return time.load(Ordering::Relaxed);
+        }
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -112,7 +112,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             logic,
             name: setup.display_name(),
             ctx: setup.runtime,
-            operator_state: OperatorStateHandler::new(setup.operator_state),
+            operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
             next,
             sides,
             input_watermarks: [i64::MIN; 2],

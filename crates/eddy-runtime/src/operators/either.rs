@@ -4,7 +4,7 @@
 use eddy_core::functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::OperatorStateStore;
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
 use eddy_core::{FnResult, Watermark};
 
 use super::OneInputLogic;
@@ -47,6 +47,21 @@ where
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         either!(self, logic => logic.open(ctx))
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        either!(self, logic => logic.snapshot_keyed_state(ctx))
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        either!(self, logic => logic.restore_keyed_state(snapshots, ctx))
     }
 
     fn process(

@@ -9,12 +9,15 @@ use rustc_hash::FxHashMap;
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
 use eddy_core::state::{
-    KeyedState, KeyedStateBackend, Namespace, StateBackendConfig, ValueStateDescriptor,
+    restore_value_rows, value_state_description, KeyedState, KeyedStateBackend, KeyedStateSnapshot,
+    Namespace, RowWriter, StateBackendConfig, ValueStateDescriptor,
 };
+use eddy_core::time::InternalTimerService;
 use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Keeps one accumulated value per key. In STREAMING mode every update is emitted; in BATCH mode
@@ -86,7 +89,7 @@ where
 
 impl<T, K, KS, R> OneInputLogic<T, T> for KeyedReduceLogic<T, K, KS, R>
 where
-    T: Clone + Send,
+    T: Data,
     K: Key,
     KS: KeySelector<T, K>,
     R: ReduceFunction<T>,
@@ -95,6 +98,48 @@ where
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.reducer.open(ctx)
+    }
+
+    /// The typed map, written as the value state the stored variant keeps, so either
+    /// backend restores it.
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        let mut rows = RowWriter::new(STORED_REDUCED, ctx.max_parallelism);
+        for (key, (value, timestamp)) in &self.state {
+            if let Some(value) = value {
+                rows.value_row(key, Namespace::Global, &(value, *timestamp))?;
+            }
+        }
+        let mut snapshot = KeyedStateSnapshot::for_key::<K>(ctx.max_parallelism);
+        snapshot.insert_state(
+            STORED_REDUCED,
+            value_state_description::<(T, i64)>(),
+            rows.into_rows(),
+        );
+        Ok(Some(snapshot))
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        for snapshot in snapshots {
+            snapshot.check_compatible::<K>(ctx.max_parallelism)?;
+        }
+        let state = &mut self.state;
+        restore_value_rows::<K, (T, i64)>(
+            snapshots,
+            ctx.key_group_range(),
+            STORED_REDUCED,
+            &value_state_description::<(T, i64)>(),
+            |key, _, (value, timestamp)| {
+                state.insert(key, (Some(value), timestamp));
+                Ok(())
+            },
+        )
     }
 
     fn process(
@@ -202,6 +247,26 @@ where
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.reducer.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        snapshot_keyed(&mut self.state, None::<&InternalTimerService<K, ()>>, ctx)
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        restore_keyed(
+            snapshots,
+            &mut self.state,
+            None::<&mut InternalTimerService<K, ()>>,
+            ctx,
+        )
     }
 
     fn process(

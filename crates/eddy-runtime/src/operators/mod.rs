@@ -41,7 +41,7 @@ pub mod window;
 use eddy_core::functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::OperatorStateStore;
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
 use eddy_core::{Data, FnResult, Watermark};
 
 use crate::error::{call_user, TaskError};
@@ -81,6 +81,23 @@ pub trait OneInputLogic<I, O>: Send {
     /// Called once before the first batch.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
+    }
+    /// Keyed operators: their keyed state and timers in the backend-independent snapshot
+    /// format (`None`: the operator keeps no keyed state).
+    fn snapshot_keyed_state(
+        &mut self,
+        _ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        Ok(None)
+    }
+    /// Restores the keyed state and timers of this subtask's key groups from the snapshots of
+    /// the old subtasks. Called once, after `open` and before any input.
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        _ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        crate::snapshot::refuse_keyed_state(snapshots)
     }
     /// Transforms one batch; side outputs go to `side_outputs`.
     fn process(
@@ -135,6 +152,8 @@ pub trait OneInputLogic<I, O>: Send {
 pub struct Chained<I, O, L> {
     logic: L,
     operator_state: OperatorStateHandler,
+    /// The keyed state to restore when the operator opens (empty: a fresh start).
+    keyed_state: std::sync::Arc<Vec<KeyedStateSnapshot>>,
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
@@ -154,7 +173,8 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
             logic,
             name: setup.display_name(),
             ctx: setup.runtime,
-            operator_state: OperatorStateHandler::new(setup.operator_state),
+            operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
+            keyed_state: setup.restored.keyed.clone(),
             next,
             sides,
             _input: std::marker::PhantomData,
@@ -197,7 +217,12 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         call_user(&self.name, || {
             state.initialize(ctx, |init| logic.initialize_state(init))
         })?;
-        call_user(&self.name, || logic.open(ctx))
+        call_user(&self.name, || logic.open(ctx))?;
+        let keyed = std::mem::take(&mut self.keyed_state);
+        if !keyed.is_empty() {
+            call_user(&self.name, || logic.restore_keyed_state(&keyed, ctx))?;
+        }
+        Ok(())
     }
 
     #[inline]

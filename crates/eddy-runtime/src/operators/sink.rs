@@ -26,7 +26,7 @@ impl<S> SinkOperator<S> {
             sink,
             name: setup.display_name(),
             ctx: setup.runtime,
-            operator_state: OperatorStateHandler::new(setup.operator_state),
+            operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
         })
     }
 }

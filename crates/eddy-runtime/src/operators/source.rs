@@ -31,7 +31,7 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
             source,
             name: setup.display_name(),
             ctx: setup.runtime,
-            operator_state: OperatorStateHandler::new(setup.operator_state),
+            operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
             batch: Batch::with_capacity(batch_size),
             batch_size,
             next,

@@ -69,7 +69,7 @@ impl ChainBuilder<'_> {
             },
             settings: d.settings.clone(),
             clock: self.clock.clone(),
-            operator_state: None,
+            restored: Default::default(),
         }
     }
 

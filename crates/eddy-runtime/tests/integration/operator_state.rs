@@ -15,6 +15,7 @@ use eddy_runtime::factory::{OperatorSetup, SideChannels, TaskSettings};
 use eddy_runtime::operators::{
     Chained, MapLogic, OneInputLogic, OperatorStateHandler, SinkOperator,
 };
+use eddy_runtime::snapshot::RestoredOperatorState;
 
 /// What the functions report, in call order: `(function, subtask, event)`.
 type Probe = Arc<Mutex<Vec<(&'static str, u32, String)>>>;
@@ -285,7 +286,10 @@ fn setup(subtask: u32, parallelism: u32, state: Option<OperatorStateSnapshot>) -
         runtime: RuntimeContext::for_testing(subtask, parallelism),
         settings: TaskSettings::default(),
         clock: ProcessingTimeService::new(),
-        operator_state: state,
+        restored: RestoredOperatorState {
+            operator: state,
+            ..RestoredOperatorState::default()
+        },
     }
 }
 

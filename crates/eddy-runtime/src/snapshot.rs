@@ -1,0 +1,99 @@
+//! The state of an operator subtask at a snapshot, and how the states of the old subtasks are
+//! handed to the new ones when a job restores at another parallelism.
+//!
+//! Keyed state and timers travel as [`KeyedStateSnapshot`]s (backend-independent rows by key
+//! group): every new subtask receives all of the old snapshots and keeps the key groups of its
+//! own range while restoring. Operator state is redistributed by [`redistribute`] (lists split
+//! among the new subtasks, union lists given to each in full).
+
+use std::sync::Arc;
+
+use eddy_core::functions::RuntimeContext;
+use eddy_core::state::{
+    redistribute, KeyedStateBackend, KeyedStateSnapshot, OperatorStateSnapshot, RedistributionError,
+};
+use eddy_core::time::{InternalTimerService, TimerNamespace};
+use eddy_core::{FnResult, Key};
+use serde::{Deserialize, Serialize};
+
+/// What one operator subtask held at a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSubtaskState {
+    /// Keyed state and timers (`None`: the operator keeps none).
+    pub keyed: Option<KeyedStateSnapshot>,
+    /// Operator state (per-subtask lists of the functions, source positions).
+    pub operator: OperatorStateSnapshot,
+}
+
+/// What one subtask of a restored operator starts from.
+#[derive(Debug, Clone, Default)]
+pub struct RestoredOperatorState {
+    /// The keyed-state snapshots of every old subtask; the new subtask keeps the key groups
+    /// of its range.
+    pub keyed: Arc<Vec<KeyedStateSnapshot>>,
+    /// This subtask's share of the redistributed operator state (`None`: start fresh).
+    pub operator: Option<OperatorStateSnapshot>,
+}
+
+impl RestoredOperatorState {
+    /// The states the `new_parallelism` subtasks of an operator restore from the states of
+    /// its old subtasks (`old[i]` is subtask `i`'s), in subtask order.
+    pub fn rescale(
+        old: &[OperatorSubtaskState],
+        new_parallelism: u32,
+    ) -> Result<Vec<RestoredOperatorState>, RedistributionError> {
+        let keyed: Arc<Vec<KeyedStateSnapshot>> =
+            Arc::new(old.iter().filter_map(|s| s.keyed.clone()).collect());
+        let operator_states: Vec<OperatorStateSnapshot> =
+            old.iter().map(|s| s.operator.clone()).collect();
+        let shares = redistribute(&operator_states, new_parallelism)?;
+        Ok(shares
+            .into_iter()
+            .map(|share| RestoredOperatorState {
+                keyed: keyed.clone(),
+                operator: Some(share),
+            })
+            .collect())
+    }
+}
+
+/// The keyed state and the timers of a keyed operator subtask, in one snapshot.
+pub(crate) fn snapshot_keyed<K: Key, N: TimerNamespace>(
+    state: &mut KeyedStateBackend<K>,
+    timers: Option<&InternalTimerService<K, N>>,
+    ctx: &RuntimeContext,
+) -> FnResult<Option<KeyedStateSnapshot>> {
+    let mut snapshot = state.snapshot(ctx.max_parallelism)?;
+    if let Some(timers) = timers {
+        timers.snapshot_into(&mut snapshot)?;
+    }
+    Ok(Some(snapshot))
+}
+
+/// Restores the keyed state and the timers of this subtask's key groups (after the backend
+/// and the timer service have opened).
+pub(crate) fn restore_keyed<K: Key, N: TimerNamespace>(
+    snapshots: &[KeyedStateSnapshot],
+    state: &mut KeyedStateBackend<K>,
+    timers: Option<&mut InternalTimerService<K, N>>,
+    ctx: &RuntimeContext,
+) -> FnResult<()> {
+    let range = ctx.key_group_range();
+    state.restore(snapshots, range, ctx.max_parallelism)?;
+    if let Some(timers) = timers {
+        timers.restore(snapshots, range)?;
+    }
+    Ok(())
+}
+
+/// The error of an operator without keyed state asked to restore some.
+pub(crate) fn refuse_keyed_state(snapshots: &[KeyedStateSnapshot]) -> FnResult<()> {
+    if snapshots.iter().all(|s| s.row_count() == 0) {
+        return Ok(());
+    }
+    Err(
+        "the operator keeps no keyed state, but the snapshot it restores from has some; \
+         was the job changed so that another operator now has this one's place?"
+            .into(),
+    )
+}

@@ -1,0 +1,304 @@
+//! Keyed operators through snapshot → restore → rescale in the operator test harness: for
+//! every interruption (1 → 1, 1 → 3, 3 → 2) and state backend (including a heap snapshot
+//! restored into RocksDB and back), the complete output equals a reference computed by a
+//! plain loop over the same input.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use eddy_core::config::{RuntimeMode, StateBackendType, TimerServiceFactory};
+use eddy_core::functions::closures::ReduceFn;
+use eddy_core::functions::{Collector, KeyedContext, KeyedProcessFunction};
+use eddy_core::state::{StateBackendConfig, ValueStateDescriptor};
+use eddy_core::time::{ProcessingTimeService, TimeDomain};
+use eddy_core::{FnResult, StreamRecord, NO_TIMESTAMP};
+use eddy_runtime::operators::{
+    EitherLogic, KeyedProcessLogic, KeyedReduceLogic, OneInputLogic, StoredKeyedReduceLogic,
+};
+use eddy_runtime::testing::{run_with_restore, HarnessInput};
+
+/// The interruptions every operator goes through: (parallelism before, after).
+const RESCALES: [(u32, u32); 3] = [(1, 1), (1, 3), (3, 2)];
+
+/// A state backend to run on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Backend {
+    Heap,
+    RocksDb(TimerServiceFactory),
+}
+
+impl Backend {
+    fn config(self) -> StateBackendConfig {
+        match self {
+            Backend::Heap => StateBackendConfig::default(),
+            Backend::RocksDb(timers) => StateBackendConfig {
+                backend: StateBackendType::RocksDb,
+                timer_service: timers,
+                ..StateBackendConfig::default()
+            },
+        }
+    }
+}
+
+/// The (before, after) backend pairs of this build: the heap alone, and with RocksDB every
+/// pairing, so snapshots cross between the backends in both directions.
+fn backend_pairs() -> Vec<(Backend, Backend)> {
+    let mut backends = vec![Backend::Heap];
+    if cfg!(feature = "rocksdb") {
+        backends.push(Backend::RocksDb(TimerServiceFactory::RocksDb));
+        backends.push(Backend::RocksDb(TimerServiceFactory::Heap));
+    }
+    let mut pairs = Vec::new();
+    for &before in &backends {
+        for &after in &backends {
+            pairs.push((before, after));
+        }
+    }
+    pairs
+}
+
+/// Runs `inputs` interrupted after `cut` inputs at every rescale and backend pair, each
+/// operator built by `make(backend, clock)`, and checks the complete output (as a multiset:
+/// subtasks interleave) against `want`.
+fn check_every_interruption<I, O, K, L>(
+    inputs: &[HarnessInput<I>],
+    cuts: &[usize],
+    key_of: fn(&I) -> K,
+    want: &[StreamRecord<O>],
+    make: impl Fn(Backend, ProcessingTimeService) -> L,
+) where
+    I: eddy_core::Data,
+    O: eddy_core::Data + Ord + std::fmt::Debug,
+    K: eddy_core::Key,
+    L: OneInputLogic<I, O>,
+{
+    let sorted = |records: &[StreamRecord<O>]| {
+        let mut pairs: Vec<(O, i64)> = records
+            .iter()
+            .map(|r| (r.value.clone(), r.timestamp))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let want = sorted(want);
+    for (before, after) in backend_pairs() {
+        for (p_before, p_after) in RESCALES {
+            for &cut in cuts {
+                let mut built = 0;
+                let got = run_with_restore(inputs, cut, (p_before, p_after), key_of, |clock| {
+                    let backend = if built < p_before { before } else { after };
+                    built += 1;
+                    make(backend, clock)
+                })
+                .unwrap_or_else(|e| {
+                    panic!("{before:?} -> {after:?}, p {p_before} -> {p_after}: {e}")
+                });
+                assert_eq!(
+                    sorted(&got),
+                    want,
+                    "{before:?} -> {after:?}, p {p_before} -> {p_after}, cut after {cut} inputs"
+                );
+            }
+        }
+    }
+}
+
+/// Records `(key, value)` over 37 keys with rising timestamps.
+fn reduce_inputs() -> Vec<HarnessInput<(u32, u64)>> {
+    (0..1_500u64)
+        .map(|i| HarnessInput::Record(((i * 7 % 37) as u32, i), i as i64 * 3))
+        .collect()
+}
+
+fn key_of_pair(value: &(u32, u64)) -> u32 {
+    value.0
+}
+
+/// The rolling sum's logic on `backend`: the heap's typed map, or a value state in RocksDB.
+fn rolling_sum(backend: Backend, mode: RuntimeMode) -> impl OneInputLogic<(u32, u64), (u32, u64)> {
+    let sum = ReduceFn(|a: (u32, u64), b: (u32, u64)| (a.0, a.1 + b.1));
+    match backend {
+        Backend::Heap => EitherLogic::Left(KeyedReduceLogic::new(key_of_pair, sum, mode)),
+        Backend::RocksDb(_) => EitherLogic::Right(StoredKeyedReduceLogic::new(
+            key_of_pair,
+            sum,
+            mode,
+            backend.config(),
+        )),
+    }
+}
+
+#[test]
+fn rolling_sums_survive_snapshot_restore_and_rescale() {
+    let inputs = reduce_inputs();
+    // The reference: a running sum per key; every update in STREAMING, each key's final
+    // sum with its last timestamp in BATCH.
+    let mut sums: BTreeMap<u32, (u64, i64)> = BTreeMap::new();
+    let mut updates = Vec::new();
+    for input in &inputs {
+        let HarnessInput::Record((key, value), timestamp) = input else {
+            unreachable!()
+        };
+        let slot = sums.entry(*key).or_default();
+        slot.0 += value;
+        slot.1 = *timestamp;
+        updates.push(StreamRecord {
+            value: (*key, slot.0),
+            timestamp: *timestamp,
+        });
+    }
+    let finals: Vec<StreamRecord<(u32, u64)>> = sums
+        .iter()
+        .map(|(&key, &(sum, timestamp))| StreamRecord {
+            value: (key, sum),
+            timestamp,
+        })
+        .collect();
+    for (mode, want) in [
+        (RuntimeMode::Streaming, &updates),
+        (RuntimeMode::Batch, &finals),
+    ] {
+        check_every_interruption(
+            &inputs,
+            &[0, 611, 1_500],
+            key_of_pair,
+            want,
+            |backend, _| rolling_sum(backend, mode),
+        );
+    }
+}
+
+/// Counts its key's elements in a `ValueState`; registers an event-time timer at the end of
+/// each element's 100 ms period and, for every fourth value, a processing-time timer 50 ms
+/// ahead; a timer emits `(key, time, count, domain)`.
+#[derive(Clone)]
+struct CountWithTimers {
+    count: ValueStateDescriptor<u64>,
+}
+
+impl KeyedProcessFunction<u32, u32, (u32, i64, u64, u8)> for CountWithTimers {
+    fn process_element(
+        &mut self,
+        value: u32,
+        ctx: &mut KeyedContext<'_, u32>,
+        _out: &mut Collector<'_, (u32, i64, u64, u8)>,
+    ) -> FnResult<()> {
+        let mut count = ctx.state().value(&self.count)?;
+        count.update(count.value()?.unwrap_or(0) + 1)?;
+        let timestamp = ctx.timestamp().ok_or("records carry timestamps here")?;
+        let now = ctx.current_processing_time();
+        let mut timers = ctx.timer_service();
+        timers.register_event_time_timer((timestamp / 100 + 1) * 100);
+        if value.is_multiple_of(4) {
+            timers.register_processing_time_timer(now + 50);
+        }
+        Ok(())
+    }
+
+    fn on_timer(
+        &mut self,
+        timestamp: i64,
+        ctx: &mut KeyedContext<'_, u32>,
+        out: &mut Collector<'_, (u32, i64, u64, u8)>,
+    ) -> FnResult<()> {
+        let count = ctx.state().value(&self.count)?.value()?.unwrap_or(0);
+        let domain = match ctx.time_domain() {
+            Some(TimeDomain::EventTime) => 0,
+            _ => 1,
+        };
+        out.collect((*ctx.current_key(), timestamp, count, domain));
+        Ok(())
+    }
+}
+
+fn key_of_value(value: &u32) -> u32 {
+    value % 23
+}
+
+/// Records over 23 keys with timestamps that jitter upwards, a watermark every 50 records
+/// and processing time moving every 70; the final watermark ends event time.
+fn timer_inputs() -> Vec<HarnessInput<u32>> {
+    let mut inputs = Vec::new();
+    let mut max_timestamp = 0;
+    for i in 0..2_000u32 {
+        let timestamp = i64::from(i) * 2 + i64::from(i * 13 % 17);
+        max_timestamp = max_timestamp.max(timestamp);
+        inputs.push(HarnessInput::Record(i * 31 % 1_000, timestamp));
+        if i % 50 == 49 {
+            inputs.push(HarnessInput::Watermark(max_timestamp - 30));
+        }
+        if i % 70 == 69 {
+            inputs.push(HarnessInput::ProcessingTime(i64::from(i / 70 + 1) * 40));
+        }
+    }
+    inputs.push(HarnessInput::Watermark(i64::MAX));
+    inputs
+}
+
+/// What `CountWithTimers` must output for `inputs`, by a plain simulation of its rules.
+fn timer_reference(inputs: &[HarnessInput<u32>]) -> Vec<StreamRecord<(u32, i64, u64, u8)>> {
+    let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut event_timers: BTreeSet<(i64, u32)> = BTreeSet::new();
+    let mut processing_timers: BTreeSet<(i64, u32)> = BTreeSet::new();
+    let mut now = 0;
+    let mut out = Vec::new();
+    let mut fire =
+        |timers: &mut BTreeSet<(i64, u32)>, upto: i64, domain: u8, counts: &BTreeMap<u32, u64>| {
+            while let Some(&(time, key)) = timers.first() {
+                if time > upto {
+                    break;
+                }
+                timers.remove(&(time, key));
+                let timestamp = if domain == 0 { time } else { NO_TIMESTAMP };
+                out.push(StreamRecord {
+                    value: (key, time, counts[&key], domain),
+                    timestamp,
+                });
+            }
+        };
+    for input in inputs {
+        match *input {
+            HarnessInput::Record(value, timestamp) => {
+                let key = key_of_value(&value);
+                *counts.entry(key).or_default() += 1;
+                event_timers.insert(((timestamp / 100 + 1) * 100, key));
+                if value.is_multiple_of(4) {
+                    processing_timers.insert((now + 50, key));
+                }
+            }
+            HarnessInput::Watermark(watermark) => fire(&mut event_timers, watermark, 0, &counts),
+            HarnessInput::ProcessingTime(time) => {
+                now = time;
+                fire(&mut processing_timers, now, 1, &counts);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn keyed_process_state_and_pending_timers_survive_snapshot_restore_and_rescale() {
+    let inputs = timer_inputs();
+    let want = timer_reference(&inputs);
+    assert!(
+        want.iter().any(|r| r.value.3 == 1),
+        "the input fires processing-time timers"
+    );
+    let function = CountWithTimers {
+        count: ValueStateDescriptor::new("count"),
+    };
+    check_every_interruption(
+        &inputs,
+        &[0, 1_017, 1_800],
+        key_of_value,
+        &want,
+        |backend, clock| {
+            KeyedProcessLogic::new(
+                key_of_value,
+                function.clone(),
+                clock,
+                RuntimeMode::Streaming,
+                backend.config(),
+            )
+        },
+    );
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the runtime's operators: operator state through its entry points, and
+//! keyed operators through snapshots, restores and rescaling in the operator test harness.
+
+mod keyed_snapshots;
+mod operator_state;
