@@ -244,6 +244,23 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         Ok(keys)
     }
 
+    /// The key and namespace of every entry of state `name`, in no particular order.
+    pub fn entries(&self, name: &str) -> FnResult<Vec<(K, Namespace)>>
+    where
+        K: Key,
+    {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.entries(name)?);
+        }
+        let mut entries = Vec::new();
+        if let Some(registration) = self.registered.get(name) {
+            self.tables[registration.index].for_each_key(&mut |key, namespace| {
+                entries.push((key.clone(), namespace));
+            });
+        }
+        Ok(entries)
+    }
+
     /// The keys with an entry of state `name` in the key groups of `range`, ordered like the
     /// on-disk backend orders them (by key group, then by serialized key), each once.
     pub fn keys_in(

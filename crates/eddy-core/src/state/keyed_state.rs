@@ -126,6 +126,15 @@ impl<K: Key> KeyedStateBackend<K> {
         }
     }
 
+    /// The key and namespace of every entry of state `name` (in no particular order on the
+    /// heap, in store order on disk), each once.
+    pub fn entries(&mut self, name: &str) -> FnResult<Vec<(K, Namespace)>> {
+        match self {
+            KeyedStateBackend::Heap(heap) => heap.entries(name),
+            KeyedStateBackend::Store(store) => store.entries(name),
+        }
+    }
+
     /// The keys with an entry of state `name` in the key groups of `range` (of
     /// `max_parallelism`), ordered by key group and then by serialized key, each once.
     pub fn keys_in(

@@ -116,6 +116,8 @@ pub struct KeyedStateSnapshot {
     max_parallelism: u32,
     states: BTreeMap<String, StateRows>,
     timers: BTreeMap<String, StateRows>,
+    /// The event-time watermark the timers had reached (`None`: no timer service).
+    watermark: Option<i64>,
 }
 
 impl KeyedStateSnapshot {
@@ -126,6 +128,7 @@ impl KeyedStateSnapshot {
             max_parallelism,
             states: BTreeMap::new(),
             timers: BTreeMap::new(),
+            watermark: None,
         }
     }
 
@@ -161,11 +164,27 @@ impl KeyedStateSnapshot {
             .insert(name.to_owned(), StateRows { description, rows });
     }
 
+    /// Adds every state of `other`, replacing states of the same name (an operator's own
+    /// typed structures written beside its keyed state).
+    pub fn insert_states_from(&mut self, other: KeyedStateSnapshot) {
+        self.states.extend(other.states);
+    }
+
     /// Adds the timer queue `name` with `description` and `rows` (sorted here).
     pub fn insert_timers(&mut self, name: &str, description: String, mut rows: Vec<StateRow>) {
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.timers
             .insert(name.to_owned(), StateRows { description, rows });
+    }
+
+    /// The event-time watermark the operator's timers had reached.
+    pub fn watermark(&self) -> Option<i64> {
+        self.watermark
+    }
+
+    /// Records the watermark the operator's timers had reached.
+    pub fn set_watermark(&mut self, watermark: i64) {
+        self.watermark = Some(watermark);
     }
 
     /// The number of rows over all states and timers.
@@ -318,6 +337,18 @@ impl RestoredState {
         Ok(keys)
     }
 
+    /// The key and namespace of every row, in row order, each pair once.
+    pub(crate) fn entries<K: DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(K, Namespace)>, StateError> {
+        let mut entries = EntryCollector::default();
+        for row in self.rows.keys() {
+            entries.add(row, name)?;
+        }
+        Ok(entries.entries)
+    }
+
     /// Drops the rows of `key` in `namespace`.
     pub(crate) fn clear_namespace<K: serde::Serialize>(
         &mut self,
@@ -335,6 +366,37 @@ impl RestoredState {
         let mut prefix = Vec::new();
         write_row(&mut prefix, key_group, key, namespace, name)?;
         self.rows.retain(|row, _| !row.starts_with(&prefix));
+        Ok(())
+    }
+}
+
+/// Collects the (key, namespace) pairs of rows in row order, once per pair (map state has a
+/// row per entry).
+pub(crate) struct EntryCollector<K> {
+    pub(crate) entries: Vec<(K, Namespace)>,
+    last: Vec<u8>,
+}
+
+impl<K> Default for EntryCollector<K> {
+    fn default() -> Self {
+        EntryCollector {
+            entries: Vec::new(),
+            last: Vec::new(),
+        }
+    }
+}
+
+impl<K: DeserializeOwned> EntryCollector<K> {
+    /// Adds the pair of `row`, unless it is the previous row's.
+    pub(crate) fn add(&mut self, row: &[u8], name: &str) -> Result<(), StateError> {
+        let (key, rest) = key_and_rest_of_row::<K>(row, name)?;
+        let (namespace, user_key) = decode_namespace(rest, name)?;
+        let prefix = &row[..row.len() - user_key.len()];
+        if prefix != self.last.as_slice() {
+            self.last.clear();
+            self.last.extend_from_slice(prefix);
+            self.entries.push((key, namespace));
+        }
         Ok(())
     }
 }

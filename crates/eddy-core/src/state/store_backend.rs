@@ -16,7 +16,9 @@ use super::layout::{
     decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
     namespace_len, prefix_end, push_namespace, write_row,
 };
-use super::snapshot::{check_all, merge_in_range, KeyedStateSnapshot, RestoredState};
+use super::snapshot::{
+    check_all, merge_in_range, EntryCollector, KeyedStateSnapshot, RestoredState,
+};
 use super::store::{
     OrderedStateStore, ScanControl, SharedStore, StateError, StoreStateId, TtlRowLayout, TtlRows,
 };
@@ -251,6 +253,24 @@ impl<K: Key> StoreKeyedStateBackend<K> {
 }
 
 impl<K: Key> StoreKeyedStateBackend<K> {
+    /// The key and namespace of every entry of state `name`, in store order, each once.
+    pub fn entries(&mut self, name: &str) -> FnResult<Vec<(K, Namespace)>> {
+        if let Some(restored) = self.restored.get(name) {
+            return Ok(restored.entries(name)?);
+        }
+        let Some(registration) = self.registered.get(name) else {
+            return Ok(Vec::new());
+        };
+        let mut entries = EntryCollector::default();
+        self.store
+            .lock(KEYED_STATE)?
+            .scan(registration.id, &[], None, &mut |row, _| {
+                entries.add(row, name)?;
+                Ok(ScanControl::Continue)
+            })?;
+        Ok(entries.entries)
+    }
+
     /// The keys with an entry of state `name` in `namespace`, in store order, each once.
     pub fn keys_in_namespace(&mut self, name: &str, namespace: Namespace) -> FnResult<Vec<K>> {
         if let Some(restored) = self.restored.get(name) {

@@ -277,6 +277,7 @@ where
     /// them (so heap timers restore into the store and back).
     pub fn snapshot_into(&self, snapshot: &mut KeyedStateSnapshot) -> Result<(), StateError> {
         let max_parallelism = snapshot.max_parallelism();
+        snapshot.set_watermark(self.watermark);
         for (name, queue) in [
             (EVENT_TIME_TIMERS, &self.event_time),
             (PROCESSING_TIME_TIMERS, &self.processing_time),
@@ -288,7 +289,10 @@ where
     }
 
     /// Adds the timers of the key groups of `range` from `snapshots` (of one or many old
-    /// subtasks), and asks the task to wake up for the earliest processing-time timer. Call
+    /// subtasks), and asks the task to wake up for the earliest processing-time timer. The
+    /// watermark resumes at the smallest one the old subtasks had reached, so records that
+    /// were late before the restore are late after it (and records that were not, are not).
+    /// Call
     /// after [`keep_in_state_store`](Self::keep_in_state_store), so restored timers go where
     /// new ones will.
     pub fn restore(
@@ -315,6 +319,9 @@ where
                 .into());
             }
             queue.restore(restored.rows.keys(), name)?;
+        }
+        if let Some(watermark) = snapshots.iter().filter_map(|s| s.watermark()).min() {
+            self.advance_watermark(watermark);
         }
         self.request_next_wakeup();
         Ok(())

@@ -23,6 +23,10 @@ pub trait Window:
 
     /// The namespace of this window's keyed state (`window_state()`).
     fn namespace(&self) -> Namespace;
+
+    /// The window whose namespace is `namespace` (`None`: no window of this type has it):
+    /// how restored window state finds its windows again.
+    fn from_namespace(namespace: Namespace) -> Option<Self>;
 }
 
 /// A time interval `[start, end)` in milliseconds.
@@ -78,6 +82,13 @@ impl Window for TimeWindow {
             end: self.end,
         }
     }
+
+    fn from_namespace(namespace: Namespace) -> Option<Self> {
+        match namespace {
+            Namespace::TimeWindow { start, end } => Some(TimeWindow { start, end }),
+            _ => None,
+        }
+    }
 }
 
 /// The single window of [`GlobalWindows`](super::GlobalWindows): all of a key's elements.
@@ -99,6 +110,10 @@ impl Window for GlobalWindow {
 
     fn namespace(&self) -> Namespace {
         Namespace::GlobalWindow
+    }
+
+    fn from_namespace(namespace: Namespace) -> Option<Self> {
+        (namespace == Namespace::GlobalWindow).then_some(GlobalWindow)
     }
 }
 

@@ -5,102 +5,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use eddy_core::config::{RuntimeMode, StateBackendType, TimerServiceFactory};
+use eddy_core::config::RuntimeMode;
 use eddy_core::functions::closures::ReduceFn;
 use eddy_core::functions::{Collector, KeyedContext, KeyedProcessFunction};
-use eddy_core::state::{StateBackendConfig, ValueStateDescriptor};
-use eddy_core::time::{ProcessingTimeService, TimeDomain};
+use eddy_core::state::ValueStateDescriptor;
+use eddy_core::time::TimeDomain;
 use eddy_core::{FnResult, StreamRecord, NO_TIMESTAMP};
 use eddy_runtime::operators::{
     EitherLogic, KeyedProcessLogic, KeyedReduceLogic, OneInputLogic, StoredKeyedReduceLogic,
 };
-use eddy_runtime::testing::{run_with_restore, HarnessInput};
+use eddy_runtime::testing::HarnessInput;
 
-/// The interruptions every operator goes through: (parallelism before, after).
-const RESCALES: [(u32, u32); 3] = [(1, 1), (1, 3), (3, 2)];
-
-/// A state backend to run on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Backend {
-    Heap,
-    RocksDb(TimerServiceFactory),
-}
-
-impl Backend {
-    fn config(self) -> StateBackendConfig {
-        match self {
-            Backend::Heap => StateBackendConfig::default(),
-            Backend::RocksDb(timers) => StateBackendConfig {
-                backend: StateBackendType::RocksDb,
-                timer_service: timers,
-                ..StateBackendConfig::default()
-            },
-        }
-    }
-}
-
-/// The (before, after) backend pairs of this build: the heap alone, and with RocksDB every
-/// pairing, so snapshots cross between the backends in both directions.
-fn backend_pairs() -> Vec<(Backend, Backend)> {
-    let mut backends = vec![Backend::Heap];
-    if cfg!(feature = "rocksdb") {
-        backends.push(Backend::RocksDb(TimerServiceFactory::RocksDb));
-        backends.push(Backend::RocksDb(TimerServiceFactory::Heap));
-    }
-    let mut pairs = Vec::new();
-    for &before in &backends {
-        for &after in &backends {
-            pairs.push((before, after));
-        }
-    }
-    pairs
-}
-
-/// Runs `inputs` interrupted after `cut` inputs at every rescale and backend pair, each
-/// operator built by `make(backend, clock)`, and checks the complete output (as a multiset:
-/// subtasks interleave) against `want`.
-fn check_every_interruption<I, O, K, L>(
-    inputs: &[HarnessInput<I>],
-    cuts: &[usize],
-    key_of: fn(&I) -> K,
-    want: &[StreamRecord<O>],
-    make: impl Fn(Backend, ProcessingTimeService) -> L,
-) where
-    I: eddy_core::Data,
-    O: eddy_core::Data + Ord + std::fmt::Debug,
-    K: eddy_core::Key,
-    L: OneInputLogic<I, O>,
-{
-    let sorted = |records: &[StreamRecord<O>]| {
-        let mut pairs: Vec<(O, i64)> = records
-            .iter()
-            .map(|r| (r.value.clone(), r.timestamp))
-            .collect();
-        pairs.sort();
-        pairs
-    };
-    let want = sorted(want);
-    for (before, after) in backend_pairs() {
-        for (p_before, p_after) in RESCALES {
-            for &cut in cuts {
-                let mut built = 0;
-                let got = run_with_restore(inputs, cut, (p_before, p_after), key_of, |clock| {
-                    let backend = if built < p_before { before } else { after };
-                    built += 1;
-                    make(backend, clock)
-                })
-                .unwrap_or_else(|e| {
-                    panic!("{before:?} -> {after:?}, p {p_before} -> {p_after}: {e}")
-                });
-                assert_eq!(
-                    sorted(&got),
-                    want,
-                    "{before:?} -> {after:?}, p {p_before} -> {p_after}, cut after {cut} inputs"
-                );
-            }
-        }
-    }
-}
+use crate::common::{check_every_interruption, Backend};
 
 /// Records `(key, value)` over 37 keys with rising timestamps.
 fn reduce_inputs() -> Vec<HarnessInput<(u32, u64)>> {

@@ -2,7 +2,7 @@
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
+use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::windowing::{
     TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
@@ -14,6 +14,7 @@ use super::states::WindowStates;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
+use crate::snapshot::restore_keyed;
 use crate::state_backend::open_keyed_state_backend;
 
 /// Flink's `WindowOperator`: assigns elements to windows, keeps per key and window contents,
@@ -428,6 +429,31 @@ where
             .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.windows = WindowStates::for_backend(&self.state);
         self.spec.contents.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
+        self.timers.snapshot_into(&mut snapshot)?;
+        if let Some(windows) = self
+            .windows
+            .snapshot_heap(&mut self.spec.contents, ctx.max_parallelism)?
+        {
+            snapshot.insert_states_from(windows);
+        }
+        Ok(Some(snapshot))
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
+        self.windows
+            .restore_heap(&mut self.state, &mut self.spec.contents)
     }
 
     fn process(

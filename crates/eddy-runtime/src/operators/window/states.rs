@@ -4,7 +4,9 @@
 
 use rustc_hash::FxHashMap;
 
-use eddy_core::state::{KeyedState, KeyedStateBackend, Namespace, ValueStateDescriptor};
+use eddy_core::state::{
+    KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, ValueStateDescriptor,
+};
 use eddy_core::windowing::Window;
 use eddy_core::{Data, FnResult, Key};
 
@@ -304,6 +306,92 @@ impl<K: Key, W: Window, Acc, S: Data + Default> WindowStates<K, W, Acc, S> {
                 }
             }
         }
+    }
+}
+
+impl<K: Key, W: Window, Acc: Clone, S: Data + Default> WindowStates<K, W, Acc, S> {
+    /// On the heap: every window's contents and trigger state, and each key's merged
+    /// windows, written as the stored variant keeps them, so the snapshot restores on either
+    /// backend. `None` when stored: the backend's own snapshot holds them.
+    pub(super) fn snapshot_heap<T, O, C>(
+        &self,
+        contents: &mut C,
+        max_parallelism: u32,
+    ) -> FnResult<Option<KeyedStateSnapshot>>
+    where
+        C: WindowContents<T, K, W, O, Acc = Acc>,
+    {
+        let WindowStates::Heap { windows, merging } = self else {
+            return Ok(None);
+        };
+        let trigger = ValueStateDescriptor::<S>::new(STORED_TRIGGER);
+        let merged = ValueStateDescriptor::<Vec<W>>::new(STORED_MERGING);
+        let mut written = KeyedStateBackend::heap();
+        for (key, of_key) in windows {
+            for (window, state) in of_key {
+                let namespace = window.namespace();
+                KeyedState::new(&mut written, key, namespace)
+                    .value(&trigger)?
+                    .update(state.trigger.clone())?;
+                if let Some(acc) = &state.contents {
+                    contents.save_stored(
+                        KeyedState::new(&mut written, key, namespace),
+                        Some(acc.clone()),
+                    )?;
+                }
+            }
+        }
+        for (key, of_key) in merging {
+            KeyedState::new(&mut written, key, Namespace::Global)
+                .value(&merged)?
+                .update(of_key.clone())?;
+        }
+        Ok(Some(written.snapshot(max_parallelism)?))
+    }
+
+    /// On the heap: moves the windows restored into `backend` (as the stored variant keeps
+    /// them) into the typed maps. Nothing to do when stored.
+    pub(super) fn restore_heap<T, O, C>(
+        &mut self,
+        backend: &mut KeyedStateBackend<K>,
+        contents: &mut C,
+    ) -> FnResult<()>
+    where
+        C: WindowContents<T, K, W, O, Acc = Acc>,
+    {
+        let WindowStates::Heap { windows, merging } = self else {
+            return Ok(());
+        };
+        let trigger = ValueStateDescriptor::<S>::new(STORED_TRIGGER);
+        let merged = ValueStateDescriptor::<Vec<W>>::new(STORED_MERGING);
+        for (key, namespace) in backend.entries(STORED_TRIGGER)? {
+            let window = W::from_namespace(namespace).ok_or_else(|| {
+                format!(
+                    "the restored window state has a window {namespace:?}, which is not a                      window of this operator's type ({})",
+                    std::any::type_name::<W>()
+                )
+            })?;
+            let mut stored = KeyedState::new(backend, &key, namespace).value(&trigger)?;
+            let trigger_state = stored.value()?.unwrap_or_default();
+            stored.clear()?;
+            let acc = contents.load_stored(KeyedState::new(backend, &key, namespace))?;
+            contents.save_stored(KeyedState::new(backend, &key, namespace), None)?;
+            key_windows(windows, &key)?.insert(
+                window,
+                HeapWindow {
+                    contents: acc,
+                    trigger: trigger_state,
+                },
+            );
+        }
+        for (key, namespace) in backend.entries(STORED_MERGING)? {
+            let mut stored = KeyedState::new(backend, &key, namespace).value(&merged)?;
+            if let Some(of_key) = stored.value()? {
+                merging.insert(key.clone(), of_key);
+            }
+            stored.clear()?;
+        }
+        Ok(())
     }
 }
 
