@@ -15,7 +15,7 @@ use eddy_core::keygroup::{operator_index_for_key_group, KeyHasher};
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, FnResult, Key, StreamRecord, Watermark};
 
-use crate::operators::{OneInputLogic, OperatorStateHandler};
+use crate::operators::{OneInputLogic, OperatorStateHandler, TwoInputLogic};
 use crate::output::Batch;
 use crate::snapshot::{OperatorSubtaskState, RestoredOperatorState};
 
@@ -196,6 +196,8 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> OneInputHarness<I, O, L> {
 pub struct KeyedHarness<I, O, K, L> {
     subtasks: Vec<OneInputHarness<I, O, L>>,
     key_of: fn(&I) -> K,
+    /// Which records every subtask receives (a broadcast input) instead of their key's.
+    broadcast: fn(&I) -> bool,
     max_parallelism: u32,
     processing_time: i64,
 }
@@ -242,13 +244,28 @@ where
         Ok(KeyedHarness {
             subtasks,
             key_of,
+            broadcast: |_| false,
             max_parallelism,
             processing_time,
         })
     }
 
-    /// Processes one record on the subtask owning its key.
+    /// Sends the records `broadcast` selects to every subtask (a broadcast input) rather
+    /// than to the one owning their key.
+    pub fn with_broadcast(mut self, broadcast: fn(&I) -> bool) -> Self {
+        self.broadcast = broadcast;
+        self
+    }
+
+    /// Processes one record on the subtask owning its key (on every subtask, for a
+    /// broadcast record).
     pub fn process_element(&mut self, value: I, timestamp: i64) -> FnResult<()> {
+        if (self.broadcast)(&value) {
+            return self
+                .subtasks
+                .iter_mut()
+                .try_for_each(|s| s.process_element(value.clone(), timestamp));
+        }
         let key = (self.key_of)(&value);
         let key_group = KeyHasher::new().key_group(&key, self.max_parallelism)?;
         let parallelism = self.subtasks.len() as u32;
@@ -336,8 +353,30 @@ impl<I: Data, O: Data, K: Key, L: OneInputLogic<I, O>> KeyedHarness<I, O, K, L> 
 pub fn run_with_restore<I, O, K, L>(
     inputs: &[HarnessInput<I>],
     cut: usize,
-    (parallelism_before, parallelism_after): (u32, u32),
+    parallelism: (u32, u32),
     key_of: fn(&I) -> K,
+    make: impl FnMut(ProcessingTimeService) -> L,
+) -> FnResult<Vec<StreamRecord<O>>>
+where
+    I: Data,
+    O: Data,
+    K: Key,
+    L: OneInputLogic<I, O>,
+{
+    run_with_restore_routed(inputs, cut, parallelism, (key_of, |_| false), make)
+}
+
+/// How a keyed harness routes records: by key (`.0`), or to every subtask when `.1` says
+/// so (a broadcast input).
+pub type Route<I, K> = (fn(&I) -> K, fn(&I) -> bool);
+
+/// [`run_with_restore`] where the records `route.1` selects reach every subtask (a
+/// broadcast input) and the others the subtask of their key (`route.0`).
+pub fn run_with_restore_routed<I, O, K, L>(
+    inputs: &[HarnessInput<I>],
+    cut: usize,
+    (parallelism_before, parallelism_after): (u32, u32),
+    (key_of, broadcast): Route<I, K>,
     mut make: impl FnMut(ProcessingTimeService) -> L,
 ) -> FnResult<Vec<StreamRecord<O>>>
 where
@@ -346,7 +385,8 @@ where
     K: Key,
     L: OneInputLogic<I, O>,
 {
-    let mut before = KeyedHarness::open(parallelism_before, key_of, &mut make, None, 0)?;
+    let mut before = KeyedHarness::open(parallelism_before, key_of, &mut make, None, 0)?
+        .with_broadcast(broadcast);
     before.feed(inputs[..cut].iter().cloned())?;
     let snapshot = before.snapshot()?;
     let processing_time = before.processing_time();
@@ -357,9 +397,152 @@ where
         &mut make,
         Some(&snapshot),
         processing_time,
-    )?;
+    )?
+    .with_broadcast(broadcast);
     after.feed(inputs[cut..].iter().cloned())?;
     after.end_input()?;
     output.extend(after.close()?);
     Ok(output)
+}
+
+/// A record of either input of a two-input operator, for driving it through the one-input
+/// harnesses with [`TwoInputAdapter`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum EitherInput<A, B> {
+    /// A record of the first input.
+    First(A),
+    /// A record of the second input.
+    Second(B),
+}
+
+/// A two-input operator's logic seen as a one-input logic over [`EitherInput`]: each run of
+/// records of one input goes to that input's hook, so the one-input harnesses drive it
+/// (watermarks then reach both inputs at once).
+pub struct TwoInputAdapter<I1, I2, L> {
+    logic: L,
+    _inputs: std::marker::PhantomData<fn(I1, I2)>,
+}
+
+impl<I1, I2, L> TwoInputAdapter<I1, I2, L> {
+    /// Adapts `logic`.
+    pub fn new(logic: L) -> Self {
+        TwoInputAdapter {
+            logic,
+            _inputs: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<I1, I2, O, L> OneInputLogic<EitherInput<I1, I2>, O> for TwoInputAdapter<I1, I2, L>
+where
+    I1: Send,
+    I2: Send,
+    L: TwoInputLogic<I1, I2, O>,
+{
+    fn initialize_state(
+        &mut self,
+        ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+    ) -> FnResult<()> {
+        self.logic.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut eddy_core::state::OperatorStateStore,
+    ) -> FnResult<()> {
+        self.logic.snapshot_state(ctx, store)
+    }
+
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.logic.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<eddy_core::state::KeyedStateSnapshot>> {
+        self.logic.snapshot_keyed_state(ctx)
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[eddy_core::state::KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        self.logic.restore_keyed_state(snapshots, ctx)
+    }
+
+    fn process(
+        &mut self,
+        batch: Batch<EitherInput<I1, I2>>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let mut out: Vec<StreamRecord<O>> = Vec::new();
+        let mut firsts = Batch::new();
+        let mut seconds = Batch::new();
+        for record in batch.into_records() {
+            match record.value {
+                EitherInput::First(value) => {
+                    if !seconds.is_empty() {
+                        let run = std::mem::take(&mut seconds);
+                        out.extend(self.logic.process2(run, ctx, side_outputs)?.into_records());
+                    }
+                    firsts.push(value, record.timestamp);
+                }
+                EitherInput::Second(value) => {
+                    if !firsts.is_empty() {
+                        let run = std::mem::take(&mut firsts);
+                        out.extend(self.logic.process1(run, ctx, side_outputs)?.into_records());
+                    }
+                    seconds.push(value, record.timestamp);
+                }
+            }
+        }
+        if !firsts.is_empty() {
+            out.extend(
+                self.logic
+                    .process1(firsts, ctx, side_outputs)?
+                    .into_records(),
+            );
+        }
+        if !seconds.is_empty() {
+            out.extend(
+                self.logic
+                    .process2(seconds, ctx, side_outputs)?
+                    .into_records(),
+            );
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn on_watermark(
+        &mut self,
+        watermark: Watermark,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.logic.on_watermark(watermark, ctx, side_outputs)
+    }
+
+    fn on_processing_time(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.logic.on_processing_time(ctx, side_outputs)
+    }
+
+    fn end_of_input(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.logic.end_of_input(ctx, side_outputs)
+    }
+
+    fn close(&mut self) -> FnResult<()> {
+        self.logic.close()
+    }
 }

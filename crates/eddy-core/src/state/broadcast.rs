@@ -12,7 +12,8 @@ use std::any::{type_name, Any, TypeId};
 
 use rustc_hash::FxHashMap;
 
-use super::descriptors::MapStateDescriptor;
+use super::descriptors::{ListStateDescriptor, MapStateDescriptor};
+use super::operator::OperatorStateStore;
 use crate::error::FnResult;
 use crate::{Data, Key};
 
@@ -28,6 +29,49 @@ pub struct BroadcastStateDeclaration {
     type_id: TypeId,
     description: String,
     create: fn() -> Box<dyn Any + Send>,
+    /// Writes the map's entries into a broadcast list of an operator state store.
+    write: fn(&dyn Any, &mut OperatorStateStore, &str) -> FnResult<()>,
+    /// Reads the map's entries back from that list.
+    read: fn(&mut dyn Any, &mut OperatorStateStore, &str) -> FnResult<()>,
+}
+
+/// The name of the operator-state list holding broadcast state `name`'s entries.
+fn list_name(name: &str) -> String {
+    format!("_broadcast-state/{name}")
+}
+
+fn write_map<UK: Key, UV: Data>(
+    map: &dyn Any,
+    store: &mut OperatorStateStore,
+    name: &str,
+) -> FnResult<()> {
+    let map = map
+        .downcast_ref::<BroadcastMap<UK, UV>>()
+        .ok_or("a broadcast state's map has another type (an internal error)")?;
+    let entries: Vec<(UK, UV)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    store
+        .broadcast_list_state(&ListStateDescriptor::<(UK, UV)>::new(list_name(name)))?
+        .update(entries)
+}
+
+fn read_map<UK: Key, UV: Data>(
+    map: &mut dyn Any,
+    store: &mut OperatorStateStore,
+    name: &str,
+) -> FnResult<()> {
+    let map = map
+        .downcast_mut::<BroadcastMap<UK, UV>>()
+        .ok_or("a broadcast state's map has another type (an internal error)")?;
+    let list_name = list_name(name);
+    if store.mode(&list_name).is_none() {
+        return Ok(());
+    }
+    let entries = store
+        .broadcast_list_state(&ListStateDescriptor::<(UK, UV)>::new(&list_name))?
+        .get()?;
+    map.clear();
+    map.extend(entries);
+    Ok(())
 }
 
 fn new_map<UK: Key, UV: Data>() -> Box<dyn Any + Send> {
@@ -50,6 +94,8 @@ impl BroadcastStateDeclaration {
             type_id: TypeId::of::<BroadcastMap<UK, UV>>(),
             description: describe::<UK, UV>(),
             create: new_map::<UK, UV>,
+            write: write_map::<UK, UV>,
+            read: read_map::<UK, UV>,
         }
     }
 
@@ -80,6 +126,8 @@ struct StoredState {
     type_id: TypeId,
     description: String,
     map: Box<dyn Any + Send>,
+    write: fn(&dyn Any, &mut OperatorStateStore, &str) -> FnResult<()>,
+    read: fn(&mut dyn Any, &mut OperatorStateStore, &str) -> FnResult<()>,
 }
 
 /// The broadcast states of one operator subtask: one map per declared state, created empty
@@ -102,9 +150,29 @@ impl BroadcastStateStore {
                     type_id: declaration.type_id,
                     description: declaration.description.clone(),
                     map: (declaration.create)(),
+                    write: declaration.write,
+                    read: declaration.read,
                 });
         }
         BroadcastStateStore { states }
+    }
+
+    /// Writes every broadcast state into `store` as a broadcast list of its entries (what a
+    /// snapshot of the operator holds; each new subtask restores one old subtask's copy).
+    pub fn snapshot_into(&self, store: &mut OperatorStateStore) -> FnResult<()> {
+        for (name, state) in &self.states {
+            (state.write)(state.map.as_ref(), store, name)?;
+        }
+        Ok(())
+    }
+
+    /// Fills every broadcast state from the lists [`snapshot_into`](Self::snapshot_into)
+    /// wrote into a restored `store` (states the store lacks stay empty).
+    pub fn restore_from(&mut self, store: &mut OperatorStateStore) -> FnResult<()> {
+        for (name, state) in &mut self.states {
+            (state.read)(state.map.as_mut(), store, name)?;
+        }
+        Ok(())
     }
 
     /// The names of the declared states, sorted.

@@ -36,6 +36,9 @@ pub enum OperatorStateMode {
     /// Every new subtask gets the concatenation of all lists
     /// ([`OperatorStateStore::union_list_state`]).
     Union,
+    /// Every subtask holds the same list (broadcast state): new subtask `i` gets old subtask
+    /// `i mod old parallelism`'s copy ([`OperatorStateStore::broadcast_list_state`]).
+    Broadcast,
 }
 
 impl fmt::Display for OperatorStateMode {
@@ -43,6 +46,7 @@ impl fmt::Display for OperatorStateMode {
         f.write_str(match self {
             OperatorStateMode::SplitDistribute => "split-distribute",
             OperatorStateMode::Union => "union",
+            OperatorStateMode::Broadcast => "broadcast",
         })
     }
 }
@@ -272,6 +276,16 @@ impl OperatorStateStore {
         descriptor: &ListStateDescriptor<T>,
     ) -> FnResult<OperatorListState<'_, T>> {
         let list = self.list(descriptor.name(), OperatorStateMode::Union)?;
+        Ok(OperatorListState { list })
+    }
+
+    /// The broadcast list state `descriptor` names: every subtask holds the same list (the
+    /// entries of a broadcast state), and each new subtask gets one old subtask's copy.
+    pub fn broadcast_list_state<T: Data>(
+        &mut self,
+        descriptor: &ListStateDescriptor<T>,
+    ) -> FnResult<OperatorListState<'_, T>> {
+        let list = self.list(descriptor.name(), OperatorStateMode::Broadcast)?;
         Ok(OperatorListState { list })
     }
 

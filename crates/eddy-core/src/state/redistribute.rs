@@ -45,6 +45,8 @@ pub enum RedistributionError {
 ///   elements and `p` new subtasks each part has `n / p` elements, and the **first** `n % p`
 ///   new subtasks get one more; so parts differ in size by at most one, and subtasks at the end
 ///   get empty lists when there are fewer elements than subtasks.
+/// * **broadcast** lists: new subtask `i` gets old subtask `i mod old parallelism`'s list
+///   (every old subtask held the same one).
 /// * **split-distribute** lists, parallelism unchanged: each subtask keeps its own list as it
 ///   was (nothing is moved just to even out sizes).
 ///
@@ -71,6 +73,13 @@ pub fn redistribute(
                 let all = lists.concat();
                 vec![all; parallelism]
             }
+            OperatorStateMode::Broadcast => (0..parallelism)
+                .map(|subtask| {
+                    lists
+                        .get(subtask % lists.len().max(1))
+                        .map_or_else(Vec::new, |l| l.to_vec())
+                })
+                .collect(),
             OperatorStateMode::SplitDistribute if old.len() == parallelism => {
                 lists.iter().map(|list| list.to_vec()).collect()
             }
@@ -123,7 +132,32 @@ fn even_split<E>(elements: Vec<E>, parts: usize) -> Vec<Vec<E>> {
 
 #[cfg(test)]
 mod tests {
-    use super::even_split;
+    use super::*;
+
+    #[test]
+    fn each_new_subtask_gets_one_old_subtasks_broadcast_list() {
+        let old: Vec<OperatorStateSnapshot> = [vec![vec![1u8]], vec![vec![2u8], vec![3u8]]]
+            .into_iter()
+            .map(|elements| {
+                let mut snapshot = OperatorStateSnapshot::new();
+                snapshot.insert(
+                    "rules".into(),
+                    ListStateSnapshot::new(OperatorStateMode::Broadcast, elements),
+                );
+                snapshot
+            })
+            .collect();
+        let lists = |new: Vec<OperatorStateSnapshot>| -> Vec<Vec<Vec<u8>>> {
+            new.iter()
+                .map(|s| s.state("rules").unwrap().elements().to_vec())
+                .collect()
+        };
+        assert_eq!(
+            lists(redistribute(&old, 3).unwrap()),
+            vec![vec![vec![1]], vec![vec![2], vec![3]], vec![vec![1]]]
+        );
+        assert_eq!(lists(redistribute(&old, 1).unwrap()), vec![vec![vec![1]]]);
+    }
 
     #[test]
     fn even_split_gives_the_first_subtasks_the_extra_elements() {

@@ -19,6 +19,7 @@ fn snapshot_of(lists: &[(&str, OperatorStateMode, Vec<u32>)]) -> OperatorStateSn
         let mut state = match mode {
             OperatorStateMode::SplitDistribute => store.list_state(&descriptor),
             OperatorStateMode::Union => store.union_list_state(&descriptor),
+            OperatorStateMode::Broadcast => store.broadcast_list_state(&descriptor),
         }
         .unwrap();
         state.update(elements.clone()).unwrap();
@@ -42,6 +43,7 @@ fn lists(stores: &mut [OperatorStateStore], name: &str, mode: OperatorStateMode)
             match mode {
                 OperatorStateMode::SplitDistribute => store.list_state(&descriptor),
                 OperatorStateMode::Union => store.union_list_state(&descriptor),
+                OperatorStateMode::Broadcast => store.broadcast_list_state(&descriptor),
             }
             .unwrap()
             .get()
@@ -54,6 +56,20 @@ fn sorted(lists: &[Vec<u32>]) -> Vec<u32> {
     let mut all = lists.concat();
     all.sort_unstable();
     all
+}
+
+#[test]
+fn broadcast_lists_give_every_new_subtask_one_old_copy() {
+    const BROADCAST: OperatorStateMode = OperatorStateMode::Broadcast;
+    let old = [
+        snapshot_of(&[("rules", BROADCAST, vec![1, 2])]),
+        snapshot_of(&[("rules", BROADCAST, vec![1, 2])]),
+    ];
+    let mut new = rescale(&old, 3);
+    assert_eq!(
+        lists(&mut new, "rules", BROADCAST),
+        vec![vec![1, 2], vec![1, 2], vec![1, 2]]
+    );
 }
 
 #[test]

@@ -5,12 +5,13 @@
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{
-    BroadcastContext, BroadcastProcessFunction, Collector, KeySelector, KeyedBroadcastContext,
-    KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext,
-    RuntimeContext, SideOutputs,
+    BroadcastContext, BroadcastProcessFunction, Collector, FunctionInitializationContext,
+    FunctionSnapshotContext, KeySelector, KeyedBroadcastContext, KeyedBroadcastProcessFunction,
+    KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext, RuntimeContext, SideOutputs,
 };
 use eddy_core::state::{
-    BroadcastStateDeclaration, BroadcastStateStore, KeyedStateBackend, StateBackendConfig,
+    BroadcastStateDeclaration, BroadcastStateStore, KeyedStateBackend, KeyedStateSnapshot,
+    OperatorStateStore, StateBackendConfig,
 };
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -18,6 +19,7 @@ use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 use super::co::TwoInputLogic;
 use super::keyed_process::fire_timers;
 use crate::output::Batch;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Applies a [`BroadcastProcessFunction`] (Flink's `CoBroadcastWithNonKeyedOperator`):
@@ -49,6 +51,20 @@ impl<IN, BC, O, F> TwoInputLogic<IN, BC, O> for BroadcastProcessLogic<F>
 where
     F: BroadcastProcessFunction<IN, BC, O>,
 {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.broadcast.restore_from(ctx.operator_state_store())?;
+        self.function.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.broadcast.snapshot_into(store)?;
+        self.function.snapshot_state(ctx, store)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.function.open(ctx)
     }
@@ -195,11 +211,40 @@ where
     KS: KeySelector<IN, K>,
     F: KeyedBroadcastProcessFunction<K, IN, BC, O>,
 {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.broadcast.restore_from(ctx.operator_state_store())?;
+        self.function.initialize_state(ctx)
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.broadcast.snapshot_into(store)?;
+        self.function.snapshot_state(ctx, store)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.timers
             .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.function.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        snapshot_keyed(&mut self.state, Some(&self.timers), ctx)
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)
     }
 
     fn process1(

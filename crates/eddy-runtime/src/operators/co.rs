@@ -6,7 +6,7 @@ use eddy_core::functions::{
     CoFlatMapFunction, CoMapFunction, Collector, FunctionInitializationContext,
     FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::OperatorStateStore;
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
 use eddy_core::{Data, FnResult, Watermark};
 
 use super::OperatorStateHandler;
@@ -34,6 +34,23 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     /// Called once before the first batch.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
+    }
+    /// Keyed operators: their keyed state and timers in the backend-independent snapshot
+    /// format (`None`: the operator keeps no keyed state).
+    fn snapshot_keyed_state(
+        &mut self,
+        _ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        Ok(None)
+    }
+    /// Restores the keyed state and timers of this subtask's key groups from the snapshots of
+    /// the old subtasks. Called once, after `open` and before any input.
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        _ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        crate::snapshot::refuse_keyed_state(snapshots)
     }
     /// Transforms a batch of the first input.
     fn process1(
@@ -86,6 +103,8 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
 pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     logic: L,
     operator_state: OperatorStateHandler,
+    /// The keyed state to restore when the operator opens (empty: a fresh start).
+    keyed_state: std::sync::Arc<Vec<KeyedStateSnapshot>>,
     ctx: RuntimeContext,
     name: String,
     next: Box<dyn Output<O>>,
@@ -113,6 +132,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
             name: setup.display_name(),
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
+            keyed_state: setup.restored.keyed.clone(),
             next,
             sides,
             input_watermarks: [i64::MIN; 2],
@@ -166,7 +186,12 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         call_user(&self.name, || {
             state.initialize(ctx, |init| logic.initialize_state(init))
         })?;
-        call_user(&self.name, || logic.open(ctx))
+        call_user(&self.name, || logic.open(ctx))?;
+        let keyed = std::mem::take(&mut self.keyed_state);
+        if !keyed.is_empty() {
+            call_user(&self.name, || logic.restore_keyed_state(&keyed, ctx))?;
+        }
+        Ok(())
     }
 
     fn push1(&mut self, batch: Batch<I1>) -> Result<(), TaskError> {

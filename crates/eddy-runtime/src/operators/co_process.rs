@@ -5,13 +5,14 @@ use eddy_core::functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
+use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use super::keyed_process::{fire_timers, process_keyed};
 use crate::output::Batch;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Applies a [`CoProcessFunction`], tracking the combined watermark for its context.
@@ -164,6 +165,21 @@ where
         self.timers
             .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         self.function.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        snapshot_keyed(&mut self.state, Some(&self.timers), ctx)
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)
     }
 
     fn process1(

@@ -13,13 +13,15 @@ use eddy_core::functions::{
     Collector, KeySelector, ProcessJoinContext, ProcessJoinFunction, RuntimeContext, SideOutputs,
 };
 use eddy_core::state::{
-    KeyedState, KeyedStateBackend, MapStateDescriptor, Namespace, StateBackendConfig,
+    KeyedState, KeyedStateBackend, KeyedStateSnapshot, MapStateDescriptor, Namespace,
+    StateBackendConfig,
 };
 use eddy_core::time::{InternalTimerService, ProcessingTimeService};
 use eddy_core::{Data, FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use crate::output::Batch;
+use crate::snapshot::restore_keyed;
 use crate::state_backend::open_keyed_state_backend;
 
 /// Which buffer a cleanup timer of the interval join empties.
@@ -165,6 +167,61 @@ impl<K, L, R> JoinBuffers<K, L, R> {
     }
 }
 
+impl<K: Key, L: Data, R: Data> JoinBuffers<K, L, R> {
+    /// On the heap: both sides' buffers written as the stored variant keeps them (a
+    /// `MapState` per side), so the snapshot restores on either backend. `None` when stored:
+    /// the backend's own snapshot holds them.
+    fn snapshot_heap(&self, max_parallelism: u32) -> FnResult<Option<KeyedStateSnapshot>> {
+        let JoinBuffers::Heap { left, right } = self else {
+            return Ok(None);
+        };
+        let mut written = KeyedStateBackend::heap();
+        write_side(&mut written, left, STORED_LEFT)?;
+        write_side(&mut written, right, STORED_RIGHT)?;
+        Ok(Some(written.snapshot(max_parallelism)?))
+    }
+
+    /// On the heap: moves the buffers restored into `backend` into the typed maps.
+    fn restore_heap(&mut self, backend: &mut KeyedStateBackend<K>) -> FnResult<()> {
+        let JoinBuffers::Heap { left, right } = self else {
+            return Ok(());
+        };
+        read_side(backend, left, STORED_LEFT)?;
+        read_side(backend, right, STORED_RIGHT)
+    }
+}
+
+/// Writes one side's heap buffers into `backend` as the stored variant's `MapState`.
+fn write_side<K: Key, T: Data>(
+    backend: &mut KeyedStateBackend<K>,
+    buffers: &FxHashMap<K, Buffer<T>>,
+    name: &str,
+) -> FnResult<()> {
+    let descriptor = MapStateDescriptor::<i64, Vec<T>>::new(name);
+    for (key, buffer) in buffers {
+        KeyedState::new(backend, key, Namespace::Global)
+            .map(&descriptor)?
+            .put_all(buffer.iter().map(|(t, elements)| (*t, elements.clone())))?;
+    }
+    Ok(())
+}
+
+/// Moves one side's restored `MapState` out of `backend` into heap buffers.
+fn read_side<K: Key, T: Data>(
+    backend: &mut KeyedStateBackend<K>,
+    buffers: &mut FxHashMap<K, Buffer<T>>,
+    name: &str,
+) -> FnResult<()> {
+    let descriptor = MapStateDescriptor::<i64, Vec<T>>::new(name);
+    for (key, _) in backend.entries(name)? {
+        let mut map = KeyedState::new(backend, &key, Namespace::Global).map(&descriptor)?;
+        let entries = map.entries()?;
+        map.clear()?;
+        buffers.entry(key).or_default().extend(entries);
+    }
+    Ok(())
+}
+
 /// The interval join operator's logic (see the module documentation).
 pub struct IntervalJoinLogic<K, L, R, KS1, KS2, F> {
     key_selector1: KS1,
@@ -229,6 +286,27 @@ where
         self.timers
             .keep_in_state_store(&self.state, &self.state_backend, ctx.key_group_range())?;
         Ok(())
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
+        self.timers.snapshot_into(&mut snapshot)?;
+        if let Some(buffers) = self.buffers.snapshot_heap(ctx.max_parallelism)? {
+            snapshot.insert_states_from(buffers);
+        }
+        Ok(Some(snapshot))
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
+        self.buffers.restore_heap(&mut self.state)
     }
 
     fn process1(

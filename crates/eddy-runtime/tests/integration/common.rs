@@ -6,7 +6,7 @@ use eddy_core::state::StateBackendConfig;
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::StreamRecord;
 use eddy_runtime::operators::OneInputLogic;
-use eddy_runtime::testing::{run_with_restore, HarnessInput};
+use eddy_runtime::testing::{run_with_restore_routed, HarnessInput, Route};
 
 /// The interruptions every operator goes through: (parallelism before, after).
 const RESCALES: [(u32, u32); 3] = [(1, 1), (1, 3), (3, 2)];
@@ -66,6 +66,23 @@ pub fn check_every_interruption<I, O, K, L>(
     K: eddy_core::Key,
     L: OneInputLogic<I, O>,
 {
+    check_every_interruption_routed(inputs, cuts, (key_of, |_| false), want, make);
+}
+
+/// [`check_every_interruption`] where the records `route.1` selects reach every subtask (a
+/// broadcast input).
+pub fn check_every_interruption_routed<I, O, K, L>(
+    inputs: &[HarnessInput<I>],
+    cuts: &[usize],
+    route: Route<I, K>,
+    want: &[StreamRecord<O>],
+    make: impl Fn(Backend, ProcessingTimeService) -> L,
+) where
+    I: eddy_core::Data,
+    O: eddy_core::Data + Ord + std::fmt::Debug,
+    K: eddy_core::Key,
+    L: OneInputLogic<I, O>,
+{
     let sorted = |records: &[StreamRecord<O>]| {
         let mut pairs: Vec<(O, i64)> = records
             .iter()
@@ -79,14 +96,15 @@ pub fn check_every_interruption<I, O, K, L>(
         for (p_before, p_after) in RESCALES {
             for &cut in cuts {
                 let mut built = 0;
-                let got = run_with_restore(inputs, cut, (p_before, p_after), key_of, |clock| {
-                    let backend = if built < p_before { before } else { after };
-                    built += 1;
-                    make(backend, clock)
-                })
-                .unwrap_or_else(|e| {
-                    panic!("{before:?} -> {after:?}, p {p_before} -> {p_after}: {e}")
-                });
+                let got =
+                    run_with_restore_routed(inputs, cut, (p_before, p_after), route, |clock| {
+                        let backend = if built < p_before { before } else { after };
+                        built += 1;
+                        make(backend, clock)
+                    })
+                    .unwrap_or_else(|e| {
+                        panic!("{before:?} -> {after:?}, p {p_before} -> {p_after}: {e}")
+                    });
                 let got = sorted(&got);
                 if got != want {
                     let missing: Vec<_> = difference(&want, &got);

@@ -4,4 +4,5 @@
 mod common;
 mod keyed_snapshots;
 mod operator_state;
+mod two_input_snapshots;
 mod window_snapshots;
