@@ -79,6 +79,19 @@ impl<K: Key> KeyedStateStore<K> {
         access(KeyedState::new(backend, key, Namespace::Global))
     }
 
+    /// Runs `access` on the whole backend (for operator implementations: snapshots and
+    /// restores, never while an element's state is in use).
+    pub fn with_backend<R>(
+        &self,
+        access: impl FnOnce(&mut KeyedStateBackend<K>) -> FnResult<R>,
+    ) -> FnResult<R> {
+        let mut guard = self
+            .scope
+            .try_lock()
+            .ok_or("the keyed state backend was reached while an element's state was in use")?;
+        access(&mut guard.backend)
+    }
+
     /// Type-erases the store for a [`RuntimeContext`](crate::functions::RuntimeContext).
     pub fn erased(&self) -> ErasedKeyedStateStore {
         ErasedKeyedStateStore {

@@ -170,6 +170,18 @@ impl KeyedStateSnapshot {
         self.states.extend(other.states);
     }
 
+    /// Renames state `from` to `to` (an operator that keeps one state under two names).
+    pub fn rename_state(&mut self, from: &str, to: &str) {
+        if let Some(state) = self.states.remove(from) {
+            self.states.insert(to.to_owned(), state);
+        }
+    }
+
+    /// Whether the snapshot holds state `name`.
+    pub fn has_state(&self, name: &str) -> bool {
+        self.states.contains_key(name)
+    }
+
     /// Adds the timer queue `name` with `description` and `rows` (sorted here).
     pub fn insert_timers(&mut self, name: &str, description: String, mut rows: Vec<StateRow>) {
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));

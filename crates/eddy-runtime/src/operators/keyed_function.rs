@@ -7,11 +7,15 @@ use eddy_core::functions::{
     Collector, FilterFunction, FlatMapFunction, FunctionInitializationContext,
     FunctionSnapshotContext, KeySelector, MapFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateStore, OperatorStateStore, StateBackendConfig};
+use eddy_core::state::{
+    KeyedStateSnapshot, KeyedStateStore, OperatorStateStore, StateBackendConfig,
+};
+use eddy_core::time::InternalTimerService;
 use eddy_core::{FnResult, Key};
 
 use super::OneInputLogic;
 use crate::output::Batch;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// A function called once per element, with a collector (what the keyed operator needs of a
@@ -95,6 +99,9 @@ impl<T, F: FilterFunction<T>> PerElement<T, T> for FilterEach<F> {
     }
 }
 
+/// The error of a keyed operator used before it opened.
+const NOT_OPEN: &str = "a keyed operator was used before it was opened";
+
 /// A per-element function on a keyed stream, with keyed state (see the module
 /// documentation). Outputs keep their input's timestamp.
 pub struct KeyedFunctionLogic<K, KS, P> {
@@ -143,16 +150,39 @@ where
         self.function.open(&keyed_ctx)
     }
 
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        let store = self.store.as_ref().ok_or(NOT_OPEN)?;
+        store.with_backend(|backend| {
+            snapshot_keyed(backend, None::<&InternalTimerService<K, ()>>, ctx)
+        })
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        let store = self.store.as_ref().ok_or(NOT_OPEN)?;
+        store.with_backend(|backend| {
+            restore_keyed(
+                snapshots,
+                backend,
+                None::<&mut InternalTimerService<K, ()>>,
+                ctx,
+            )
+        })
+    }
+
     fn process(
         &mut self,
         batch: Batch<I>,
         _ctx: &RuntimeContext,
         _side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        let store = self
-            .store
-            .as_ref()
-            .ok_or("a keyed operator received elements before it was opened")?;
+        let store = self.store.as_ref().ok_or(NOT_OPEN)?;
         let mut out = Batch::with_capacity(batch.len());
         for record in batch.into_records() {
             store.set_current_key(self.key_selector.get_key(&record.value));

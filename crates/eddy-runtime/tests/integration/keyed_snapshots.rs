@@ -7,12 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::{Collector, KeyedContext, KeyedProcessFunction};
-use eddy_core::state::ValueStateDescriptor;
+use eddy_core::functions::{
+    Collector, FlatMapFunction, KeyedContext, KeyedProcessFunction, RuntimeContext,
+};
+use eddy_core::state::{KeyedStateStore, ValueStateDescriptor};
 use eddy_core::time::TimeDomain;
 use eddy_core::{FnResult, StreamRecord, NO_TIMESTAMP};
 use eddy_runtime::operators::{
-    EitherLogic, KeyedProcessLogic, KeyedReduceLogic, OneInputLogic, StoredKeyedReduceLogic,
+    EitherLogic, FlatMapEach, KeyedFunctionLogic, KeyedProcessLogic, KeyedReduceLogic,
+    OneInputLogic, StoredKeyedReduceLogic,
 };
 use eddy_runtime::testing::HarnessInput;
 
@@ -217,4 +220,67 @@ fn keyed_process_state_and_pending_timers_survive_snapshot_restore_and_rescale()
             )
         },
     );
+}
+
+/// Emits `(key, value, previous value of the key)` from a `ValueState` reached through the
+/// runtime context, as a flat-map on a keyed stream does.
+#[derive(Clone)]
+struct PreviousValue {
+    last: ValueStateDescriptor<u32>,
+    state: Option<KeyedStateStore<u32>>,
+}
+
+impl FlatMapFunction<u32, (u32, u32, Option<u32>)> for PreviousValue {
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.state = Some(ctx.keyed_state_store::<u32>()?);
+        Ok(())
+    }
+
+    fn flat_map(
+        &mut self,
+        value: u32,
+        out: &mut Collector<'_, (u32, u32, Option<u32>)>,
+    ) -> FnResult<()> {
+        let state = self.state.as_ref().ok_or("not opened")?;
+        let previous = state.with_state(|key_state| {
+            let mut last = key_state.value(&self.last)?;
+            let previous = last.value()?;
+            last.update(value)?;
+            Ok(previous)
+        })?;
+        out.collect((key_of_value(&value), value, previous));
+        Ok(())
+    }
+}
+
+#[test]
+fn keyed_state_of_rich_functions_survives_snapshot_restore_and_rescale() {
+    let inputs: Vec<HarnessInput<u32>> = (0..1_500u32)
+        .map(|i| HarnessInput::Record(i * 37 % 2_000, i64::from(i)))
+        .collect();
+    let mut last: BTreeMap<u32, u32> = BTreeMap::new();
+    let want: Vec<StreamRecord<(u32, u32, Option<u32>)>> = inputs
+        .iter()
+        .map(|input| {
+            let HarnessInput::Record(value, timestamp) = *input else {
+                unreachable!()
+            };
+            let key = key_of_value(&value);
+            StreamRecord {
+                value: (key, value, last.insert(key, value)),
+                timestamp,
+            }
+        })
+        .collect();
+    let function = PreviousValue {
+        last: ValueStateDescriptor::new("last"),
+        state: None,
+    };
+    check_every_interruption(&inputs, &[0, 700], key_of_value, &want, |backend, _| {
+        KeyedFunctionLogic::new(
+            key_of_value,
+            FlatMapEach(function.clone()),
+            backend.config(),
+        )
+    });
 }

@@ -11,10 +11,12 @@ use eddy_core::functions::Collector;
 use eddy_core::windowing::{
     CountEvictor, CountTrigger, Elements, EventTimeSessionWindows, EventTimeTrigger, GlobalWindow,
     GlobalWindows, NoEvictor, ProcessWindowFunction, PurgingTrigger, ReduceAggregate,
-    SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows, WindowContext,
+    SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows, WindowAssigner, WindowContext,
 };
 use eddy_core::{FnResult, StreamRecord};
-use eddy_runtime::operators::window::{Aggregating, Buffering, WindowOperatorLogic, WindowSpec};
+use eddy_runtime::operators::window::{
+    Aggregating, Buffering, SlicingSpec, SlicingWindowLogic, WindowOperatorLogic, WindowSpec,
+};
 use eddy_runtime::testing::HarnessInput;
 
 use crate::common::check_every_interruption;
@@ -345,4 +347,109 @@ fn count_windows_survive_snapshot_restore_and_rescale() {
         };
         WindowOperatorLogic::new(spec, clock, RuntimeMode::Streaming, backend.config())
     });
+}
+
+/// The slicing operator (the heap backend's tumbling and sliding windows) for windows of
+/// `size` every `slide` with an incremental sum and `lateness`.
+fn slicing_sum(
+    size: u64,
+    slide: u64,
+    lateness: i64,
+    backend: crate::common::Backend,
+    clock: eddy_core::time::ProcessingTimeService,
+) -> impl eddy_runtime::operators::OneInputLogic<Pair, Summary> {
+    let assigner =
+        SlidingEventTimeWindows::of(Duration::from_millis(size), Duration::from_millis(slide));
+    let slicing = WindowAssigner::<Pair, TimeWindow>::slicing(&assigner)
+        .expect("aligned sliding windows slice");
+    let spec = SlicingSpec {
+        key_selector: key_of,
+        contents: Aggregating::new(
+            ReduceAggregate(ReduceFn(|a: Pair, b: Pair| (a.0, a.1 + b.1))),
+            SummarizeSum,
+        ),
+        slicing,
+        event_time: true,
+        allowed_lateness: lateness,
+        late_data: None,
+    };
+    SlicingWindowLogic::new(spec, clock, RuntimeMode::Streaming, 64, backend.config())
+}
+
+#[test]
+fn sliced_windows_with_late_data_survive_snapshot_restore_and_rescale() {
+    let inputs = inputs(true);
+    for (size, slide, lateness) in [(100, 100, 60), (150, 50, 40), (200, 30, 0)] {
+        let windows = |t: i64| {
+            let last_start = t.div_euclid(slide) * slide;
+            (0..)
+                .map(|i| last_start - i * slide)
+                .take_while(|start| start + size > t)
+                .map(|start| (start, start + size))
+                .collect()
+        };
+        let want: Vec<StreamRecord<Summary>> =
+            time_window_reference(&inputs, windows, lateness, false)
+                .into_iter()
+                .map(|r| StreamRecord {
+                    value: (r.value.0, r.value.1, r.value.2, 0, r.value.4),
+                    timestamp: r.timestamp,
+                })
+                .collect();
+        check_every_interruption(&inputs, &[0, 640], key_of, &want, |backend, clock| {
+            slicing_sum(size as u64, slide as u64, lateness, backend, clock)
+        });
+    }
+}
+
+#[test]
+fn the_slicing_and_the_general_window_operator_refuse_each_others_snapshots() {
+    use eddy_runtime::testing::KeyedHarness;
+    let inputs: Vec<HarnessInput<Pair>> = (0..50u64)
+        .map(|i| HarnessInput::Record(((i % 5) as u32, i), i as i64 * 10))
+        .collect();
+    let backend = crate::common::Backend::Heap;
+    let general = |clock| {
+        let spec = WindowSpec {
+            key_selector: key_of,
+            assigner: TumblingEventTimeWindows::of(Duration::from_millis(100)),
+            trigger: EventTimeTrigger::create(),
+            contents: Aggregating::new(
+                ReduceAggregate(ReduceFn(|a: Pair, b: Pair| (a.0, a.1 + b.1))),
+                SummarizeSum,
+            ),
+            allowed_lateness: 0,
+            late_data: None,
+        };
+        WindowOperatorLogic::new(spec, clock, RuntimeMode::Streaming, backend.config())
+    };
+    let mut harness = KeyedHarness::open(1, key_of, general, None, 0).unwrap();
+    harness.feed(inputs.clone()).unwrap();
+    let windows = harness.snapshot().unwrap();
+    let err = KeyedHarness::open(
+        1,
+        key_of,
+        |clock| slicing_sum(100, 100, 0, backend, clock),
+        Some(&windows),
+        0,
+    )
+    .err()
+    .expect("slices cannot come from whole windows")
+    .to_string();
+    assert!(err.contains("state.backend.type"), "{err}");
+    let mut harness = KeyedHarness::open(
+        1,
+        key_of,
+        |clock| slicing_sum(100, 100, 0, backend, clock),
+        None,
+        0,
+    )
+    .unwrap();
+    harness.feed(inputs).unwrap();
+    let slices = harness.snapshot().unwrap();
+    let err = KeyedHarness::open(1, key_of, general, Some(&slices), 0)
+        .err()
+        .expect("whole windows cannot come from slices")
+        .to_string();
+    assert!(err.contains("state.backend.type: hashmap"), "{err}");
 }

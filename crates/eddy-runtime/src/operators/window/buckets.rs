@@ -73,6 +73,13 @@ impl<K> Buckets<K> {
     }
 
     /// Whether no key is waiting.
+    /// Every (time, key), in time order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i64, &K)> {
+        self.buckets
+            .iter()
+            .flat_map(|(time, keys)| keys.iter().map(move |key| (*time, key)))
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.buckets.is_empty()
     }

@@ -10,6 +10,7 @@ use eddy_core::windowing::{
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::contents::WindowContents;
+use super::slicing_snapshot::refuse_slices;
 use super::states::WindowStates;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
@@ -451,6 +452,7 @@ where
         snapshots: &[KeyedStateSnapshot],
         ctx: &RuntimeContext,
     ) -> FnResult<()> {
+        refuse_slices(snapshots)?;
         restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
         self.windows
             .restore_heap(&mut self.state, &mut self.spec.contents)

@@ -11,6 +11,7 @@ mod fifo;
 mod general;
 mod key_slices;
 mod slicing;
+mod slicing_snapshot;
 mod states;
 
 use eddy_core::functions::OutputTag;

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
+use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -21,6 +21,7 @@ use super::contents::WindowContents;
 use super::fifo::SliceFifo;
 use super::key_slices::KeySlices;
 use super::missing_timestamp;
+use super::slicing_snapshot::{restorable, SliceState};
 
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
@@ -516,6 +517,47 @@ where
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.contents.open(ctx)
+    }
+
+    fn snapshot_keyed_state(
+        &mut self,
+        ctx: &RuntimeContext,
+    ) -> FnResult<Option<KeyedStateSnapshot>> {
+        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
+        let slices = SliceState {
+            keys: &mut self.keys,
+            fires: &mut self.fires,
+            cleanups: &mut self.cleanups,
+            slice: self.slice,
+        }
+        .snapshot(&mut self.contents, ctx.max_parallelism)?;
+        snapshot.insert_states_from(slices);
+        snapshot.set_watermark(self.watermark);
+        Ok(Some(snapshot))
+    }
+
+    fn restore_keyed_state(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        let snapshots = restorable(snapshots)?;
+        self.state
+            .restore(&snapshots, ctx.key_group_range(), ctx.max_parallelism)?;
+        let earliest = SliceState {
+            keys: &mut self.keys,
+            fires: &mut self.fires,
+            cleanups: &mut self.cleanups,
+            slice: self.slice,
+        }
+        .restore(&mut self.state, &mut self.contents)?;
+        if let Some(watermark) = snapshots.iter().filter_map(|s| s.watermark()).min() {
+            self.watermark = self.watermark.max(watermark);
+        }
+        if let (Some(end), false) = (earliest, self.event_time) {
+            self.clock.request_wakeup(end - 1);
+        }
+        Ok(())
     }
 
     fn process(

@@ -14,7 +14,7 @@ use super::contents::WindowContents;
 
 /// The name of the trigger state of each window in a backend of serialized rows (its row
 /// also marks that the window exists).
-const STORED_TRIGGER: &str = "_window-trigger";
+pub(super) const STORED_TRIGGER: &str = "_window-trigger";
 /// The name of each key's list of merged windows (merging assigners) in a backend of
 /// serialized rows, in [`Namespace::Global`].
 const STORED_MERGING: &str = "_window-merging";

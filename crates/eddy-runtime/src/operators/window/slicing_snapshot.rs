@@ -1,0 +1,168 @@
+//! Snapshots of the slicing window operator: each key's slices (as the contents a window of
+//! the slice's span would keep), when its next window fires, and which of its windows still
+//! wait for the end of their allowed lateness.
+//!
+//! The slices are written with the contents' own stored form under [`SLICES`]; a restore
+//! renames them back and reads them through the same form. The general window operator keeps
+//! windows, not slices, so the two operators refuse each other's snapshots with an error that
+//! says how to restore (see [`refuse_general_windows`] and [`refuse_slices`]).
+
+use eddy_core::state::{
+    KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, ValueStateDescriptor,
+};
+use eddy_core::windowing::Window;
+use eddy_core::{FnResult, Key};
+use rustc_hash::FxHashMap;
+
+use super::buckets::Buckets;
+use super::contents::{WindowContents, STORED_CONTENTS};
+use super::key_slices::KeySlices;
+use super::states::STORED_TRIGGER;
+
+/// The state holding each slice's contents, in the slice's namespace.
+pub(super) const SLICES: &str = "_window-slices";
+/// Each key's next window end to fire.
+const NEXT_FIRE: &str = "_window-slices-next-fire";
+/// Each key's window ends whose allowed lateness has not ended yet.
+const CLEANUPS: &str = "_window-slices-cleanups";
+
+/// What the slicing operator keeps besides the window function's keyed state.
+pub(super) struct SliceState<'a, K, A> {
+    pub(super) keys: &'a mut FxHashMap<K, KeySlices<A>>,
+    pub(super) fires: &'a mut Buckets<K>,
+    pub(super) cleanups: &'a mut Buckets<K>,
+    /// The slices' length (ms).
+    pub(super) slice: i64,
+}
+
+impl<K: Key, A: Clone> SliceState<'_, K, A> {
+    /// The slices, next fires and pending cleanups as keyed state rows.
+    pub(super) fn snapshot<T, W: Window, O, C>(
+        &self,
+        contents: &mut C,
+        max_parallelism: u32,
+    ) -> FnResult<KeyedStateSnapshot>
+    where
+        C: WindowContents<T, K, W, O, Acc = A>,
+    {
+        let next_fire = ValueStateDescriptor::<i64>::new(NEXT_FIRE);
+        let cleanups = ValueStateDescriptor::<Vec<i64>>::new(CLEANUPS);
+        let mut written = KeyedStateBackend::heap();
+        for (key, key_slices) in self.keys.iter() {
+            for (start, acc) in key_slices.slices.iter().chain(key_slices.open.as_ref()) {
+                let namespace = Namespace::TimeWindow {
+                    start: *start,
+                    end: start + self.slice,
+                };
+                contents.save_stored(
+                    KeyedState::new(&mut written, key, namespace),
+                    Some(acc.clone()),
+                )?;
+            }
+            if key_slices.next_fire != i64::MAX {
+                KeyedState::new(&mut written, key, Namespace::Global)
+                    .value(&next_fire)?
+                    .update(key_slices.next_fire)?;
+            }
+        }
+        let mut pending: FxHashMap<&K, Vec<i64>> = FxHashMap::default();
+        for (end, key) in self.cleanups.iter() {
+            pending.entry(key).or_default().push(end);
+        }
+        for (key, ends) in pending {
+            KeyedState::new(&mut written, key, Namespace::Global)
+                .value(&cleanups)?
+                .update(ends)?;
+        }
+        let mut snapshot = written.snapshot(max_parallelism)?;
+        snapshot.rename_state(STORED_CONTENTS, SLICES);
+        Ok(snapshot)
+    }
+
+    /// Moves the slices, next fires and pending cleanups restored into `backend` (with the
+    /// slices under the contents' name, see [`restorable`]) into the operator's structures;
+    /// returns the earliest window end to fire.
+    pub(super) fn restore<T, W: Window, O, C>(
+        &mut self,
+        backend: &mut KeyedStateBackend<K>,
+        contents: &mut C,
+    ) -> FnResult<Option<i64>>
+    where
+        C: WindowContents<T, K, W, O, Acc = A>,
+    {
+        for (key, namespace) in backend.entries(STORED_CONTENTS)? {
+            let Namespace::TimeWindow { start, .. } = namespace else {
+                return Err(format!("a restored slice has the namespace {namespace:?}").into());
+            };
+            let acc = contents.load_stored(KeyedState::new(backend, &key, namespace))?;
+            contents.save_stored(KeyedState::new(backend, &key, namespace), None)?;
+            if let Some(acc) = acc {
+                let key_slices = self.keys.entry(key).or_insert_with(KeySlices::new);
+                key_slices.slice_for(start, move || acc);
+            }
+        }
+        let next_fire = ValueStateDescriptor::<i64>::new(NEXT_FIRE);
+        let mut earliest: Option<i64> = None;
+        for (key, _) in backend.entries(NEXT_FIRE)? {
+            let mut stored = KeyedState::new(backend, &key, Namespace::Global).value(&next_fire)?;
+            if let (Some(end), Some(key_slices)) = (stored.value()?, self.keys.get_mut(&key)) {
+                key_slices.next_fire = end;
+                earliest = Some(earliest.map_or(end, |e| e.min(end)));
+                self.fires.push(end, key.clone());
+            }
+            stored.clear()?;
+        }
+        let cleanups = ValueStateDescriptor::<Vec<i64>>::new(CLEANUPS);
+        for (key, _) in backend.entries(CLEANUPS)? {
+            let mut stored = KeyedState::new(backend, &key, Namespace::Global).value(&cleanups)?;
+            for end in stored.value()?.unwrap_or_default() {
+                self.cleanups.push(end, key.clone());
+            }
+            stored.clear()?;
+        }
+        Ok(earliest)
+    }
+}
+
+/// The snapshots with the slices under the contents' name, so the contents' stored form reads
+/// them back; refuses snapshots of the general window operator.
+pub(super) fn restorable(snapshots: &[KeyedStateSnapshot]) -> FnResult<Vec<KeyedStateSnapshot>> {
+    snapshots
+        .iter()
+        .map(|snapshot| {
+            refuse_general_windows(snapshot)?;
+            let mut snapshot = snapshot.clone();
+            snapshot.rename_state(SLICES, STORED_CONTENTS);
+            Ok(snapshot)
+        })
+        .collect()
+}
+
+/// The error for a snapshot of the general window operator restored into the slicing one.
+fn refuse_general_windows(snapshot: &KeyedStateSnapshot) -> FnResult<()> {
+    if snapshot.has_state(STORED_TRIGGER) {
+        return Err(
+            "this window operator was snapshotted with its windows kept whole (the \
+                    general window operator, which the rocksdb state backend or a custom \
+                    trigger selects), but now runs on slices (the heap backend's operator for \
+                    tumbling and sliding windows); restore it with the state backend it was \
+                    snapshotted with (state.backend.type)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The error for a snapshot of the slicing window operator restored into the general one.
+pub(super) fn refuse_slices(snapshots: &[KeyedStateSnapshot]) -> FnResult<()> {
+    if snapshots.iter().any(|s| s.has_state(SLICES)) {
+        return Err(
+            "this window operator was snapshotted on slices (the heap backend's \
+                    operator for tumbling and sliding windows), but now keeps its windows \
+                    whole (the general window operator, which the rocksdb state backend \
+                    selects); restore it with state.backend.type: hashmap"
+                .into(),
+        );
+    }
+    Ok(())
+}
