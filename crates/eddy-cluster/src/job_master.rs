@@ -191,6 +191,7 @@ impl JobMaster {
                 attempt_number: 0,
                 vertex: subtask.vertex,
                 subtask_index: subtask.subtask_index,
+                slot: format!("{}/{}", slot.task_manager, slot.slot_index),
                 execution_vertex: subtask.clone(),
                 settings: self.setup.config.task_settings.clone(),
             };

@@ -3,9 +3,10 @@
 //! Each keyed operator subtask gets a RocksDB instance of its own in a fresh directory under
 //! `state.backend.rocksdb.localdir`, removed when the subtask ends. Every state is a column
 //! family; rows are the byte layout of `eddy_core::state` (key group first, so a key-group
-//! range is one scan). The instance's memory — block cache and memtables — is held to
-//! `state.backend.rocksdb.memory.fixed-per-slot`: memtables are charged to the block cache
-//! through a write buffer manager, so one LRU cache of that size bounds both. The write-ahead
+//! range is one scan). The memory of the instances of one job in one slot — block caches and
+//! memtables — is held to the slot's budget (`state.backend.rocksdb.memory.fixed-per-slot`, or
+//! the slot's share of `taskmanager.memory.managed.size`): they share one LRU cache of that
+//! size, to which their memtables are charged through a shared write buffer manager. The write-ahead
 //! log is off, as in Flink: durability comes from checkpoints, not from the local instance.
 
 mod options;
@@ -21,7 +22,7 @@ use eddy_core::state::{
 };
 use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
 
-pub use options::RocksDbOptions;
+pub use options::{RocksDbOptions, SharedMemory};
 
 /// Makes instance directory names unique within the process.
 static INSTANCES: AtomicU64 = AtomicU64::new(0);
@@ -96,11 +97,16 @@ impl RocksDbStore {
             .take(40)
             .collect();
         let name = format!("job_{}_op_{operator}_{}", ctx.job_id, ctx.subtask_index);
-        Self::open(
-            &parent,
-            &name,
-            RocksDbOptions::with_budget(config.memory_budget.bytes()),
-        )
+        let options = match (config.memory_budget, &config.slot) {
+            (Some(budget), Some(slot)) => RocksDbOptions::shared(SharedMemory::for_slot(
+                &ctx.job_id.to_string(),
+                slot,
+                budget.bytes(),
+            )),
+            (Some(budget), None) => RocksDbOptions::with_budget(budget.bytes()),
+            (None, _) => RocksDbOptions::unbounded(),
+        };
+        Self::open(&parent, &name, options)
     }
 
     /// Where the instance keeps its files.

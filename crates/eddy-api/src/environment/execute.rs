@@ -6,11 +6,11 @@ use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
     FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
-    ROCKSDB_MEMORY_FIXED_PER_SLOT, ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT,
-    STATE_BACKEND_TYPE, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
+    TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
-use eddy_core::state::StateBackendConfig;
+use eddy_core::state::{rocksdb_slot_budget, StateBackendConfig};
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
 use eddy_runtime::factory::{JobCode, TaskSettings};
 use eddy_runtime::state_backend::check_state_backend_built;
@@ -102,7 +102,7 @@ impl StreamExecutionEnvironment {
         let BuiltProgram { graph, code } = self.build_program(job_name)?;
         let config = self.state.lock().config.clone();
         let job = JobGraph::from_stream_graph(&graph)?;
-        let job_config = job_config(&config, &graph)?;
+        let job_config = job_config(&config, &graph, &job)?;
         let cluster = MiniCluster::start(mini_cluster_config(&config, &job)?)?;
         let job_id = JobId::generate();
         let dispatcher = cluster.dispatcher();
@@ -125,7 +125,11 @@ impl StreamExecutionEnvironment {
     }
 }
 
-fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, JobError> {
+fn job_config(
+    config: &Configuration,
+    graph: &StreamGraph,
+    job: &JobGraph,
+) -> Result<JobConfig, JobError> {
     let batch_size = config.get(&NETWORK_BATCH_SIZE)?;
     let buffers = config.get(&BUFFERS_PER_CHANNEL)?;
     if batch_size == 0 || buffers == 0 {
@@ -148,7 +152,8 @@ fn job_config(config: &Configuration, graph: &StreamGraph) -> Result<JobConfig, 
             state_backend: StateBackendConfig {
                 backend,
                 local_dir: config.get(&ROCKSDB_LOCAL_DIR)?.to_string(),
-                memory_budget: config.get(&ROCKSDB_MEMORY_FIXED_PER_SLOT)?,
+                memory_budget: rocksdb_slot_budget(config, slots_per_task_manager(config, job)?)?,
+                slot: None,
                 timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
             },
         },
@@ -163,13 +168,18 @@ fn mini_cluster_config(
     config: &Configuration,
     job: &JobGraph,
 ) -> Result<MiniClusterConfig, JobError> {
+    Ok(MiniClusterConfig {
+        task_managers: config.get(&TASK_MANAGER_COUNT)?.max(1),
+        slots_per_task_manager: slots_per_task_manager(config, job)?,
+    })
+}
+
+/// `taskmanager.numberOfTaskSlots` if configured, else just enough for this job on
+/// `taskmanager.count` TaskManagers.
+fn slots_per_task_manager(config: &Configuration, job: &JobGraph) -> Result<u32, JobError> {
     let task_managers = config.get(&TASK_MANAGER_COUNT)?.max(1);
-    let slots_per_task_manager = match config.get_optional(&TASK_MANAGER_NUM_TASK_SLOTS)? {
+    Ok(match config.get_optional(&TASK_MANAGER_NUM_TASK_SLOTS)? {
         Some(slots) => slots,
         None => job.required_slots().div_ceil(task_managers),
-    };
-    Ok(MiniClusterConfig {
-        task_managers,
-        slots_per_task_manager,
     })
 }

@@ -142,13 +142,32 @@ pub const ROCKSDB_LOCAL_DIR: ConfigOption<Cow<'static, str>> = ConfigOption {
     description: "Directory for the files of the rocksdb state backend; empty means the system temporary directory.",
 };
 
-/// `state.backend.rocksdb.memory.fixed-per-slot`: the memory budget of each RocksDB instance
-/// (block cache and write buffers together).
+/// `state.backend.rocksdb.memory.fixed-per-slot`: a fixed memory budget per slot for the
+/// RocksDB instances in it (block cache and write buffers together); overrides the managed
+/// memory when set.
 pub const ROCKSDB_MEMORY_FIXED_PER_SLOT: ConfigOption<MemorySize> = ConfigOption {
     key: "state.backend.rocksdb.memory.fixed-per-slot",
     fallback_keys: &[],
     default: MemorySize::mebibytes(64),
-    description: "Memory budget of each keyed operator subtask's RocksDB instance: block cache and write buffers (memtables) together.",
+    description: "Fixed memory budget of all RocksDB instances in one slot together (block cache and write buffers); when set it overrides state.backend.rocksdb.memory.managed.",
+};
+
+/// `state.backend.rocksdb.memory.managed`: whether the RocksDB instances of a slot share the
+/// slot's managed memory as their budget.
+pub const ROCKSDB_MEMORY_MANAGED: ConfigOption<bool> = ConfigOption {
+    key: "state.backend.rocksdb.memory.managed",
+    fallback_keys: &[],
+    default: true,
+    description: "Whether the RocksDB instances of a slot share the slot's managed memory (taskmanager.memory.managed.size divided by the slots) as one bounded block cache and write-buffer budget; false leaves each instance unbounded.",
+};
+
+/// `taskmanager.memory.managed.size`: a TaskManager's managed memory, divided evenly among its
+/// slots (the RocksDB state backend's budget).
+pub const TASK_MANAGER_MEMORY_MANAGED_SIZE: ConfigOption<MemorySize> = ConfigOption {
+    key: "taskmanager.memory.managed.size",
+    fallback_keys: &[],
+    default: MemorySize::mebibytes(128),
+    description: "Managed memory of each TaskManager, divided evenly among its slots; the RocksDB state backend's memory budget.",
 };
 
 /// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers,

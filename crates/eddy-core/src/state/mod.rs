@@ -57,7 +57,7 @@ pub use operator::{
 };
 pub use redistribute::{redistribute, RedistributionError};
 pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
-pub use settings::StateBackendConfig;
+pub use settings::{rocksdb_slot_budget, StateBackendConfig};
 pub use snapshot::{
     restore_value_rows, value_state_description, DecodedRow, ErasedKey, KeyedStateSnapshot,
     RowWriter, SnapshotError, StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,

@@ -67,7 +67,11 @@ impl ChainBuilder<'_> {
                 attempt_number: d.attempt_number,
                 keyed_state: None,
             },
-            settings: d.settings.clone(),
+            settings: {
+                let mut settings = d.settings.clone();
+                settings.state_backend.slot = Some(d.slot.clone());
+                settings
+            },
             clock: self.clock.clone(),
             restored: Default::default(),
         }

@@ -36,6 +36,9 @@ pub struct TaskDescriptor {
     pub vertex: VertexId,
     /// This subtask's index.
     pub subtask_index: u32,
+    /// The slot the subtask runs in (`<TaskManager>/<slot index>`): keyed operators of one
+    /// job in one slot share the slot's state-backend memory.
+    pub slot: String,
     /// The subtask's channels.
     pub execution_vertex: ExecutionVertex,
     /// Runtime settings.

@@ -5,4 +5,5 @@
 //! `cargo test -p eddy-state --test integration <module>::`.
 
 mod conformance;
+mod memory;
 mod ttl;

@@ -10,12 +10,12 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 
 use eddy_core::config::{
-    Configuration, StateBackendType, ROCKSDB_LOCAL_DIR, ROCKSDB_MEMORY_FIXED_PER_SLOT,
-    ROCKSDB_TIMER_SERVICE_FACTORY,
+    Configuration, StateBackendType, ROCKSDB_LOCAL_DIR, ROCKSDB_TIMER_SERVICE_FACTORY,
 };
 use eddy_core::functions::RuntimeContext;
 use eddy_core::state::{
-    KeyedState, KeyedStateBackend, Namespace, StateBackendConfig, ValueStateDescriptor,
+    rocksdb_slot_budget, KeyedState, KeyedStateBackend, Namespace, StateBackendConfig,
+    ValueStateDescriptor,
 };
 use eddy_core::FnResult;
 use eddy_runtime::state_backend::{check_state_backend_built, open_keyed_state_backend};
@@ -145,7 +145,9 @@ fn backend_config(
     Ok(StateBackendConfig {
         backend,
         local_dir: config.get(&ROCKSDB_LOCAL_DIR)?.into_owned(),
-        memory_budget: config.get(&ROCKSDB_MEMORY_FIXED_PER_SLOT)?,
+        // The benchmark's one instance has a slot to itself.
+        memory_budget: rocksdb_slot_budget(config, 1)?,
+        slot: None,
         timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
     })
 }
