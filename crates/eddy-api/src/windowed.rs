@@ -202,6 +202,7 @@ where
                         setup.settings.runtime_mode,
                         setup.settings.state_backend.clone(),
                     )
+                    .with_batch_size(setup.settings.batch_size)
                 });
         self.finish(stream)
     }
@@ -266,12 +267,15 @@ where
                         settings.state_backend.clone(),
                     ))
                 } else {
-                    EitherLogic::Right(WindowOperatorLogic::new(
-                        general,
-                        setup.clock.clone(),
-                        settings.runtime_mode,
-                        settings.state_backend.clone(),
-                    ))
+                    EitherLogic::Right(
+                        WindowOperatorLogic::new(
+                            general,
+                            setup.clock.clone(),
+                            settings.runtime_mode,
+                            settings.state_backend.clone(),
+                        )
+                        .with_batch_size(settings.batch_size),
+                    )
                 }
             },
         );

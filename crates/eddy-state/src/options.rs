@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, DBCompressionType, MergeOperands, Options, WriteBufferManager,
+    BlockBasedIndexType, BlockBasedOptions, Cache, DBCompressionType, MergeOperands, Options,
+    WriteBufferManager,
 };
 
 /// The smallest budget that leaves RocksDB room to work (a few memtables and blocks).
@@ -145,7 +146,16 @@ impl RocksDbOptions {
         if let Some(memory) = &self.memory {
             table.set_block_cache(&memory.cache);
             table.set_cache_index_and_filter_blocks(true);
+            table.set_cache_index_and_filter_blocks_with_high_priority(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            // Index and filter in small partitions (Flink's partitioned index/filters for
+            // bounded memory): a lookup loads one partition of a few KiB into the cache,
+            // not a whole file's filter, which a small cache would evict and re-read (and
+            // re-checksum) on every lookup.
+            table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+            table.set_partition_filters(true);
+            table.set_metadata_block_size(4096);
+            table.set_pin_top_level_index_and_filter(true);
             // A memtable is at most a quarter of the budget, so flushes happen well within it.
             options.set_write_buffer_size((memory.budget / 4).min(64 << 20));
         }

@@ -110,3 +110,6 @@ impl ProcessingTimeService {
 
 #[cfg(test)]
 mod snapshot_tests;
+
+#[cfg(test)]
+mod store_timer_tests;

@@ -218,7 +218,9 @@ fn sliding_windows_with_incremental_sums_survive_snapshot_restore_and_rescale() 
             allowed_lateness: lateness,
             late_data: None,
         };
+        // Small chunks: a watermark's windows leave in several calls.
         WindowOperatorLogic::new(spec, clock, RuntimeMode::Streaming, backend.config())
+            .with_batch_size(5)
     });
 }
 

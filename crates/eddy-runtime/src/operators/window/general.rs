@@ -18,6 +18,9 @@ use crate::output::Batch;
 use crate::snapshot::restore_keyed;
 use crate::state_backend::open_keyed_state_backend;
 
+/// Results per call unless [`WindowOperatorLogic::with_batch_size`] says otherwise.
+const DEFAULT_CHUNK: usize = 1024;
+
 /// Flink's `WindowOperator`: assigns elements to windows, keeps per key and window contents,
 /// asks the trigger when to fire and purge, and cleans up at `max_timestamp + lateness`.
 pub struct WindowOperatorLogic<T, K: Key, W: Window, KS, A, Tr: Trigger<T, W>, C, O>
@@ -34,6 +37,12 @@ where
     requests: Vec<TimerRequest>,
     assigned: Vec<W>,
     fire_processing_timers_at_end: bool,
+    /// The most results one call emits; the rest wait for
+    /// [`pending_output`](OneInputLogic::pending_output), so a watermark that fires a
+    /// million windows emits batch-sized chunks instead of one batch of them all.
+    chunk: usize,
+    /// The timers being fired when the last chunk filled up: domain and processing time.
+    firing: Option<(TimeDomain, i64)>,
     _output: std::marker::PhantomData<fn() -> O>,
 }
 
@@ -63,8 +72,16 @@ where
             requests: Vec::new(),
             assigned: Vec::new(),
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
+            chunk: DEFAULT_CHUNK,
+            firing: None,
             _output: std::marker::PhantomData,
         }
+    }
+
+    /// Emits at most `batch_size` results per call (`taskmanager.network.batch-size`).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.chunk = batch_size.max(1);
+        self
     }
 
     fn event_time(&self) -> bool {
@@ -348,7 +365,12 @@ where
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
         let mut out = Batch::new();
+        self.firing = None;
         loop {
+            if out.len() >= self.chunk {
+                self.firing = Some((domain, now));
+                break;
+            }
             let due = match domain {
                 TimeDomain::EventTime => self.timers.pop_event_time_due(),
                 TimeDomain::ProcessingTime => self.timers.pop_processing_time_due(now),
@@ -566,6 +588,17 @@ where
             return Ok(Batch::new());
         }
         self.fire_timers(TimeDomain::ProcessingTime, i64::MAX, ctx, side_outputs)
+    }
+
+    fn pending_output(
+        &mut self,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Option<Batch<O>>> {
+        match self.firing.take() {
+            Some((domain, now)) => self.fire_timers(domain, now, ctx, side_outputs).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn close(&mut self) -> FnResult<()> {
