@@ -377,7 +377,16 @@ impl RestoredState {
             })?;
         let mut prefix = Vec::new();
         write_row(&mut prefix, key_group, key, namespace, name)?;
-        self.rows.retain(|row, _| !row.starts_with(&prefix));
+        // The rows of one key and namespace are contiguous: remove that range only.
+        let doomed: Vec<Vec<u8>> = self
+            .rows
+            .range(prefix.clone()..)
+            .take_while(|(row, _)| row.starts_with(&prefix))
+            .map(|(row, _)| row.clone())
+            .collect();
+        for row in doomed {
+            self.rows.remove(&row);
+        }
         Ok(())
     }
 }
@@ -608,6 +617,41 @@ mod tests {
             err.to_string().contains("pipeline.max-parallelism"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn clearing_a_namespace_of_restored_rows_drops_exactly_that_key_there() {
+        let window = Namespace::TimeWindow { start: 0, end: 10 };
+        let mut writer = RowWriter::new("m", 16);
+        for key in [1u32, 2, 300] {
+            for namespace in [Namespace::Global, window] {
+                for user_key in [5u8, 6] {
+                    writer
+                        .row(&key, namespace, Some(&user_key), |out| {
+                            encode_into(out, &key, "m")
+                        })
+                        .unwrap();
+                }
+            }
+        }
+        let mut restored = RestoredState {
+            description: "MapState<u8, u32>".into(),
+            rows: writer.into_rows().into_iter().collect(),
+        };
+        restored.clear_namespace(&2u32, window, 16, "m").unwrap();
+        let mut left: Vec<(u32, Namespace)> = restored.entries("m").unwrap();
+        left.sort_by_key(|(key, namespace)| (*key, *namespace != Namespace::Global));
+        assert_eq!(
+            left,
+            vec![
+                (1, Namespace::Global),
+                (1, window),
+                (2, Namespace::Global),
+                (300, Namespace::Global),
+                (300, window)
+            ]
+        );
+        assert_eq!(restored.rows.len(), 10);
     }
 
     #[test]
