@@ -7,12 +7,15 @@ use std::collections::BTreeMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{
-    Collector, KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedCoProcessFunction,
-    KeyedContext, KeyedReadOnlyBroadcastContext, ProcessJoinContext,
+    BroadcastContext, BroadcastProcessFunction, Collector, KeyedBroadcastContext,
+    KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
+    KeyedReadOnlyBroadcastContext, ProcessJoinContext, ReadOnlyBroadcastContext,
 };
 use eddy_core::state::{BroadcastStateDeclaration, MapStateDescriptor, ValueStateDescriptor};
 use eddy_core::{FnResult, StreamRecord};
-use eddy_runtime::operators::{IntervalJoinLogic, KeyedBroadcastProcessLogic, KeyedCoProcessLogic};
+use eddy_runtime::operators::{
+    BroadcastProcessLogic, IntervalJoinLogic, KeyedBroadcastProcessLogic, KeyedCoProcessLogic,
+};
 use eddy_runtime::testing::{EitherInput, HarnessInput, TwoInputAdapter};
 
 use crate::common::{check_every_interruption, check_every_interruption_routed};
@@ -292,6 +295,74 @@ fn keyed_broadcast_state_survives_snapshot_restore_and_rescale() {
                 clock,
                 RuntimeMode::Streaming,
                 backend.config(),
+            ))
+        },
+    );
+}
+
+/// Tags each record of a non-keyed stream with the latest broadcast threshold.
+#[derive(Clone)]
+struct TagWithThreshold {
+    threshold: MapStateDescriptor<String, u64>,
+}
+
+impl BroadcastProcessFunction<Pair, Pair, (u32, u64, u64)> for TagWithThreshold {
+    fn process_element(
+        &mut self,
+        (key, value): Pair,
+        ctx: &mut ReadOnlyBroadcastContext<'_>,
+        out: &mut Collector<'_, (u32, u64, u64)>,
+    ) -> FnResult<()> {
+        let threshold = ctx
+            .broadcast_state(&self.threshold)?
+            .get(&"threshold".to_string())?
+            .unwrap_or(0);
+        out.collect((key, value, threshold));
+        Ok(())
+    }
+
+    fn process_broadcast_element(
+        &mut self,
+        (_, value): Pair,
+        ctx: &mut BroadcastContext<'_>,
+        _out: &mut Collector<'_, (u32, u64, u64)>,
+    ) -> FnResult<()> {
+        ctx.broadcast_state(&self.threshold)?
+            .put("threshold".to_string(), value % 100)
+    }
+}
+
+#[test]
+fn broadcast_state_of_a_non_keyed_stream_survives_snapshot_restore_and_rescale() {
+    let inputs = two_sided_inputs();
+    let mut threshold = 0;
+    let mut want = Vec::new();
+    for input in &inputs {
+        if let HarnessInput::Record(record, t) = input {
+            match *record {
+                EitherInput::Second((_, value)) => threshold = value % 100,
+                EitherInput::First((key, value)) => want.push(StreamRecord {
+                    value: (key, value, threshold),
+                    timestamp: *t,
+                }),
+            }
+        }
+    }
+    let function = TagWithThreshold {
+        threshold: MapStateDescriptor::new("thresholds"),
+    };
+    let declarations = [BroadcastStateDeclaration::of(&function.threshold)];
+    // The non-broadcast records are spread over the subtasks by key, as a rebalance would.
+    check_every_interruption_routed(
+        &inputs,
+        &[0, 301, 802],
+        (key_of, is_broadcast),
+        &want,
+        |_, clock| {
+            TwoInputAdapter::new(BroadcastProcessLogic::new(
+                function.clone(),
+                &declarations,
+                clock,
             ))
         },
     );
