@@ -62,12 +62,12 @@ pub(crate) fn snapshot_keyed<K: Key, N: TimerNamespace>(
     state: &mut KeyedStateBackend<K>,
     timers: Option<&InternalTimerService<K, N>>,
     ctx: &RuntimeContext,
-) -> FnResult<Option<KeyedStateSnapshot>> {
+) -> FnResult<KeyedStateSnapshot> {
     let mut snapshot = state.snapshot(ctx.max_parallelism)?;
     if let Some(timers) = timers {
         timers.snapshot_into(&mut snapshot)?;
     }
-    Ok(Some(snapshot))
+    Ok(snapshot)
 }
 
 /// Restores the keyed state and the timers of this subtask's key groups (after the backend

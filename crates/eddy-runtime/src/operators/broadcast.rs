@@ -10,8 +10,8 @@ use eddy_core::functions::{
     KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext, RuntimeContext, SideOutputs,
 };
 use eddy_core::state::{
-    BroadcastStateDeclaration, BroadcastStateStore, KeyedStateBackend, KeyedStateSnapshot,
-    OperatorStateStore, StateBackendConfig,
+    BroadcastStateDeclaration, BroadcastStateStore, KeyedStateBackend, OperatorStateStore,
+    StateBackendConfig,
 };
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -19,7 +19,6 @@ use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 use super::co::TwoInputLogic;
 use super::keyed_process::fire_timers;
 use crate::output::Batch;
-use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Applies a [`BroadcastProcessFunction`] (Flink's `CoBroadcastWithNonKeyedOperator`):
@@ -232,20 +231,7 @@ where
         self.function.open(ctx)
     }
 
-    fn snapshot_keyed_state(
-        &mut self,
-        ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        snapshot_keyed(&mut self.state, Some(&self.timers), ctx)
-    }
-
-    fn restore_keyed_state(
-        &mut self,
-        snapshots: &[KeyedStateSnapshot],
-        ctx: &RuntimeContext,
-    ) -> FnResult<()> {
-        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)
-    }
+    keyed_snapshot_hooks!(state, timers);
 
     fn process1(
         &mut self,

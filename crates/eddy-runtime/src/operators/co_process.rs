@@ -5,14 +5,13 @@ use eddy_core::functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use super::keyed_process::{fire_timers, process_keyed};
 use crate::output::Batch;
-use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Applies a [`CoProcessFunction`], tracking the combined watermark for its context.
@@ -167,20 +166,7 @@ where
         self.function.open(ctx)
     }
 
-    fn snapshot_keyed_state(
-        &mut self,
-        ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        snapshot_keyed(&mut self.state, Some(&self.timers), ctx)
-    }
-
-    fn restore_keyed_state(
-        &mut self,
-        snapshots: &[KeyedStateSnapshot],
-        ctx: &RuntimeContext,
-    ) -> FnResult<()> {
-        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)
-    }
+    keyed_snapshot_hooks!(state, timers);
 
     fn process1(
         &mut self,

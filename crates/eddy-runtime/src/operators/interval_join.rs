@@ -21,7 +21,7 @@ use eddy_core::{Data, FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use crate::output::Batch;
-use crate::snapshot::restore_keyed;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Which buffer a cleanup timer of the interval join empties.
@@ -292,8 +292,7 @@ where
         &mut self,
         ctx: &RuntimeContext,
     ) -> FnResult<Option<KeyedStateSnapshot>> {
-        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
-        self.timers.snapshot_into(&mut snapshot)?;
+        let mut snapshot = snapshot_keyed(&mut self.state, Some(&self.timers), ctx)?;
         if let Some(buffers) = self.buffers.snapshot_heap(ctx.max_parallelism)? {
             snapshot.insert_states_from(buffers);
         }

@@ -156,7 +156,7 @@ where
     ) -> FnResult<Option<KeyedStateSnapshot>> {
         let store = self.store.as_ref().ok_or(NOT_OPEN)?;
         store.with_backend(|backend| {
-            snapshot_keyed(backend, None::<&InternalTimerService<K, ()>>, ctx)
+            snapshot_keyed(backend, None::<&InternalTimerService<K, ()>>, ctx).map(Some)
         })
     }
 

@@ -4,13 +4,12 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{
     Collector, KeySelector, KeyedContext, KeyedProcessFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
-use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Runs a keyed process function: extracts each element's key, and fires the function's
@@ -163,20 +162,7 @@ where
         self.function.open(ctx)
     }
 
-    fn snapshot_keyed_state(
-        &mut self,
-        ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        snapshot_keyed(&mut self.state, Some(&self.timers), ctx)
-    }
-
-    fn restore_keyed_state(
-        &mut self,
-        snapshots: &[KeyedStateSnapshot],
-        ctx: &RuntimeContext,
-    ) -> FnResult<()> {
-        restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)
-    }
+    keyed_snapshot_hooks!(state, timers);
 
     fn process(
         &mut self,

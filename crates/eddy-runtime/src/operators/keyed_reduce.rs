@@ -12,12 +12,10 @@ use eddy_core::state::{
     restore_value_rows, value_state_description, KeyedState, KeyedStateBackend, KeyedStateSnapshot,
     Namespace, RowWriter, StateBackendConfig, ValueStateDescriptor,
 };
-use eddy_core::time::InternalTimerService;
 use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;
-use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Keeps one accumulated value per key. In STREAMING mode every update is emitted; in BATCH mode
@@ -249,25 +247,7 @@ where
         self.reducer.open(ctx)
     }
 
-    fn snapshot_keyed_state(
-        &mut self,
-        ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        snapshot_keyed(&mut self.state, None::<&InternalTimerService<K, ()>>, ctx)
-    }
-
-    fn restore_keyed_state(
-        &mut self,
-        snapshots: &[KeyedStateSnapshot],
-        ctx: &RuntimeContext,
-    ) -> FnResult<()> {
-        restore_keyed(
-            snapshots,
-            &mut self.state,
-            None::<&mut InternalTimerService<K, ()>>,
-            ctx,
-        )
-    }
+    keyed_snapshot_hooks!(state);
 
     fn process(
         &mut self,

@@ -23,6 +23,40 @@ macro_rules! forward_checkpointed {
     };
 }
 
+/// Implements a logic's `snapshot_keyed_state`/`restore_keyed_state` for an operator whose
+/// keyed state is the backend in field `$state` (and, given, the timers in field `$timers`).
+macro_rules! keyed_snapshot_hooks {
+    ($state:ident) => {
+        keyed_snapshot_hooks!(@with $state, |_this| None::<
+            &eddy_core::time::InternalTimerService<_, ()>,
+        >, |_this| None::<&mut eddy_core::time::InternalTimerService<_, ()>>);
+    };
+    ($state:ident, $timers:ident) => {
+        keyed_snapshot_hooks!(@with $state, |this| Some(&this.$timers), |this| Some(
+            &mut this.$timers
+        ));
+    };
+    // `$read` / `$write` are the timers argument, written against a name for `self` that the
+    // caller chooses (macro hygiene keeps `self` itself out of the caller's tokens).
+    (@with $state:ident, |$r:ident| $read:expr, |$w:ident| $write:expr) => {
+        fn snapshot_keyed_state(
+            &mut self,
+            ctx: &eddy_core::functions::RuntimeContext,
+        ) -> eddy_core::FnResult<Option<eddy_core::state::KeyedStateSnapshot>> {
+            let $r = &mut *self;
+            crate::snapshot::snapshot_keyed(&mut $r.$state, $read, ctx).map(Some)
+        }
+        fn restore_keyed_state(
+            &mut self,
+            snapshots: &[eddy_core::state::KeyedStateSnapshot],
+            ctx: &eddy_core::functions::RuntimeContext,
+        ) -> eddy_core::FnResult<()> {
+            let $w = &mut *self;
+            crate::snapshot::restore_keyed(snapshots, &mut $w.$state, $write, ctx)
+        }
+    };
+}
+
 mod basic;
 mod broadcast;
 mod co;

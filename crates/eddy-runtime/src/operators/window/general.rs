@@ -15,7 +15,7 @@ use super::states::WindowStates;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
-use crate::snapshot::restore_keyed;
+use crate::snapshot::{restore_keyed, snapshot_keyed};
 use crate::state_backend::open_keyed_state_backend;
 
 /// Results per call unless [`WindowOperatorLogic::with_batch_size`] says otherwise.
@@ -458,8 +458,7 @@ where
         &mut self,
         ctx: &RuntimeContext,
     ) -> FnResult<Option<KeyedStateSnapshot>> {
-        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
-        self.timers.snapshot_into(&mut snapshot)?;
+        let mut snapshot = snapshot_keyed(&mut self.state, Some(&self.timers), ctx)?;
         if let Some(windows) = self
             .windows
             .snapshot_heap(&mut self.spec.contents, ctx.max_parallelism)?
