@@ -4,9 +4,16 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eddy_core::functions::{
-    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
+    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+    SourceFunction, SourceOutput, SourceStatus,
 };
+use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
 use eddy_core::FnResult;
+
+use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+
+/// The operator state holding the collection source's position.
+const SPLITS_STATE: &str = "collection-source-position";
 
 /// A non-parallel, bounded source that emits the given elements in order.
 ///
@@ -16,11 +23,17 @@ use eddy_core::FnResult;
 /// The shared slice sits behind a `Mutex` (locked once per poll, never contended in practice)
 /// because a plain `Arc<[T]>` is only `Send` when `T: Sync`, and stream elements are only
 /// required to be `Send`.
+///
+/// Its position is operator state: a restored source continues after the last element it had
+/// emitted at the snapshot.
 #[derive(Debug)]
 pub struct CollectionSource<T> {
     elements: Arc<Mutex<Box<[T]>>>,
     len: usize,
-    position: usize,
+    /// The indexes still to emit.
+    remaining: IndexSplits,
+    /// The position restored in `initialize_state` (`None`: start at the first element).
+    restored: Option<Vec<IndexSplit>>,
 }
 
 impl<T> Clone for CollectionSource<T> {
@@ -28,7 +41,8 @@ impl<T> Clone for CollectionSource<T> {
         CollectionSource {
             elements: Arc::clone(&self.elements),
             len: self.len,
-            position: self.position,
+            remaining: self.remaining.clone(),
+            restored: self.restored.clone(),
         }
     }
 }
@@ -38,8 +52,9 @@ impl<T: Clone + Send + 'static> CollectionSource<T> {
     pub fn new(elements: Vec<T>) -> Self {
         CollectionSource {
             len: elements.len(),
+            remaining: IndexSplits::new(vec![IndexSplit::range(0, elements.len() as u128)]),
             elements: Arc::new(Mutex::new(elements.into_boxed_slice())),
-            position: 0,
+            restored: None,
         }
     }
 
@@ -54,23 +69,59 @@ impl<T: Clone + Send + 'static> CollectionSource<T> {
     }
 }
 
+impl<T: Clone + Send + 'static> CollectionSource<T> {
+    fn descriptor() -> ListStateDescriptor<IndexSplit> {
+        ListStateDescriptor::new(SPLITS_STATE)
+    }
+}
+
 impl<T: Clone + Send + 'static> SourceFunction<T> for CollectionSource<T> {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.restored = restored_splits(ctx, &Self::descriptor())?;
+        Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        snapshot_splits(ctx, store, &Self::descriptor(), self.remaining.to_vec())
+    }
+
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
-        self.position = 0;
+        let splits = self
+            .restored
+            .take()
+            .unwrap_or_else(|| vec![IndexSplit::range(0, self.len as u128)]);
+        if let Some(beyond) = splits.iter().find(|s| {
+            s.stride != 1
+                || s.remaining
+                    .is_none_or(|n| u128::from(s.next) + n > self.len as u128)
+        }) {
+            return Err(format!(
+                "collection source: the restored position {beyond:?} lies beyond the {} \
+                 elements of the collection; was the job changed to another collection?",
+                self.len
+            )
+            .into());
+        }
+        self.remaining = IndexSplits::new(splits);
         Ok(())
     }
 
     fn poll_next(&mut self, out: &mut SourceOutput<'_, T>) -> FnResult<SourceStatus> {
-        if self.position >= self.len {
+        if self.remaining.is_finished() {
             return Ok(SourceStatus::Finished);
         }
+        let run = self.remaining.take(out.remaining().max(1) as u64);
         // The slice is never mutated, so a panic in another holder's `T::clone` leaves it intact.
         let elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = (self.len - self.position).min(out.remaining().max(1));
-        for element in &elements[self.position..self.position + n] {
+        // `open` checked that every run lies within the slice.
+        let start = run.first as usize;
+        for element in &elements[start..start + run.len as usize] {
             out.collect(element.clone());
         }
-        self.position += n;
         Ok(SourceStatus::MoreAvailable)
     }
 
@@ -82,8 +133,29 @@ impl<T: Clone + Send + 'static> SourceFunction<T> for CollectionSource<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{run_parallel, run_subtask, CAPACITY};
+    use crate::testing::{
+        restore_and_run, run_and_snapshot, run_parallel, run_subtask, run_with_restore, CAPACITY,
+    };
     use eddy_core::Batch;
+
+    #[test]
+    fn restored_source_continues_after_the_last_emitted_element() {
+        let source = CollectionSource::new((1..=8).collect::<Vec<u32>>());
+        let run = run_with_restore(&source, 1, 2, 1, None).unwrap();
+        assert_eq!(run.before, vec![vec![1, 2, 3, 4, 5, 6]]);
+        assert_eq!(run.after, vec![vec![7, 8]]);
+        let finished = run_with_restore(&source, 1, 10, 1, None).unwrap();
+        assert_eq!(finished.after, vec![Vec::<u32>::new()]);
+    }
+
+    #[test]
+    fn restoring_into_a_shorter_collection_is_an_error() {
+        let long = CollectionSource::new((1..=8).collect::<Vec<u32>>());
+        let (_, snapshots) = run_and_snapshot(&long, 1, 1).unwrap();
+        let short = CollectionSource::new(vec![1u32, 2]);
+        let err = restore_and_run(&short, &snapshots, 1, None).unwrap_err();
+        assert!(err.to_string().contains("beyond the 2 elements"), "{err}");
+    }
 
     #[test]
     fn emits_all_elements_in_order() {

@@ -5,9 +5,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy_core::functions::{
-    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
+    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+    SourceFunction, SourceOutput, SourceStatus,
 };
+use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
 use eddy_core::FnResult;
+
+use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+
+/// The operator state holding a generator subtask's remaining indexes.
+const SPLITS_STATE: &str = "generator-source-splits";
 
 /// Where the source reads the time from (replaceable in tests).
 type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -26,16 +33,19 @@ const NANOS_PER_SECOND: u128 = 1_000_000_000;
 /// subtask makes progress even when `r < p`): `elapsed` after `open`, a subtask has emitted at
 /// most `floor(elapsed_seconds * r / p)` records. When it is ahead, `poll_next` returns
 /// `NothingAvailable` with the time until its next record is due instead of sleeping.
+///
+/// Its position is operator state: a snapshot holds each subtask's remaining indexes (a range,
+/// or the next index of its stride), and a restored subtask (at any parallelism) continues the
+/// ones it receives, so every index is generated once across a restore. The rate limit
+/// restarts with the restored subtask.
 pub struct GeneratorSource<T, F> {
     generator: F,
     count: Option<u64>,
     rate: Option<u64>,
-    /// The next index this subtask generates.
-    next: u64,
-    /// Bounded: how many indexes this subtask still generates.
-    remaining: u64,
-    /// Unbounded: the distance between this subtask's indexes (the parallelism).
-    stride: u64,
+    /// This subtask's remaining indexes.
+    splits: IndexSplits,
+    /// The indexes restored in `initialize_state` (`None`: start fresh in `open`).
+    restored: Option<Vec<IndexSplit>>,
     /// How many records this subtask emitted since `open`.
     emitted: u64,
     /// Rate limiting: `p * 10^9`, so that the allowed count is `elapsed_ns * rate / divisor`.
@@ -51,9 +61,8 @@ impl<T, F: Clone> Clone for GeneratorSource<T, F> {
             generator: self.generator.clone(),
             count: self.count,
             rate: self.rate,
-            next: self.next,
-            remaining: self.remaining,
-            stride: self.stride,
+            splits: self.splits.clone(),
+            restored: self.restored.clone(),
             emitted: self.emitted,
             divisor: self.divisor,
             started: self.started,
@@ -68,7 +77,7 @@ impl<T, F> std::fmt::Debug for GeneratorSource<T, F> {
         f.debug_struct("GeneratorSource")
             .field("count", &self.count)
             .field("rate", &self.rate)
-            .field("next", &self.next)
+            .field("splits", &self.splits)
             .finish_non_exhaustive()
     }
 }
@@ -84,9 +93,8 @@ where
             generator,
             count,
             rate: None,
-            next: 0,
-            remaining: 0,
-            stride: 1,
+            splits: IndexSplits::default(),
+            restored: None,
             emitted: 0,
             divisor: NANOS_PER_SECOND,
             started: None,
@@ -137,23 +145,21 @@ impl<T, F> GeneratorSource<T, F> {
     fn assign(&mut self, index: u32, parallelism: u32) {
         let p = u64::from(parallelism.max(1));
         let i = u64::from(index);
-        match self.count {
+        let split = match self.count {
             Some(count) => {
                 let (n, p, i) = (u128::from(count), u128::from(p), u128::from(i));
-                let start = i * n / p;
-                let end = (i + 1) * n / p;
-                // Both are at most `count`, so they fit in `u64`.
-                self.next = start as u64;
-                self.remaining = end.saturating_sub(start) as u64;
+                IndexSplit::range(i * n / p, (i + 1) * n / p)
             }
-            None => {
-                self.next = i;
-                self.stride = p;
-            }
-        }
+            None => IndexSplit::strided(i, p),
+        };
+        self.splits = IndexSplits::new(vec![split]);
         self.divisor = u128::from(p) * NANOS_PER_SECOND;
         self.emitted = 0;
         self.started = None;
+    }
+
+    fn descriptor() -> ListStateDescriptor<IndexSplit> {
+        ListStateDescriptor::new(SPLITS_STATE)
     }
 
     /// How many more records the rate limit allows now, or how long until the next one.
@@ -180,6 +186,19 @@ where
     T: Send + 'static,
     F: FnMut(u64) -> T + Clone + Send + 'static,
 {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.restored = restored_splits(ctx, &Self::descriptor())?;
+        Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        snapshot_splits(ctx, store, &Self::descriptor(), self.splits.to_vec())
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         if ctx.subtask_index >= ctx.parallelism.max(1) {
             return Err(format!(
@@ -189,37 +208,27 @@ where
             .into());
         }
         self.assign(ctx.subtask_index, ctx.parallelism);
+        if let Some(splits) = self.restored.take() {
+            self.splits = IndexSplits::new(splits);
+        }
         self.started = self.rate.map(|_| (self.clock)());
         Ok(())
     }
 
     fn poll_next(&mut self, out: &mut SourceOutput<'_, T>) -> FnResult<SourceStatus> {
-        let bounded = self.count.is_some();
-        if bounded && self.remaining == 0 {
+        if self.splits.is_finished() {
             return Ok(SourceStatus::Finished);
         }
         let mut n = out.remaining().max(1) as u64;
-        if bounded {
-            n = n.min(self.remaining);
-        }
         if let Some(rate) = self.rate {
             match self.rate_budget(rate) {
                 Ok(budget) => n = n.min(budget),
                 Err(wait) => return Ok(SourceStatus::NothingAvailable(wait)),
             }
         }
-        let generator = &mut self.generator;
-        if bounded {
-            let first = self.next;
-            out.extend((first..first + n).map(generator));
-            self.next += n;
-            self.remaining -= n;
-        } else {
-            let (first, stride) = (self.next, self.stride);
-            out.extend((0..n).map(|k| generator(first.wrapping_add(k.wrapping_mul(stride)))));
-            self.next = first.wrapping_add(n.wrapping_mul(stride));
-        }
-        self.emitted += n;
+        let run = self.splits.take(n);
+        out.extend(run.indexes().map(&mut self.generator));
+        self.emitted += run.len;
         Ok(SourceStatus::MoreAvailable)
     }
 
@@ -238,9 +247,42 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{run_parallel, take_subtask};
+    use crate::testing::{run_parallel, run_with_restore, take_subtask};
     use eddy_core::Batch;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn bounded_restore_generates_every_index_once() {
+        let source = GeneratorSource::bounded(40, |i| i * 10);
+        let expected: Vec<u64> = (0..40).map(|i| i * 10).collect();
+        for (old, polls, new) in [(1, 2, 3), (3, 2, 2), (2, 1, 1), (2, 0, 2), (4, 50, 3)] {
+            let run = run_with_restore(&source, old, polls, new, None).unwrap();
+            assert_eq!(
+                run.all_sorted(),
+                expected,
+                "{old} -> {new} after {polls} polls"
+            );
+        }
+    }
+
+    #[test]
+    fn unbounded_restore_continues_each_stride_in_turns() {
+        // Two subtasks emitted 0,2,..,10 and 1,3,..,11; the one restored subtask continues
+        // both strides, a batch of each in turn.
+        let source = GeneratorSource::unbounded(|i| i);
+        let run = run_with_restore(&source, 2, 2, 1, Some(12)).unwrap();
+        assert_eq!(
+            run.before,
+            vec![vec![0, 2, 4, 6, 8, 10], vec![1, 3, 5, 7, 9, 11]]
+        );
+        assert_eq!(
+            run.after,
+            vec![vec![12, 14, 16, 13, 15, 17, 18, 20, 22, 19, 21, 23]]
+        );
+        // Scaled up, the second new subtask has no stride left and finishes.
+        let run = run_with_restore(&source, 1, 1, 2, Some(6)).unwrap();
+        assert_eq!(run.after, vec![vec![3, 4, 5, 6, 7, 8], vec![]]);
+    }
 
     #[test]
     fn bounded_union_across_three_subtasks_is_the_reference() {

@@ -22,6 +22,11 @@
 //! [`RuntimeContext`](eddy_core::functions::RuntimeContext), which decides what the subtask
 //! reads or writes. Sources never block for long in `poll_next`; a poll that reports
 //! `Finished` emits nothing.
+//!
+//! The collection, sequence, generator and text file sources keep their position as operator
+//! state (what each subtask has still to read, see `splits`): restored from a snapshot, at the
+//! same or another parallelism, they continue where the snapshot was taken. The socket source
+//! cannot be replayed and keeps no position.
 
 #![warn(missing_docs)]
 
@@ -33,6 +38,7 @@ pub mod print;
 pub mod sequence;
 pub mod socket;
 pub mod socket_sink;
+mod splits;
 pub mod text_file;
 pub mod text_file_sink;
 

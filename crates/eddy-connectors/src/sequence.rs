@@ -1,23 +1,34 @@
 //! A parallel source of consecutive numbers (Flink's `fromSequence` / `NumberSequenceSource`).
 
 use eddy_core::functions::{
-    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
+    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+    SourceFunction, SourceOutput, SourceStatus,
 };
+use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
 use eddy_core::FnResult;
+
+use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+
+/// The operator state holding a sequence source subtask's remaining ranges.
+const SPLITS_STATE: &str = "sequence-source-splits";
 
 /// A parallel, bounded source emitting the `u64` numbers `from..=to` (nothing when
 /// `from > to`).
 ///
 /// The range is split into contiguous chunks: with `n = to - from + 1` numbers and parallelism
 /// `p`, subtask `i` emits the numbers at indexes `[i*n/p, (i+1)*n/p)`, in ascending order.
+///
+/// Its position is operator state: a snapshot holds each subtask's remaining range, and a
+/// restored subtask (at any parallelism) continues the ranges it receives, so every number is
+/// emitted once across a restore.
 #[derive(Debug, Clone)]
 pub struct NumberSequenceSource {
     from: u64,
     to: u64,
-    /// The next number this subtask emits.
-    next: u64,
-    /// How many numbers this subtask still emits (up to 2^64, hence `u128`).
-    remaining: u128,
+    /// This subtask's remaining ranges, as indexes from `from`.
+    splits: IndexSplits,
+    /// The ranges restored in `initialize_state` (`None`: start fresh in `open`).
+    restored: Option<Vec<IndexSplit>>,
 }
 
 impl NumberSequenceSource {
@@ -26,8 +37,8 @@ impl NumberSequenceSource {
         let mut source = NumberSequenceSource {
             from,
             to,
-            next: from,
-            remaining: 0,
+            splits: IndexSplits::default(),
+            restored: None,
         };
         source.assign(0, 1);
         source
@@ -52,15 +63,29 @@ impl NumberSequenceSource {
         };
         let p = u128::from(parallelism.max(1));
         let i = u128::from(index);
-        let start = i * total / p;
-        let end = (i + 1) * total / p;
-        // `start < total <= 2^64`, and `from + start <= to` whenever the share is non-empty.
-        self.next = self.from.wrapping_add(start as u64);
-        self.remaining = end.saturating_sub(start);
+        let split = IndexSplit::range(i * total / p, (i + 1) * total / p);
+        self.splits = IndexSplits::new(vec![split]);
+    }
+
+    fn descriptor() -> ListStateDescriptor<IndexSplit> {
+        ListStateDescriptor::new(SPLITS_STATE)
     }
 }
 
 impl SourceFunction<u64> for NumberSequenceSource {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.restored = restored_splits(ctx, &Self::descriptor())?;
+        Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        snapshot_splits(ctx, store, &Self::descriptor(), self.splits.to_vec())
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         if ctx.subtask_index >= ctx.parallelism.max(1) {
             return Err(format!(
@@ -69,21 +94,21 @@ impl SourceFunction<u64> for NumberSequenceSource {
             )
             .into());
         }
-        self.assign(ctx.subtask_index, ctx.parallelism);
+        match self.restored.take() {
+            Some(splits) => self.splits = IndexSplits::new(splits),
+            None => self.assign(ctx.subtask_index, ctx.parallelism),
+        }
         Ok(())
     }
 
     #[inline]
     fn poll_next(&mut self, out: &mut SourceOutput<'_, u64>) -> FnResult<SourceStatus> {
-        if self.remaining == 0 {
+        if self.splits.is_finished() {
             return Ok(SourceStatus::Finished);
         }
-        // `n >= 1` and `n <= remaining`, so `next + n - 1` never passes `to`.
-        let n = (out.remaining().max(1) as u128).min(self.remaining) as u64;
-        let first = self.next;
-        out.extend((0..n).map(|k| first + k));
-        self.next = first.wrapping_add(n);
-        self.remaining -= u128::from(n);
+        let from = self.from;
+        let run = self.splits.take(out.remaining().max(1) as u64);
+        out.extend(run.indexes().map(|i| from.wrapping_add(i)));
         Ok(SourceStatus::MoreAvailable)
     }
 
@@ -99,7 +124,46 @@ impl SourceFunction<u64> for NumberSequenceSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{run_parallel, take_subtask};
+    use crate::testing::{run_parallel, run_with_restore, take_subtask};
+
+    #[test]
+    fn restored_subtasks_continue_where_the_snapshot_was_taken() {
+        // Two polls of 3: the one old subtask emitted 10..=15; the new subtask 0 receives its
+        // remaining range, the others nothing.
+        let source = NumberSequenceSource::new(10, 60);
+        let run = run_with_restore(&source, 1, 2, 3, None).unwrap();
+        assert_eq!(run.before, vec![(10..=15).collect::<Vec<u64>>()]);
+        assert_eq!(
+            run.after,
+            vec![(16..=60).collect::<Vec<u64>>(), vec![], vec![]]
+        );
+    }
+
+    #[test]
+    fn every_number_once_across_a_restore_at_another_parallelism() {
+        let source = NumberSequenceSource::new(10, 60);
+        let expected: Vec<u64> = (10..=60).collect();
+        for (old, polls, new) in [(1, 0, 1), (3, 2, 2), (2, 3, 1), (2, 100, 3), (3, 1, 4)] {
+            let run = run_with_restore(&source, old, polls, new, None).unwrap();
+            assert_eq!(
+                run.all_sorted(),
+                expected,
+                "{old} -> {new} after {polls} polls"
+            );
+            // A subtask reads its ranges in turns; each old subtask's range stays ascending.
+            let bounds: Vec<u64> = (0..=old as u64).map(|i| 10 + i * 51 / old as u64).collect();
+            for share in &run.after {
+                for range in bounds.windows(2) {
+                    let part: Vec<u64> = share
+                        .iter()
+                        .copied()
+                        .filter(|v| (range[0]..range[1]).contains(v))
+                        .collect();
+                    assert!(part.windows(2).all(|w| w[0] < w[1]), "{share:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn union_of_subtasks_is_the_whole_range_once_in_order() {

@@ -5,7 +5,11 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use eddy_core::functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_core::functions::{
+    FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SourceFunction,
+    SourceOutput, SourceStatus,
+};
+use eddy_core::state::{redistribute, OperatorStateSnapshot, OperatorStateStore};
 use eddy_core::{Batch, FnResult};
 
 /// The batch capacity the helpers use: small, so that batching is exercised.
@@ -126,4 +130,109 @@ pub fn serve_collect() -> (SocketAddr, JoinHandle<Option<Vec<u8>>>) {
         stream.read_to_end(&mut received).ok();
         received
     })
+}
+
+/// Polls an opened source `polls` times (or until it finishes) and returns every value the
+/// polls emitted.
+pub fn poll_times<T, S: SourceFunction<T>>(source: &mut S, polls: usize) -> FnResult<Vec<T>> {
+    let mut values = Vec::new();
+    let mut batch: Batch<T> = Batch::new();
+    for _ in 0..polls {
+        let mut out = SourceOutput::new(&mut batch, CAPACITY);
+        let status = source.poll_next(&mut out)?;
+        values.extend(std::mem::take(&mut batch).into_values());
+        if status == SourceStatus::Finished {
+            break;
+        }
+    }
+    Ok(values)
+}
+
+/// What every subtask emitted before a snapshot, and what the restored subtasks emitted after.
+#[derive(Debug)]
+pub struct RestoredRun<T> {
+    /// Element `i`: what old subtask `i` emitted before the snapshot.
+    pub before: Vec<Vec<T>>,
+    /// Element `i`: what new subtask `i` emitted after the restore, to the end.
+    pub after: Vec<Vec<T>>,
+}
+
+impl<T: Ord + Clone> RestoredRun<T> {
+    /// Everything emitted, before and after, sorted.
+    pub fn all_sorted(&self) -> Vec<T> {
+        let mut all: Vec<T> = self
+            .before
+            .iter()
+            .chain(&self.after)
+            .flatten()
+            .cloned()
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// Runs `source` at `old_parallelism` for `polls` polls per subtask, snapshots every subtask's
+/// operator state (as a checkpoint would: `snapshot_state`, then the store), redistributes the
+/// snapshots to `new_parallelism`, and runs restored clones of `source` to the end (or until
+/// each has emitted `limit` values).
+pub fn run_with_restore<T, S: SourceFunction<T>>(
+    source: &S,
+    old_parallelism: u32,
+    polls: usize,
+    new_parallelism: u32,
+    limit: Option<usize>,
+) -> FnResult<RestoredRun<T>> {
+    let (before, snapshots) = run_and_snapshot(source, old_parallelism, polls)?;
+    let after = restore_and_run(source, &snapshots, new_parallelism, limit)?;
+    Ok(RestoredRun { before, after })
+}
+
+/// Runs every subtask of `source` at `parallelism` for `polls` polls, then snapshots its
+/// operator state; returns what each emitted and each snapshot.
+pub fn run_and_snapshot<T, S: SourceFunction<T>>(
+    source: &S,
+    parallelism: u32,
+    polls: usize,
+) -> FnResult<(Vec<Vec<T>>, Vec<OperatorStateSnapshot>)> {
+    let mut emitted = Vec::new();
+    let mut snapshots = Vec::new();
+    for index in 0..parallelism {
+        let runtime = RuntimeContext::for_testing(index, parallelism);
+        let mut store = OperatorStateStore::new();
+        let mut instance = source.clone();
+        instance.initialize_state(&mut FunctionInitializationContext::new(
+            false, &mut store, &runtime,
+        ))?;
+        instance.open(&runtime)?;
+        emitted.push(poll_times(&mut instance, polls)?);
+        instance.snapshot_state(&FunctionSnapshotContext::new(1, 0), &mut store)?;
+        snapshots.push(store.snapshot()?);
+        instance.close()?;
+    }
+    Ok((emitted, snapshots))
+}
+
+/// Redistributes `snapshots` to `parallelism` subtasks and runs restored clones of `source` to
+/// the end (or until each has emitted `limit` values); returns what each emitted.
+pub fn restore_and_run<T, S: SourceFunction<T>>(
+    source: &S,
+    snapshots: &[OperatorStateSnapshot],
+    parallelism: u32,
+    limit: Option<usize>,
+) -> FnResult<Vec<Vec<T>>> {
+    let shares = redistribute(snapshots, parallelism)?;
+    let mut emitted = Vec::new();
+    for (index, share) in (0..parallelism).zip(shares) {
+        let runtime = RuntimeContext::for_testing(index, parallelism);
+        let mut store = OperatorStateStore::restore(share);
+        let mut instance = source.clone();
+        instance.initialize_state(&mut FunctionInitializationContext::new(
+            true, &mut store, &runtime,
+        ))?;
+        instance.open(&runtime)?;
+        emitted.push(drive(&mut instance, limit)?);
+        instance.close()?;
+    }
+    Ok(emitted)
 }

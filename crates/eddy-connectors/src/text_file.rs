@@ -2,13 +2,21 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use eddy_core::functions::{
-    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
+    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+    SourceFunction, SourceOutput, SourceStatus,
 };
+use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
 use eddy_core::FnResult;
+use serde::{Deserialize, Serialize};
+
+use crate::splits::{restored_splits, snapshot_splits};
+
+/// The operator state holding a text file subtask's remaining files and positions.
+const SPLITS_STATE: &str = "text-file-source-splits";
 
 /// The buffer size of the file reader.
 const READ_BUFFER: usize = 64 * 1024;
@@ -24,15 +32,43 @@ const READ_BUFFER: usize = 64 * 1024;
 ///
 /// `open` fails if a path does not exist; reading fails on invalid UTF-8, naming the file and
 /// the 1-based line number.
+///
+/// Its position is operator state: a snapshot holds each subtask's current file with the byte
+/// offset after its last emitted line, and the files it has not opened yet. A restored subtask
+/// (at any parallelism) reads the files it receives from those offsets, so every line is
+/// emitted once across a restore — provided the files did not change in between (a file now
+/// shorter than its offset is an error naming it).
 #[derive(Debug)]
 pub struct TextFileSource {
     paths: Vec<PathBuf>,
-    /// This subtask's files, in reading order.
-    files: Vec<PathBuf>,
+    /// This subtask's files still to open, in reading order.
+    files: Vec<FileSplit>,
     /// The index in `files` of the next file to open.
     next_file: usize,
     current: Option<OpenFile>,
     line: Vec<u8>,
+    /// The files restored in `initialize_state` (`None`: list the paths in `open`).
+    restored: Option<Vec<FileSplit>>,
+}
+
+/// A file still to read, from a byte offset on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileSplit {
+    path: PathBuf,
+    /// The byte offset to read from (the start of a line).
+    offset: u64,
+    /// The number of lines before `offset` (for line numbers in errors).
+    line_number: u64,
+}
+
+impl FileSplit {
+    fn whole(path: PathBuf) -> Self {
+        FileSplit {
+            path,
+            offset: 0,
+            line_number: 0,
+        }
+    }
 }
 
 /// The file being read.
@@ -40,6 +76,8 @@ pub struct TextFileSource {
 struct OpenFile {
     path: PathBuf,
     reader: BufReader<File>,
+    /// The byte offset after the last line read.
+    offset: u64,
     /// The number of lines read so far.
     line_number: u64,
 }
@@ -66,7 +104,30 @@ impl TextFileSource {
             next_file: 0,
             current: None,
             line: Vec::new(),
+            restored: None,
         }
+    }
+
+    fn descriptor() -> ListStateDescriptor<FileSplit> {
+        ListStateDescriptor::new(SPLITS_STATE)
+    }
+
+    /// What this subtask has still to read: the current file from its offset, then the files
+    /// not opened yet.
+    fn remaining_splits(&self) -> Vec<FileSplit> {
+        let current = self.current.as_ref().map(|file| FileSplit {
+            path: file.path.clone(),
+            offset: file.offset,
+            line_number: file.line_number,
+        });
+        current
+            .into_iter()
+            .chain(
+                self.files[self.next_file.min(self.files.len())..]
+                    .iter()
+                    .cloned(),
+            )
+            .collect()
     }
 
     /// The paths this source reads.
@@ -99,18 +160,12 @@ impl TextFileSource {
             let file = match &mut self.current {
                 Some(file) => file,
                 None => {
-                    let Some(path) = self.files.get(self.next_file) else {
+                    let Some(split) = self.files.get(self.next_file) else {
                         return Ok(None);
                     };
+                    let file = open_split(split)?;
                     self.next_file += 1;
-                    let handle = File::open(path).map_err(|e| {
-                        format!("text file source: cannot open {}: {e}", path.display())
-                    })?;
-                    self.current.insert(OpenFile {
-                        path: path.clone(),
-                        reader: BufReader::with_capacity(READ_BUFFER, handle),
-                        line_number: 0,
-                    })
+                    self.current.insert(file)
                 }
             };
             self.line.clear();
@@ -125,6 +180,7 @@ impl TextFileSource {
                 self.current = None;
                 continue;
             }
+            file.offset += read as u64;
             file.line_number += 1;
             let line = match self.line.strip_suffix(b"\n") {
                 Some(rest) => rest.strip_suffix(b"\r").unwrap_or(rest),
@@ -140,6 +196,42 @@ impl TextFileSource {
             return Ok(Some(text.to_owned()));
         }
     }
+}
+
+/// Opens `split`'s file at its offset.
+fn open_split(split: &FileSplit) -> FnResult<OpenFile> {
+    let path = &split.path;
+    let mut handle = File::open(path)
+        .map_err(|e| format!("text file source: cannot open {}: {e}", path.display()))?;
+    if split.offset > 0 {
+        let len = handle
+            .metadata()
+            .map_err(|e| format!("text file source: cannot read {}: {e}", path.display()))?
+            .len();
+        if len < split.offset {
+            return Err(format!(
+                "text file source: {} is {len} bytes long, but the restored position is byte \
+                 {} (after line {}); the file changed since the snapshot",
+                path.display(),
+                split.offset,
+                split.line_number
+            )
+            .into());
+        }
+        handle.seek(SeekFrom::Start(split.offset)).map_err(|e| {
+            format!(
+                "text file source: cannot seek in {} to byte {}: {e}",
+                path.display(),
+                split.offset
+            )
+        })?;
+    }
+    Ok(OpenFile {
+        path: path.clone(),
+        reader: BufReader::with_capacity(READ_BUFFER, handle),
+        offset: split.offset,
+        line_number: split.line_number,
+    })
 }
 
 /// Adds the regular files under `dir` (recursively, skipping `.` and `_` names) to `files`.
@@ -186,15 +278,33 @@ fn list_dir(dir: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>
 }
 
 impl SourceFunction<String> for TextFileSource {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.restored = restored_splits(ctx, &Self::descriptor())?;
+        Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        snapshot_splits(ctx, store, &Self::descriptor(), self.remaining_splits())
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
-        let p = ctx.parallelism.max(1) as usize;
-        let index = ctx.subtask_index as usize;
-        self.files = self
-            .list_files()?
-            .into_iter()
-            .skip(index)
-            .step_by(p)
-            .collect();
+        self.files = match self.restored.take() {
+            Some(splits) => splits,
+            None => {
+                let p = ctx.parallelism.max(1) as usize;
+                let index = ctx.subtask_index as usize;
+                self.list_files()?
+                    .into_iter()
+                    .skip(index)
+                    .step_by(p)
+                    .map(FileSplit::whole)
+                    .collect()
+            }
+        };
         self.next_file = 0;
         self.current = None;
         Ok(())
@@ -234,7 +344,51 @@ impl SourceFunction<String> for TextFileSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{run_parallel, run_subtask};
+    use crate::testing::{
+        restore_and_run, run_and_snapshot, run_parallel, run_subtask, run_with_restore,
+    };
+
+    #[test]
+    fn restored_subtask_continues_at_the_byte_after_the_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lines.txt");
+        write(&file, b"one\r\ntwo\n\nfour\r\nfive");
+        let run = run_with_restore(&TextFileSource::new(&file), 1, 1, 1, None).unwrap();
+        assert_eq!(run.before, vec![vec!["one", "two", ""]]);
+        assert_eq!(run.after, vec![vec!["four", "five"]]);
+    }
+
+    #[test]
+    fn every_line_once_across_a_restore_at_another_parallelism() {
+        let dir = fixture();
+        let source = TextFileSource::new(dir.path());
+        let mut expected = run_subtask(&source, 0, 1).unwrap();
+        expected.sort();
+        for (old, polls, new) in [(2, 1, 3), (3, 1, 2), (1, 2, 2), (4, 0, 1), (2, 9, 1)] {
+            let run = run_with_restore(&source, old, polls, new, None).unwrap();
+            assert_eq!(
+                run.all_sorted(),
+                expected,
+                "{old} -> {new} after {polls} polls"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_shortened_since_the_snapshot_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lines.txt");
+        write(&file, b"1\n2\n3\n4\n5\n");
+        let source = TextFileSource::new(&file);
+        let (_, snapshots) = run_and_snapshot(&source, 1, 1).unwrap();
+        write(&file, b"1\n");
+        let err = restore_and_run(&source, &snapshots, 1, None).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("lines.txt") && message.contains("changed"),
+            "{message}"
+        );
+    }
 
     fn write(path: &Path, contents: &[u8]) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
