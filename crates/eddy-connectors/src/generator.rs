@@ -227,7 +227,10 @@ where
             }
         }
         let run = self.splits.take(n);
-        out.extend(run.indexes().map(&mut self.generator));
+        match run.consecutive() {
+            Some(indexes) => out.extend(indexes.map(&mut self.generator)),
+            None => out.extend(run.indexes().map(&mut self.generator)),
+        }
         self.emitted += run.len;
         Ok(SourceStatus::MoreAvailable)
     }

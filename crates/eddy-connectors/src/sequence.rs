@@ -108,7 +108,10 @@ impl SourceFunction<u64> for NumberSequenceSource {
         }
         let from = self.from;
         let run = self.splits.take(out.remaining().max(1) as u64);
-        out.extend(run.indexes().map(|i| from.wrapping_add(i)));
+        match run.consecutive() {
+            Some(indexes) => out.extend(indexes.map(|i| from.wrapping_add(i))),
+            None => out.extend(run.indexes().map(|i| from.wrapping_add(i))),
+        }
         Ok(SourceStatus::MoreAvailable)
     }
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use eddy_core::functions::RuntimeContext;
 use eddy_core::state::{
-    redistribute, KeyedStateBackend, KeyedStateSnapshot, OperatorStateSnapshot, RedistributionError,
+    redistribute, KeyedStateBackend, KeyedStateSnapshot, OperatorStateSnapshot,
+    PendingKeyedSnapshot, RedistributionError,
 };
 use eddy_core::time::{InternalTimerService, TimerNamespace};
 use eddy_core::{FnResult, Key};
@@ -23,6 +24,27 @@ pub struct OperatorSubtaskState {
     pub keyed: Option<KeyedStateSnapshot>,
     /// Operator state (per-subtask lists of the functions, source positions).
     pub operator: OperatorStateSnapshot,
+}
+
+/// What one operator subtask held at a snapshot, with the synchronous part taken: the operator
+/// state is written, the keyed state copied or viewed. [`finish`](Self::finish) runs the
+/// asynchronous part (on any thread: the subtask goes on processing meanwhile).
+#[derive(Debug)]
+pub struct PendingSubtaskState {
+    /// Keyed state and timers, still to be finished.
+    pub keyed: Option<PendingKeyedSnapshot>,
+    /// Operator state.
+    pub operator: OperatorStateSnapshot,
+}
+
+impl PendingSubtaskState {
+    /// Runs the asynchronous part.
+    pub fn finish(self) -> FnResult<OperatorSubtaskState> {
+        Ok(OperatorSubtaskState {
+            keyed: self.keyed.map(PendingKeyedSnapshot::finish).transpose()?,
+            operator: self.operator,
+        })
+    }
 }
 
 /// What one subtask of a restored operator starts from.
@@ -58,14 +80,16 @@ impl RestoredOperatorState {
 }
 
 /// The keyed state and the timers of a keyed operator subtask, in one snapshot.
+/// The synchronous part copies the state (see [`KeyedStateBackend::snapshot_pending`]) and
+/// writes the timers.
 pub(crate) fn snapshot_keyed<K: Key, N: TimerNamespace>(
     state: &mut KeyedStateBackend<K>,
     timers: Option<&InternalTimerService<K, N>>,
     ctx: &RuntimeContext,
-) -> FnResult<KeyedStateSnapshot> {
-    let mut snapshot = state.snapshot(ctx.max_parallelism)?;
+) -> FnResult<PendingKeyedSnapshot> {
+    let mut snapshot = state.snapshot_pending(ctx.max_parallelism)?;
     if let Some(timers) = timers {
-        timers.snapshot_into(&mut snapshot)?;
+        timers.snapshot_into(snapshot.written())?;
     }
     Ok(snapshot)
 }

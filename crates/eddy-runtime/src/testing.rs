@@ -17,7 +17,7 @@ use eddy_core::{Data, FnResult, Key, StreamRecord, Watermark};
 
 use crate::operators::{OneInputLogic, OperatorStateHandler, TwoInputLogic};
 use crate::output::Batch;
-use crate::snapshot::{OperatorSubtaskState, RestoredOperatorState};
+use crate::snapshot::{OperatorSubtaskState, PendingSubtaskState, RestoredOperatorState};
 
 /// Where a harnessed subtask runs, and how.
 #[derive(Debug, Clone)]
@@ -162,8 +162,14 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> OneInputHarness<I, O, L> {
     }
 
     /// Snapshots the subtask: the functions' operator state and the keyed state with its
-    /// timers.
+    /// timers, both parts at once.
     pub fn snapshot(&mut self) -> FnResult<OperatorSubtaskState> {
+        self.snapshot_pending()?.finish()
+    }
+
+    /// Takes the synchronous part of a snapshot only; the harness may go on processing
+    /// before the returned state is finished.
+    pub fn snapshot_pending(&mut self) -> FnResult<PendingSubtaskState> {
         self.checkpoints += 1;
         let context = FunctionSnapshotContext::new(self.checkpoints, self.clock.now());
         let logic = &mut self.logic;
@@ -171,7 +177,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> OneInputHarness<I, O, L> {
             .operator_state
             .snapshot(&context, |ctx, store| logic.snapshot_state(ctx, store))?;
         let keyed = self.logic.snapshot_keyed_state(&self.ctx)?;
-        Ok(OperatorSubtaskState { keyed, operator })
+        Ok(PendingSubtaskState { keyed, operator })
     }
 
     /// Takes the records output so far.
@@ -298,6 +304,14 @@ where
         self.subtasks.iter_mut().map(|s| s.snapshot()).collect()
     }
 
+    /// Takes the synchronous part of a snapshot of every subtask, in subtask order.
+    pub fn snapshot_pending(&mut self) -> FnResult<Vec<PendingSubtaskState>> {
+        self.subtasks
+            .iter_mut()
+            .map(|s| s.snapshot_pending())
+            .collect()
+    }
+
     /// The processing time the subtasks are at.
     pub fn processing_time(&self) -> i64 {
         self.processing_time
@@ -350,6 +364,11 @@ impl<I: Data, O: Data, K: Key, L: OneInputLogic<I, O>> KeyedHarness<I, O, K, L> 
 /// `cut` inputs, restores the snapshot into fresh instances at `parallelism_after`, feeds
 /// them the rest and ends the input: the complete output of the interrupted run. Compare it
 /// with the output of an uninterrupted run (or a reference computed independently).
+///
+/// The snapshot's asynchronous part runs on another thread while the old instances go on
+/// processing the rest of the input (their further output is dropped), as a checkpoint
+/// runs while records keep flowing: whatever they change after the synchronous part must
+/// not reach the snapshot.
 pub fn run_with_restore<I, O, K, L>(
     inputs: &[HarnessInput<I>],
     cut: usize,
@@ -388,9 +407,21 @@ where
     let mut before = KeyedHarness::open(parallelism_before, key_of, &mut make, None, 0)?
         .with_broadcast(broadcast);
     before.feed(inputs[..cut].iter().cloned())?;
-    let snapshot = before.snapshot()?;
+    let pending = before.snapshot_pending()?;
     let processing_time = before.processing_time();
-    let mut output = before.close()?;
+    let mut output = before.take_output();
+    let finishing = std::thread::spawn(move || {
+        pending
+            .into_iter()
+            .map(PendingSubtaskState::finish)
+            .collect::<FnResult<Vec<_>>>()
+    });
+    before.feed(inputs[cut..].iter().cloned())?;
+    before.end_input()?;
+    before.close()?;
+    let snapshot = finishing
+        .join()
+        .map_err(|_| "the snapshot's asynchronous part panicked")??;
     let mut after = KeyedHarness::open(
         parallelism_after,
         key_of,
@@ -461,7 +492,7 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<eddy_core::state::KeyedStateSnapshot>> {
+    ) -> FnResult<Option<eddy_core::state::PendingKeyedSnapshot>> {
         self.logic.snapshot_keyed_state(ctx)
     }
 

@@ -10,6 +10,7 @@
 //! log is off, as in Flink: durability comes from checkpoints, not from the local instance.
 
 mod options;
+mod snapshot_view;
 mod ttl;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use eddy_core::functions::RuntimeContext;
 use eddy_core::state::{
-    OrderedStateStore, RowVisitor, ScanControl, StateBackendConfig, StateError, StoreStateId,
-    TtlRows,
+    OrderedStateStore, RowVisitor, ScanControl, StateBackendConfig, StateError, StoreSnapshotView,
+    StoreStateId, TtlRows,
 };
 use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
 
@@ -156,6 +157,19 @@ impl RocksDbStore {
 impl OrderedStateStore for RocksDbStore {
     fn backend_name(&self) -> &'static str {
         "rocksdb"
+    }
+
+    fn snapshot_view(&mut self) -> Result<Box<dyn StoreSnapshotView>, StateError> {
+        let unique = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let mut dir = self.dir.0.clone().into_os_string();
+        dir.push(format!("-snapshot-{unique}"));
+        let view = snapshot_view::CheckpointView::take(
+            &self.db,
+            &self.families,
+            &self.options,
+            PathBuf::from(dir),
+        )?;
+        Ok(Box::new(view))
     }
 
     fn register_state(

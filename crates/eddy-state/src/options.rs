@@ -73,6 +73,7 @@ impl SharedMemory {
 
 /// The options of one instance: bounded by a (possibly shared) memory budget, or unbounded
 /// (RocksDB's own defaults per instance).
+#[derive(Clone)]
 pub struct RocksDbOptions {
     memory: Option<Arc<SharedMemory>>,
 }

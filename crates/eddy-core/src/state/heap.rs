@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::descriptors::ReduceFn;
 use super::heap_codec::HeapCodec;
 use super::layout::encode_into;
+use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{
     check_all, decode_row, merge_in_range, KeyedStateSnapshot, RestoredState, RowWriter,
 };
@@ -369,13 +370,32 @@ impl<K: Key> HeapKeyedStateBackend<K> {
     /// key groups: the typed values are encoded now, and restored states no function has
     /// asked for yet are copied as they are.
     pub fn snapshot(&self, max_parallelism: u32) -> FnResult<KeyedStateSnapshot> {
+        self.snapshot_pending(max_parallelism)?.finish()
+    }
+
+    /// The synchronous part of a snapshot: copies the typed entries of every state (no
+    /// encoding); the returned snapshot encodes them into rows when it is finished, on any
+    /// thread. Restored states no function has asked for yet are copied as rows.
+    pub fn snapshot_pending(&self, max_parallelism: u32) -> FnResult<PendingKeyedSnapshot> {
         let mut snapshot = KeyedStateSnapshot::for_key::<K>(max_parallelism);
+        self.copy_restored_into(&mut snapshot);
+        let mut pending = PendingKeyedSnapshot::ready(snapshot);
         for (name, registration) in &self.registered {
-            let mut rows = RowWriter::new(name, max_parallelism);
             let table: &dyn Any = &*self.tables[registration.index];
-            (registration.codec.write)(table, &mut rows)?;
-            snapshot.insert_state(name, registration.description.clone(), rows.into_rows());
+            let entries = (registration.codec.copy)(table, name)?;
+            let (name, description) = (name.clone(), registration.description.clone());
+            pending.defer(move |snapshot| {
+                let mut rows = RowWriter::new(&name, max_parallelism);
+                entries(&mut rows)?;
+                snapshot.insert_state(&name, description, rows.into_rows());
+                Ok(())
+            });
         }
+        Ok(pending)
+    }
+
+    /// Copies the restored states no function has asked for yet into `snapshot`.
+    fn copy_restored_into(&self, snapshot: &mut KeyedStateSnapshot) {
         for (name, restored) in &self.restored {
             let rows = restored
                 .rows
@@ -384,7 +404,6 @@ impl<K: Key> HeapKeyedStateBackend<K> {
                 .collect();
             snapshot.insert_state(name, restored.description.clone(), rows);
         }
-        Ok(snapshot)
     }
 
     /// Restores the key groups of `range` from `snapshots` (of one or many old subtasks)

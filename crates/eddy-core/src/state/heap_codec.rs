@@ -23,10 +23,15 @@ use super::ttl::Stamped;
 use super::ttl_heap::{Expirable, FunctionTable, TtlTable};
 use super::Namespace;
 
+/// Writes a copy of a table's entries as rows (the asynchronous part of a snapshot).
+pub(crate) type CopiedEntries =
+    Box<dyn FnOnce(&mut RowWriter<'_>) -> Result<(), StateError> + Send>;
+
 /// Encodes one state's table into rows, and decodes rows into it.
 pub(crate) struct HeapCodec<K> {
-    /// Writes every entry of the table (`&dyn Any`: the table) as rows.
-    pub(crate) write: fn(&dyn Any, &mut RowWriter<'_>) -> Result<(), StateError>,
+    /// Copies every entry of the table (`&dyn Any`: the table, `&str`: its state's name), to
+    /// be written as rows later, on any thread.
+    pub(crate) copy: fn(&dyn Any, &str) -> Result<CopiedEntries, StateError>,
     /// Puts one decoded row into the table (`&mut dyn Any`: the table).
     pub(crate) read: fn(&mut dyn Any, DecodedRow<'_, K>, &str) -> Result<(), StateError>,
 }
@@ -357,16 +362,26 @@ where
 /// The codec of tables of type `Tb` whose values are laid out as `F` says.
 pub(crate) fn codec<K, Tb, F>() -> HeapCodec<K>
 where
-    K: Serialize + 'static,
+    K: Serialize + Clone + Send + 'static,
     Tb: Entries<K>,
+    Tb::Value: Clone + Send,
     F: RowFormat<Tb::Value>,
 {
     HeapCodec {
-        write: |table, rows| {
+        copy: |table, name| {
             let table = table
                 .downcast_ref::<Tb>()
-                .ok_or_else(|| wrong_table(rows.name()))?;
-            table.each(&mut |key, namespace, value| F::write(key, namespace, value, rows))
+                .ok_or_else(|| wrong_table(name))?;
+            let mut entries: Vec<(K, Namespace, Tb::Value)> = Vec::new();
+            table.each(&mut |key, namespace, value| {
+                entries.push((key.clone(), namespace, value.clone()));
+                Ok(())
+            })?;
+            Ok(Box::new(move |rows: &mut RowWriter<'_>| {
+                entries
+                    .iter()
+                    .try_for_each(|(key, namespace, value)| F::write(key, *namespace, value, rows))
+            }))
         },
         read: |table, row, name| {
             let table = table

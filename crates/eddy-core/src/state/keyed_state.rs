@@ -16,6 +16,7 @@ use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateT
 use super::heap_codec::{
     codec, HeapCodec, List, Map, Optional, Plain, StampedList, StampedMap, StampedValue,
 };
+use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{value_state_description, KeyedStateSnapshot};
 use super::store::{OrderedStateStore, TtlRowLayout};
 use super::store_backend::{RowShape, StoreKeyedStateBackend};
@@ -94,9 +95,33 @@ impl<K: Key> KeyedStateBackend<K> {
     /// Every state in the backend-independent snapshot format (keys hashed into
     /// `max_parallelism` key groups), which either backend restores.
     pub fn snapshot(&mut self, max_parallelism: u32) -> FnResult<KeyedStateSnapshot> {
+        self.snapshot_pending(max_parallelism)?.finish()
+    }
+
+    /// The synchronous part of a snapshot (a copy of the heap's entries, a point-in-time view
+    /// of the store); finish it, on any thread, for the [`KeyedStateSnapshot`].
+    pub fn snapshot_pending(&mut self, max_parallelism: u32) -> FnResult<PendingKeyedSnapshot> {
         match self {
-            KeyedStateBackend::Heap(heap) => heap.snapshot(max_parallelism),
-            KeyedStateBackend::Store(store) => store.snapshot(),
+            KeyedStateBackend::Heap(heap) => heap.snapshot_pending(max_parallelism),
+            KeyedStateBackend::Store(store) => store.snapshot_pending(),
+        }
+    }
+
+    /// A snapshot of this backend, which the snapshot takes over: nothing is copied, and
+    /// the heap's entries are encoded when the snapshot is finished (for backends an
+    /// operator fills with a copy of its own structures, in a snapshot's synchronous part).
+    pub fn into_pending(self, max_parallelism: u32) -> FnResult<PendingKeyedSnapshot> {
+        match self {
+            KeyedStateBackend::Heap(heap) => {
+                let mut pending =
+                    PendingKeyedSnapshot::ready(KeyedStateSnapshot::for_key::<K>(max_parallelism));
+                pending.defer(move |snapshot| {
+                    snapshot.insert_states_from(heap.snapshot(max_parallelism)?);
+                    Ok(())
+                });
+                Ok(pending)
+            }
+            mut store => store.snapshot_pending(max_parallelism),
         }
     }
 

@@ -28,6 +28,7 @@ mod keyed_state;
 pub(crate) mod layout;
 mod merging;
 mod operator;
+mod pending_snapshot;
 mod redistribute;
 mod scoped;
 mod settings;
@@ -55,6 +56,7 @@ pub use operator::{
     ListStateSnapshot, OperatorListState, OperatorStateMode, OperatorStateSnapshot,
     OperatorStateStore,
 };
+pub use pending_snapshot::PendingKeyedSnapshot;
 pub use redistribute::{redistribute, RedistributionError};
 pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
 pub use settings::{rocksdb_slot_budget, StateBackendConfig};
@@ -63,8 +65,8 @@ pub use snapshot::{
     RowWriter, SnapshotError, StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,
 };
 pub use store::{
-    OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreStateId,
-    TtlRowLayout, TtlRows,
+    OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreSnapshotView,
+    StoreStateId, TtlRowLayout, TtlRows,
 };
 pub use store_backend::StoreKeyedStateBackend;
 pub use ttl::{

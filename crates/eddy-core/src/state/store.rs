@@ -175,6 +175,18 @@ pub trait OrderedStateStore: Send {
         from: &[u8],
         to: &[u8],
     ) -> Result<(), StateError>;
+
+    /// A point-in-time view of every keyspace, for the synchronous part of a snapshot: the
+    /// view keeps showing the rows as they are now while the store goes on changing, and can
+    /// be read on another thread.
+    fn snapshot_view(&mut self) -> Result<Box<dyn StoreSnapshotView>, StateError>;
+}
+
+/// The rows of a store at one moment (see [`OrderedStateStore::snapshot_view`]), read in the
+/// asynchronous part of a snapshot.
+pub trait StoreSnapshotView: Send {
+    /// Visits every row of `state` in key order.
+    fn scan(&mut self, state: StoreStateId, visit: &mut RowVisitor<'_>) -> Result<(), StateError>;
 }
 
 /// The store of one operator subtask, shared by its keyed state and its timers (which keep

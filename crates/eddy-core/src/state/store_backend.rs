@@ -16,6 +16,7 @@ use super::layout::{
     decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
     namespace_len, prefix_end, push_namespace, write_row,
 };
+use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{
     check_all, merge_in_range, EntryCollector, KeyedStateSnapshot, RestoredState,
 };
@@ -305,16 +306,41 @@ impl<K: Key> StoreKeyedStateBackend<K> {
     /// Every state's rows as the store holds them (and restored states no function asked
     /// for yet), in the backend-independent snapshot format.
     pub fn snapshot(&mut self) -> FnResult<KeyedStateSnapshot> {
+        self.snapshot_pending()?.finish()
+    }
+
+    /// The synchronous part of a snapshot: a point-in-time view of the store (RocksDB: a
+    /// checkpoint of its files), read into rows when the returned snapshot is finished, on
+    /// any thread. Restored states no function has asked for yet are copied as rows.
+    pub fn snapshot_pending(&mut self) -> FnResult<PendingKeyedSnapshot> {
         let mut snapshot = KeyedStateSnapshot::for_key::<K>(self.max_parallelism);
-        let store = self.store.lock(KEYED_STATE)?;
-        for (name, registration) in &self.registered {
-            let mut rows = Vec::new();
-            store.scan(registration.id, &[], None, &mut |row, value| {
-                rows.push((row.to_vec(), value.to_vec()));
-                Ok(ScanControl::Continue)
-            })?;
-            snapshot.insert_state(name, registration.description.clone(), rows);
+        self.copy_restored_into(&mut snapshot);
+        let mut pending = PendingKeyedSnapshot::ready(snapshot);
+        if self.registered.is_empty() {
+            return Ok(pending);
         }
+        let mut view = self.store.lock(KEYED_STATE)?.snapshot_view()?;
+        let states: Vec<(String, String, StoreStateId)> = self
+            .registered
+            .iter()
+            .map(|(name, r)| (name.clone(), r.description.clone(), r.id))
+            .collect();
+        pending.defer(move |snapshot| {
+            for (name, description, id) in states {
+                let mut rows = Vec::new();
+                view.scan(id, &mut |row, value| {
+                    rows.push((row.to_vec(), value.to_vec()));
+                    Ok(ScanControl::Continue)
+                })?;
+                snapshot.insert_state(&name, description, rows);
+            }
+            Ok(())
+        });
+        Ok(pending)
+    }
+
+    /// Copies the restored states no function has asked for yet into `snapshot`.
+    fn copy_restored_into(&self, snapshot: &mut KeyedStateSnapshot) {
         for (name, restored) in &self.restored {
             let rows = restored
                 .rows
@@ -323,7 +349,6 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                 .collect();
             snapshot.insert_state(name, restored.description.clone(), rows);
         }
-        Ok(snapshot)
     }
 
     /// Restores the key groups of `range` from `snapshots` into this backend, which must

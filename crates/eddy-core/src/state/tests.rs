@@ -23,9 +23,27 @@ impl MemoryStore {
     }
 }
 
+/// A copy of a [`MemoryStore`]'s keyspaces.
+struct MemoryStoreView(Vec<BTreeMap<Vec<u8>, Vec<u8>>>);
+
+impl StoreSnapshotView for MemoryStoreView {
+    fn scan(&mut self, state: StoreStateId, visit: &mut RowVisitor<'_>) -> Result<(), StateError> {
+        for (key, value) in &self.0[state.0 as usize] {
+            if visit(key, value)? == ScanControl::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl OrderedStateStore for MemoryStore {
     fn backend_name(&self) -> &'static str {
         "memory"
+    }
+
+    fn snapshot_view(&mut self) -> Result<Box<dyn StoreSnapshotView>, StateError> {
+        Ok(Box::new(MemoryStoreView(self.keyspaces.clone())))
     }
 
     fn register_state(

@@ -6,7 +6,7 @@ use eddy_core::functions::{
     CoFlatMapFunction, CoMapFunction, Collector, FunctionInitializationContext,
     FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 use eddy_core::{Data, FnResult, Watermark};
 
 use super::OperatorStateHandler;
@@ -40,7 +40,7 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     fn snapshot_keyed_state(
         &mut self,
         _ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         Ok(None)
     }
     /// Restores the keyed state and timers of this subtask's key groups from the snapshots of

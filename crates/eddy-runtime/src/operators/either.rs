@@ -4,7 +4,7 @@
 use eddy_core::functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 use eddy_core::{FnResult, Watermark};
 
 use super::OneInputLogic;
@@ -52,7 +52,7 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         either!(self, logic => logic.snapshot_keyed_state(ctx))
     }
 

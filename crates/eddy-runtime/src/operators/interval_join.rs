@@ -14,7 +14,7 @@ use eddy_core::functions::{
 };
 use eddy_core::state::{
     KeyedState, KeyedStateBackend, KeyedStateSnapshot, MapStateDescriptor, Namespace,
-    StateBackendConfig,
+    PendingKeyedSnapshot, StateBackendConfig,
 };
 use eddy_core::time::{InternalTimerService, ProcessingTimeService};
 use eddy_core::{Data, FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -171,14 +171,14 @@ impl<K: Key, L: Data, R: Data> JoinBuffers<K, L, R> {
     /// On the heap: both sides' buffers written as the stored variant keeps them (a
     /// `MapState` per side), so the snapshot restores on either backend. `None` when stored:
     /// the backend's own snapshot holds them.
-    fn snapshot_heap(&self, max_parallelism: u32) -> FnResult<Option<KeyedStateSnapshot>> {
+    fn snapshot_heap(&self, max_parallelism: u32) -> FnResult<Option<PendingKeyedSnapshot>> {
         let JoinBuffers::Heap { left, right } = self else {
             return Ok(None);
         };
         let mut written = KeyedStateBackend::heap();
         write_side(&mut written, left, STORED_LEFT)?;
         write_side(&mut written, right, STORED_RIGHT)?;
-        Ok(Some(written.snapshot(max_parallelism)?))
+        Ok(Some(written.into_pending(max_parallelism)?))
     }
 
     /// On the heap: moves the buffers restored into `backend` into the typed maps.
@@ -291,7 +291,7 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         let mut snapshot = snapshot_keyed(&mut self.state, Some(&self.timers), ctx)?;
         if let Some(buffers) = self.buffers.snapshot_heap(ctx.max_parallelism)? {
             snapshot.insert_states_from(buffers);

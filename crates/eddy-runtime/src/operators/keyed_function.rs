@@ -8,7 +8,8 @@ use eddy_core::functions::{
     FunctionSnapshotContext, KeySelector, MapFunction, RuntimeContext, SideOutputs,
 };
 use eddy_core::state::{
-    KeyedStateSnapshot, KeyedStateStore, OperatorStateStore, StateBackendConfig,
+    KeyedStateSnapshot, KeyedStateStore, OperatorStateStore, PendingKeyedSnapshot,
+    StateBackendConfig,
 };
 use eddy_core::time::InternalTimerService;
 use eddy_core::{FnResult, Key};
@@ -153,7 +154,7 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         let store = self.store.as_ref().ok_or(NOT_OPEN)?;
         store.with_backend(|backend| {
             snapshot_keyed(backend, None::<&InternalTimerService<K, ()>>, ctx).map(Some)

@@ -10,7 +10,7 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
 use eddy_core::state::{
     restore_value_rows, value_state_description, KeyedState, KeyedStateBackend, KeyedStateSnapshot,
-    Namespace, RowWriter, StateBackendConfig, ValueStateDescriptor,
+    Namespace, PendingKeyedSnapshot, RowWriter, StateBackendConfig, ValueStateDescriptor,
 };
 use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
@@ -99,24 +99,34 @@ where
     }
 
     /// The typed map, written as the value state the stored variant keeps, so either
-    /// backend restores it.
+    /// backend restores it: copied synchronously, encoded when the snapshot is finished.
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        let mut rows = RowWriter::new(STORED_REDUCED, ctx.max_parallelism);
-        for (key, (value, timestamp)) in &self.state {
-            if let Some(value) = value {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
+        let max_parallelism = ctx.max_parallelism;
+        let entries: Vec<(K, T, i64)> = self
+            .state
+            .iter()
+            .filter_map(|(key, (value, timestamp))| {
+                value.as_ref().map(|v| (key.clone(), v.clone(), *timestamp))
+            })
+            .collect();
+        let mut pending =
+            PendingKeyedSnapshot::ready(KeyedStateSnapshot::for_key::<K>(max_parallelism));
+        pending.defer(move |snapshot| {
+            let mut rows = RowWriter::new(STORED_REDUCED, max_parallelism);
+            for (key, value, timestamp) in &entries {
                 rows.value_row(key, Namespace::Global, &(value, *timestamp))?;
             }
-        }
-        let mut snapshot = KeyedStateSnapshot::for_key::<K>(ctx.max_parallelism);
-        snapshot.insert_state(
-            STORED_REDUCED,
-            value_state_description::<(T, i64)>(),
-            rows.into_rows(),
-        );
-        Ok(Some(snapshot))
+            snapshot.insert_state(
+                STORED_REDUCED,
+                value_state_description::<(T, i64)>(),
+                rows.into_rows(),
+            );
+            Ok(())
+        });
+        Ok(Some(pending))
     }
 
     fn restore_keyed_state(

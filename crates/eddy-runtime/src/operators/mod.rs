@@ -42,7 +42,7 @@ macro_rules! keyed_snapshot_hooks {
         fn snapshot_keyed_state(
             &mut self,
             ctx: &eddy_core::functions::RuntimeContext,
-        ) -> eddy_core::FnResult<Option<eddy_core::state::KeyedStateSnapshot>> {
+        ) -> eddy_core::FnResult<Option<eddy_core::state::PendingKeyedSnapshot>> {
             let $r = &mut *self;
             crate::snapshot::snapshot_keyed(&mut $r.$state, $read, ctx).map(Some)
         }
@@ -75,7 +75,7 @@ pub mod window;
 use eddy_core::functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore};
+use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 use eddy_core::{Data, FnResult, Watermark};
 
 use crate::error::{call_user, TaskError};
@@ -121,7 +121,7 @@ pub trait OneInputLogic<I, O>: Send {
     fn snapshot_keyed_state(
         &mut self,
         _ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         Ok(None)
     }
     /// Restores the keyed state and timers of this subtask's key groups from the snapshots of

@@ -346,9 +346,68 @@ pub fn time_to_live_timestamps_survive_a_restore(
     );
 }
 
+/// A snapshot holds the state as it was at its synchronous part: work done before it is
+/// finished (updates, clears, new keys, a state registered since) does not reach it, also
+/// when it is finished on another thread.
+pub fn pending_snapshots_ignore_later_changes(
+    from: &mut impl BackendFactory,
+    to: &mut impl BackendFactory,
+) {
+    let d = Descriptors::new();
+    let mut models = Models::new();
+    let mut rng = Lcg(11);
+    let mut backend = from.make::<u32>(MAX_PARALLELISM);
+    drive(&mut backend, &mut models, &d, &mut rng, 3_000, |_| true);
+    let pending = backend.snapshot_pending(MAX_PARALLELISM).unwrap();
+    let at_snapshot = models.clone();
+    drive(&mut backend, &mut models, &d, &mut rng, 3_000, |_| true);
+    for key in 0..200u32 {
+        KeyedState::new(&mut backend, &key, Namespace::Global)
+            .value(&d.value)
+            .unwrap()
+            .clear()
+            .unwrap();
+    }
+    let later = ValueStateDescriptor::<u8>::new("registered-later");
+    KeyedState::new(&mut backend, &1, Namespace::Global)
+        .value(&later)
+        .unwrap()
+        .update(1)
+        .unwrap();
+    let snapshot = std::thread::spawn(move || pending.finish().unwrap())
+        .join()
+        .unwrap();
+    assert!(!snapshot.has_state("registered-later"));
+    let all = KeyGroupRange::for_subtask(MAX_PARALLELISM, 1, 0);
+    let mut restored = to.make::<u32>(MAX_PARALLELISM);
+    restored
+        .restore(&[through_bytes(snapshot)], all, MAX_PARALLELISM)
+        .unwrap();
+    verify(&mut restored, &at_snapshot, &d, all, "pending snapshot");
+    // The live backend went on: it holds the later state.
+    verify(
+        &mut backend,
+        &models_without_values(models),
+        &d,
+        all,
+        "live backend",
+    );
+}
+
+/// `models` after every key's global value was cleared.
+fn models_without_values(mut models: Models) -> Models {
+    for ((_, namespace), model) in models.iter_mut() {
+        if *namespace == Namespace::Global {
+            model.value = None;
+        }
+    }
+    models
+}
+
 /// Runs every snapshot check from backends `from` makes into backends `to` makes.
 pub fn run_all(from: &mut impl BackendFactory, to: &mut impl BackendFactory) {
     snapshots_restore_at_any_parallelism(from, to);
+    pending_snapshots_ignore_later_changes(from, to);
     changed_state_types_are_refused_on_restore(from, to);
     time_to_live_timestamps_survive_a_restore(from, to);
 }

@@ -2,7 +2,9 @@
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
-use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+use eddy_core::state::{
+    KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig,
+};
 use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_core::windowing::{
     TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
@@ -457,7 +459,7 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
         let mut snapshot = snapshot_keyed(&mut self.state, Some(&self.timers), ctx)?;
         if let Some(windows) = self
             .windows

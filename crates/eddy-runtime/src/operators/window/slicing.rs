@@ -11,7 +11,9 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
 use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_core::state::{KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+use eddy_core::state::{
+    KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig,
+};
 use eddy_core::time::ProcessingTimeService;
 use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
@@ -522,8 +524,8 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<KeyedStateSnapshot>> {
-        let mut snapshot = self.state.snapshot(ctx.max_parallelism)?;
+    ) -> FnResult<Option<PendingKeyedSnapshot>> {
+        let mut snapshot = self.state.snapshot_pending(ctx.max_parallelism)?;
         let slices = SliceState {
             keys: &mut self.keys,
             fires: &mut self.fires,
@@ -532,7 +534,7 @@ where
         }
         .snapshot(&mut self.contents, ctx.max_parallelism)?;
         snapshot.insert_states_from(slices);
-        snapshot.set_watermark(self.watermark);
+        snapshot.written().set_watermark(self.watermark);
         Ok(Some(snapshot))
     }
 

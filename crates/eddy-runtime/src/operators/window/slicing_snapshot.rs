@@ -8,7 +8,8 @@
 //! says how to restore (see [`refuse_general_windows`] and [`refuse_slices`]).
 
 use eddy_core::state::{
-    KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, ValueStateDescriptor,
+    KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, PendingKeyedSnapshot,
+    ValueStateDescriptor,
 };
 use eddy_core::windowing::Window;
 use eddy_core::{FnResult, Key};
@@ -41,7 +42,7 @@ impl<K: Key, A: Clone> SliceState<'_, K, A> {
         &self,
         contents: &mut C,
         max_parallelism: u32,
-    ) -> FnResult<KeyedStateSnapshot>
+    ) -> FnResult<PendingKeyedSnapshot>
     where
         C: WindowContents<T, K, W, O, Acc = A>,
     {
@@ -74,7 +75,7 @@ impl<K: Key, A: Clone> SliceState<'_, K, A> {
                 .value(&cleanups)?
                 .update(ends)?;
         }
-        let mut snapshot = written.snapshot(max_parallelism)?;
+        let mut snapshot = written.into_pending(max_parallelism)?;
         snapshot.rename_state(STORED_CONTENTS, SLICES);
         Ok(snapshot)
     }

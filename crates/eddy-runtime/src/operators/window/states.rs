@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use eddy_core::state::{
-    KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, ValueStateDescriptor,
+    KeyedState, KeyedStateBackend, Namespace, PendingKeyedSnapshot, ValueStateDescriptor,
 };
 use eddy_core::windowing::Window;
 use eddy_core::{Data, FnResult, Key};
@@ -317,7 +317,7 @@ impl<K: Key, W: Window, Acc: Clone, S: Data + Default> WindowStates<K, W, Acc, S
         &self,
         contents: &mut C,
         max_parallelism: u32,
-    ) -> FnResult<Option<KeyedStateSnapshot>>
+    ) -> FnResult<Option<PendingKeyedSnapshot>>
     where
         C: WindowContents<T, K, W, O, Acc = Acc>,
     {
@@ -346,7 +346,7 @@ impl<K: Key, W: Window, Acc: Clone, S: Data + Default> WindowStates<K, W, Acc, S
                 .value(&merged)?
                 .update(of_key.clone())?;
         }
-        Ok(Some(written.snapshot(max_parallelism)?))
+        Ok(Some(written.into_pending(max_parallelism)?))
     }
 
     /// On the heap: moves the windows restored into `backend` (as the stored variant keeps
