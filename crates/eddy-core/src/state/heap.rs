@@ -18,6 +18,7 @@ use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{
     check_all, decode_row, merge_in_range, KeyedStateSnapshot, RestoredState, RowWriter,
 };
+use super::store::TtlRows;
 use super::ttl::{SystemTtlClock, TtlClock};
 use super::Namespace;
 use crate::error::FnResult;
@@ -147,6 +148,8 @@ struct Registration<K> {
     type_id: TypeId,
     description: String,
     codec: HeapCodec<K>,
+    /// A state with a time-to-live that leaves expired entries out of snapshots.
+    snapshot_ttl: Option<TtlRows>,
 }
 
 /// Keyed state on the heap (`state.backend.type: hashmap`): one table per registered state.
@@ -317,6 +320,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         description: impl FnOnce() -> String,
         create: impl FnOnce() -> Tb,
         codec: impl FnOnce() -> HeapCodec<K>,
+        snapshot_ttl: impl FnOnce(&TtlClock) -> Option<TtlRows>,
     ) -> FnResult<&mut Tb>
     where
         K: Key,
@@ -353,6 +357,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                         type_id: TypeId::of::<Tb>(),
                         description,
                         codec,
+                        snapshot_ttl: snapshot_ttl(&self.clock),
                     },
                 );
                 index
@@ -380,14 +385,20 @@ impl<K: Key> HeapKeyedStateBackend<K> {
         let mut snapshot = KeyedStateSnapshot::for_key::<K>(max_parallelism);
         self.copy_restored_into(&mut snapshot);
         let mut pending = PendingKeyedSnapshot::ready(snapshot);
+        let now = self.clock.current_timestamp();
         for (name, registration) in &self.registered {
             let table: &dyn Any = &*self.tables[registration.index];
             let entries = (registration.codec.copy)(table, name)?;
             let (name, description) = (name.clone(), registration.description.clone());
+            let ttl = registration.snapshot_ttl.clone();
             pending.defer(move |snapshot| {
                 let mut rows = RowWriter::new(&name, max_parallelism);
                 entries(&mut rows)?;
-                snapshot.insert_state(&name, description, rows.into_rows());
+                let mut rows = rows.into_rows();
+                if let Some(ttl) = ttl {
+                    ttl.drop_expired(&mut rows, now);
+                }
+                snapshot.insert_state(&name, description, rows);
                 Ok(())
             });
         }

@@ -18,7 +18,7 @@ use super::heap_codec::{
 };
 use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{value_state_description, KeyedStateSnapshot};
-use super::store::{OrderedStateStore, TtlRowLayout};
+use super::store::{OrderedStateStore, TtlRowLayout, TtlRows};
 use super::store_backend::{RowShape, StoreKeyedStateBackend};
 use super::ttl::{IncrementalCleanup, StateTtlConfig, TtlClock, TtlNow};
 use super::ttl_access::{
@@ -232,7 +232,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         let with_ttl = || format!("{} with a time-to-live", description());
         Ok(match (self.backend, ttl) {
             (KeyedStateBackend::Heap(heap), None) => Access::Heap {
-                table: heap.table(name, description, make_table, codec)?,
+                table: heap.table(name, description, make_table, codec, |_| None)?,
                 key,
                 namespace,
             },
@@ -244,6 +244,15 @@ impl<'a, K: Key> KeyedState<'a, K> {
                     with_ttl,
                     || make_ttl_table(config.ttl_millis(), incremental),
                     ttl_codec,
+                    |clock| {
+                        let cleanup = config.cleanup_strategies();
+                        cleanup.full_snapshot.then(|| TtlRows {
+                            ttl_millis: config.ttl_millis(),
+                            layout: ttl_layout,
+                            clock: clock.clone(),
+                            compaction_filter_query_time_after: None,
+                        })
+                    },
                 )?;
                 table.cleanup_on_access(ttl.now);
                 Access::Ttl(RefCell::new(TtlAccess {

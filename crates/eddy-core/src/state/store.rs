@@ -55,6 +55,22 @@ impl TtlRows {
         }
     }
 
+    /// Removes from `rows` what had expired at `now`: rows whose every value expired, and the
+    /// expired elements of lists (a full snapshot with `cleanup_full_snapshot`).
+    pub fn drop_expired(&self, rows: &mut Vec<(Vec<u8>, Vec<u8>)>, now: i64) {
+        rows.retain_mut(|(_, value)| {
+            if self.all_expired(value, now) {
+                return false;
+            }
+            if self.layout == TtlRowLayout::List {
+                let mut live = Vec::with_capacity(value.len());
+                self.append_live_elements(value, now, &mut live);
+                *value = live;
+            }
+            true
+        });
+    }
+
     /// Appends to `out` the elements of the list row value `value` that had not expired at
     /// `now` (all of `value` if it is not a well-formed list, so nothing is lost to a
     /// misreading): how a store merging list appends drops expired elements.

@@ -50,6 +50,8 @@ struct Registration {
     shape: RowShape,
     /// The reduce or aggregate function of reducing and aggregating states.
     function: Box<dyn Any + Send>,
+    /// A state with a time-to-live that leaves expired rows out of snapshots.
+    snapshot_ttl: Option<TtlRows>,
 }
 
 /// Keyed state in an ordered byte store (`state.backend.type: rocksdb`): keys, namespaces and
@@ -139,6 +141,8 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                     .cleanup_strategies()
                     .compaction_filter_query_time_after,
             });
+            let full_snapshot = ttl_config.is_some_and(|c| c.cleanup_strategies().full_snapshot);
+            let snapshot_ttl = rows.clone().filter(|_| full_snapshot);
             let mut store = self.store.lock(KEYED_STATE)?;
             let id = store.register_state(name, rows.as_ref())?;
             for (row, value) in restored.iter().flat_map(|r| &r.rows) {
@@ -154,6 +158,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                     description,
                     shape,
                     function: function(),
+                    snapshot_ttl,
                 },
             );
         } else if self.registered[name].type_id != TypeId::of::<Tag>() {
@@ -320,18 +325,25 @@ impl<K: Key> StoreKeyedStateBackend<K> {
             return Ok(pending);
         }
         let mut view = self.store.lock(KEYED_STATE)?.snapshot_view()?;
-        let states: Vec<(String, String, StoreStateId)> = self
+        let states: Vec<(String, String, StoreStateId, Option<TtlRows>)> = self
             .registered
             .iter()
-            .map(|(name, r)| (name.clone(), r.description.clone(), r.id))
+            .map(|(name, r)| {
+                let ttl = r.snapshot_ttl.clone();
+                (name.clone(), r.description.clone(), r.id, ttl)
+            })
             .collect();
+        let now = self.clock.current_timestamp();
         pending.defer(move |snapshot| {
-            for (name, description, id) in states {
+            for (name, description, id, ttl) in states {
                 let mut rows = Vec::new();
                 view.scan(id, &mut |row, value| {
                     rows.push((row.to_vec(), value.to_vec()));
                     Ok(ScanControl::Continue)
                 })?;
+                if let Some(ttl) = ttl {
+                    ttl.drop_expired(&mut rows, now);
+                }
                 snapshot.insert_state(&name, description, rows);
             }
             Ok(())

@@ -346,6 +346,90 @@ pub fn time_to_live_timestamps_survive_a_restore(
     );
 }
 
+/// With `cleanup_full_snapshot`, a snapshot leaves out what had expired when it was taken
+/// (whole values and map entries, and the expired elements of lists); without it, the rows
+/// stay (to expire when read).
+pub fn full_snapshot_cleanup_leaves_expired_entries_out(
+    from: &mut impl BackendFactory,
+    to: &mut impl BackendFactory,
+) {
+    for cleanup in [false, true] {
+        let mut builder = StateTtlConfig::new_builder(Duration::from_millis(100));
+        if cleanup {
+            builder = builder.cleanup_full_snapshot();
+        }
+        let ttl = builder.build();
+        let mut value = ValueStateDescriptor::<u32>::new("value");
+        value.enable_time_to_live(ttl);
+        let mut list = ListStateDescriptor::<u32>::new("list");
+        list.enable_time_to_live(ttl);
+        let mut map = MapStateDescriptor::<u8, u32>::new("map");
+        map.enable_time_to_live(ttl);
+        let clock = ManualTtlClock::new(0);
+        let mut backend = from.make::<u32>(MAX_PARALLELISM);
+        backend.set_ttl_clock(Arc::new(clock.clone()));
+        for (key, time) in [(1u32, 0i64), (2, 50)] {
+            clock.set(time);
+            let at = |backend: &mut KeyedStateBackend<u32>| {
+                let state = KeyedState::new(backend, &key, Namespace::Global);
+                state.value(&value).unwrap().update(key).unwrap();
+                let state = KeyedState::new(backend, &key, Namespace::Global);
+                state.list(&list).unwrap().add(key).unwrap();
+                let state = KeyedState::new(backend, &key, Namespace::Global);
+                state.map(&map).unwrap().put(7, key).unwrap();
+            };
+            at(&mut backend);
+        }
+        clock.set(60);
+        KeyedState::new(&mut backend, &1, Namespace::Global)
+            .list(&list)
+            .unwrap()
+            .add(10)
+            .unwrap();
+        // At 120 key 1's value, map entry and first list element (written at 0) expired;
+        // key 2's (written at 50) and the element added at 60 live.
+        clock.set(120);
+        let snapshot = through_bytes(backend.snapshot(MAX_PARALLELISM).unwrap());
+        let rows = |name: &str| snapshot.states()[name].rows.len();
+        let want = if cleanup { (1, 2, 1) } else { (2, 2, 2) };
+        assert_eq!(
+            (rows("value"), rows("list"), rows("map")),
+            want,
+            "cleanup_full_snapshot {cleanup}"
+        );
+        let list_bytes: usize = snapshot.states()["list"]
+            .rows
+            .iter()
+            .map(|(_, v)| v.len())
+            .sum();
+        // Each element: an 8-byte time stamp, a 4-byte length, a 1-byte u32. Without the
+        // cleanup the expired element may remain (RocksDB drops it when merging list appends
+        // in a flush).
+        if cleanup {
+            assert_eq!(list_bytes, 2 * 13);
+        } else {
+            assert!([2 * 13, 3 * 13].contains(&list_bytes), "{list_bytes}");
+        }
+        let mut restored = to.make::<u32>(MAX_PARALLELISM);
+        restored.set_ttl_clock(Arc::new(clock.clone()));
+        let all = KeyGroupRange::for_subtask(MAX_PARALLELISM, 1, 0);
+        restored
+            .restore(std::slice::from_ref(&snapshot), all, MAX_PARALLELISM)
+            .unwrap();
+        let got: Vec<_> = [1u32, 2]
+            .into_iter()
+            .map(|key| {
+                let state = KeyedState::new(&mut restored, &key, Namespace::Global);
+                let v = state.value(&value).unwrap().value().unwrap();
+                let state = KeyedState::new(&mut restored, &key, Namespace::Global);
+                let l = state.list(&list).unwrap().get().unwrap();
+                (key, v, l)
+            })
+            .collect();
+        assert_eq!(got, vec![(1, None, vec![10]), (2, Some(2), vec![2])]);
+    }
+}
+
 /// A snapshot holds the state as it was at its synchronous part: work done before it is
 /// finished (updates, clears, new keys, a state registered since) does not reach it, also
 /// when it is finished on another thread.
@@ -410,4 +494,5 @@ pub fn run_all(from: &mut impl BackendFactory, to: &mut impl BackendFactory) {
     pending_snapshots_ignore_later_changes(from, to);
     changed_state_types_are_refused_on_restore(from, to);
     time_to_live_timestamps_survive_a_restore(from, to);
+    full_snapshot_cleanup_leaves_expired_entries_out(from, to);
 }
