@@ -2,8 +2,8 @@
 
 use std::ops::Add;
 
-use eddy_core::functions::ReduceFunction;
 use eddy_core::FnResult;
+use eddy_functions::ReduceFunction;
 
 /// Adds the field of each new element into the accumulated element.
 pub(crate) struct SumReducer<T, F> {

@@ -5,10 +5,10 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{BroadcastProcessFunction, KeySelector, KeyedBroadcastProcessFunction};
-use eddy_core::state::{BroadcastStateDeclaration, MapStateDescriptor};
 use eddy_core::{Data, Key};
+use eddy_functions::{BroadcastProcessFunction, KeySelector, KeyedBroadcastProcessFunction};
 use eddy_runtime::operators::{BroadcastProcessLogic, KeyedBroadcastProcessLogic};
+use eddy_state::{BroadcastStateDeclaration, MapStateDescriptor};
 
 use crate::connected::ConnectedStreams;
 use crate::datastream::DataStream;

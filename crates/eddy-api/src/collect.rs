@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
-use eddy_core::functions::{SinkContext, SinkFunction};
 use eddy_core::{Batch, Data, FnResult};
+use eddy_functions::{SinkContext, SinkFunction};
 
 use crate::datastream::DataStream;
 use crate::error::JobError;

@@ -2,14 +2,14 @@
 
 use parking_lot::Mutex;
 
-use eddy_core::functions::closures::{CoFlatMapFn, CoMapFn};
+use eddy_functions::closures::{CoFlatMapFn, CoMapFn};
 use std::marker::PhantomData;
 
-use eddy_core::functions::{
+use eddy_core::{Data, Key};
+use eddy_functions::{
     CoFlatMapFunction, CoMapFunction, CoProcessFunction, Collector, KeySelector,
     KeyedCoProcessFunction,
 };
-use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
 use eddy_runtime::factory::{OperatorSetup, TwoInputFactory};
 use eddy_runtime::operators::{

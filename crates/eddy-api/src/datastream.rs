@@ -8,15 +8,15 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use eddy_connectors::{PrintSink, SocketSink, TextFileSink, WriteMode};
-use eddy_core::functions::closures::{FilterFn, FlatMapFn, MapFn, TryMapFn};
-use eddy_core::functions::{
+use eddy_core::{Data, FunctionError, Key};
+use eddy_functions::closures::{FilterFn, FlatMapFn, MapFn, TryMapFn};
+use eddy_functions::windowing::{
+    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
+};
+use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag, Partitioner,
     ProcessFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
 };
-use eddy_core::windowing::{
-    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
-};
-use eddy_core::{Data, FunctionError, Key};
 use eddy_graph::{ChainingStrategy, NodeId, NodeKind, PartitionerKind};
 use eddy_runtime::factory::{EdgeFactory, OneInputFactory, OperatorSetup};
 use eddy_runtime::operators::{
@@ -442,8 +442,8 @@ impl<T: Data> DataStream<T> {
 
     // ----- sinks -----
 
-    /// Writes the elements with a [`SinkFunction`](eddy_core::functions::SinkFunction).
-    pub fn add_sink<S: eddy_core::functions::SinkFunction<T>>(&self, sink: S) -> DataStreamSink {
+    /// Writes the elements with a [`SinkFunction`](eddy_functions::SinkFunction).
+    pub fn add_sink<S: eddy_functions::SinkFunction<T>>(&self, sink: S) -> DataStreamSink {
         DataStreamSink::add(self, "Sink: Unnamed", sink)
     }
 

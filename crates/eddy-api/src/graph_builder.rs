@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use eddy_core::config::{Configuration, RuntimeMode, MAX_PARALLELISM, RUNTIME_MODE};
-use eddy_core::functions::Boundedness;
 use eddy_core::keygroup::default_max_parallelism;
+use eddy_functions::Boundedness;
 use eddy_graph::{
     ChainingStrategy, NodeId, NodeKind, PartitionerKind, StreamEdge, StreamGraph, StreamNode,
 };

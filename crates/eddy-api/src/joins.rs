@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use eddy_core::functions::{Collector, KeySelector, ProcessJoinFunction};
-use eddy_core::windowing::{
+use eddy_core::{Data, FnResult, Key};
+use eddy_functions::windowing::{
     Elements, NoEvictor, ProcessWindowFunction, Trigger, Window, WindowAssigner, WindowContext,
 };
-use eddy_core::{Data, FnResult, Key};
+use eddy_functions::{Collector, KeySelector, ProcessJoinFunction};
 use eddy_runtime::operators::IntervalJoinLogic;
 
 use crate::connected::KeyedConnectedStreams;

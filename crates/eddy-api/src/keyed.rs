@@ -4,15 +4,15 @@ use std::marker::PhantomData;
 use std::ops::Add;
 
 use eddy_core::config::StateBackendType;
-use eddy_core::functions::closures::{FilterFn, FlatMapFn, MapFn, ReduceFn};
-use eddy_core::functions::{
+use eddy_core::{Data, Key};
+use eddy_functions::closures::{FilterFn, FlatMapFn, MapFn, ReduceFn};
+use eddy_functions::windowing::{
+    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
+};
+use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, KeySelector, KeyedProcessFunction, MapFunction,
     ReduceFunction,
 };
-use eddy_core::windowing::{
-    CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
-};
-use eddy_core::{Data, Key};
 use eddy_graph::NodeKind;
 use eddy_runtime::operators::{
     EitherLogic, FilterEach, FlatMapEach, KeyedFunctionLogic, KeyedProcessLogic, KeyedReduceLogic,
@@ -268,7 +268,7 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
     }
 
     /// Connects with another stream keyed by the same key type, for a
-    /// [`KeyedCoProcessFunction`](eddy_core::functions::KeyedCoProcessFunction).
+    /// [`KeyedCoProcessFunction`](eddy_functions::KeyedCoProcessFunction).
     pub fn connect_keyed<U: Data, KS2: KeySelector<U, K> + Sync>(
         &self,
         other: &KeyedStream<U, K, KS2>,
@@ -285,7 +285,7 @@ impl<T: Data, K: Key, KS: KeySelector<T, K> + Sync> KeyedStream<T, K, KS> {
     /// `connect(&broadcast_stream)` (from
     /// [`broadcast_with`](DataStream::broadcast_with)) gives a
     /// [`KeyedBroadcastConnectedStream`](crate::KeyedBroadcastConnectedStream) for a
-    /// [`KeyedBroadcastProcessFunction`](eddy_core::functions::KeyedBroadcastProcessFunction).
+    /// [`KeyedBroadcastProcessFunction`](eddy_functions::KeyedBroadcastProcessFunction).
     pub fn connect<C: Connectable<Self>>(&self, other: C) -> C::Connected {
         other.connect_to(self)
     }

@@ -56,7 +56,9 @@ pub use windowed::{AllWindowedStream, WindowedStream};
 pub use eddy_cluster as cluster;
 pub use eddy_connectors as connectors;
 pub use eddy_core as core;
+pub use eddy_functions as functions;
 pub use eddy_graph as graph;
+pub use eddy_state as state;
 
 /// Everything a typical job needs.
 pub mod prelude {
@@ -69,27 +71,8 @@ pub mod prelude {
     pub use eddy_cluster::JobStatus;
     pub use eddy_connectors::WriteMode;
     pub use eddy_core::config::{Configuration, RuntimeMode};
-    pub use eddy_core::functions::{
-        Boundedness, BroadcastContext, BroadcastProcessFunction, CoFlatMapFunction, CoMapFunction,
-        CoProcessFunction, Collector, FilterFunction, FlatMapFunction, KeySelector,
-        KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
-        KeyedProcessFunction, KeyedReadOnlyBroadcastContext, MapFunction, OutputTag, Partitioner,
-        ProcessContext, ProcessFunction, ProcessJoinContext, ProcessJoinFunction,
-        ReadOnlyBroadcastContext, ReduceFunction, RuntimeContext, SinkContext, SinkFunction,
-        SourceFunction, SourceOutput, SourceStatus, TimestampAssigner, WatermarkGenerator,
-        WatermarkOutput, WatermarkStrategy,
-    };
-    pub use eddy_core::functions::{FunctionInitializationContext, FunctionSnapshotContext};
-    pub use eddy_core::state::{
-        AggregatingState, AggregatingStateDescriptor, BroadcastState, KeyedState,
-        KeyedStateDescriptor, KeyedStateStore, ListState, ListStateDescriptor, MapState,
-        MapStateDescriptor, Namespace, ReadOnlyBroadcastState, ReducingState,
-        ReducingStateDescriptor, ValueState, ValueStateDescriptor,
-    };
-    pub use eddy_core::state::{OperatorListState, OperatorStateStore};
-    pub use eddy_core::state::{StateTtlConfig, StateVisibility, UpdateType};
-    pub use eddy_core::time::{TimeDomain, TimerService};
-    pub use eddy_core::windowing::{
+    pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
+    pub use eddy_functions::windowing::{
         process_window_fn, AggregateFunction, ContinuousEventTimeTrigger,
         ContinuousProcessingTimeTrigger, CountEvictor, CountTrigger, Elements,
         EventTimeSessionWindows, EventTimeTrigger, Evictor, EvictorContext, GlobalWindow,
@@ -99,5 +82,24 @@ pub mod prelude {
         TriggerContext, TriggerResult, TumblingEventTimeWindows, TumblingProcessingTimeWindows,
         Window, WindowAssigner, WindowContext,
     };
-    pub use eddy_core::{Batch, Data, FnResult, FunctionError, Key, StreamRecord};
+    pub use eddy_functions::{
+        Boundedness, BroadcastContext, BroadcastProcessFunction, CoFlatMapFunction, CoMapFunction,
+        CoProcessFunction, Collector, FilterFunction, FlatMapFunction, KeySelector,
+        KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
+        KeyedProcessFunction, KeyedReadOnlyBroadcastContext, MapFunction, OutputTag, Partitioner,
+        ProcessContext, ProcessFunction, ProcessJoinContext, ProcessJoinFunction,
+        ReadOnlyBroadcastContext, ReduceFunction, RuntimeContext, SinkContext, SinkFunction,
+        SourceFunction, SourceOutput, SourceStatus, TimestampAssigner, WatermarkGenerator,
+        WatermarkOutput, WatermarkStrategy,
+    };
+    pub use eddy_functions::{FunctionInitializationContext, FunctionSnapshotContext};
+    pub use eddy_state::time::{TimeDomain, TimerService};
+    pub use eddy_state::{
+        AggregatingState, AggregatingStateDescriptor, BroadcastState, KeyedState,
+        KeyedStateDescriptor, KeyedStateStore, ListState, ListStateDescriptor, MapState,
+        MapStateDescriptor, Namespace, ReadOnlyBroadcastState, ReducingState,
+        ReducingStateDescriptor, ValueState, ValueStateDescriptor,
+    };
+    pub use eddy_state::{OperatorListState, OperatorStateStore};
+    pub use eddy_state::{StateTtlConfig, StateVisibility, UpdateType};
 }

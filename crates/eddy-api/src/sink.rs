@@ -2,8 +2,8 @@
 
 use parking_lot::Mutex;
 
-use eddy_core::functions::SinkFunction;
 use eddy_core::Data;
+use eddy_functions::SinkFunction;
 use eddy_graph::NodeKind;
 use eddy_runtime::factory::OneInputFactory;
 use eddy_runtime::operators::SinkOperator;

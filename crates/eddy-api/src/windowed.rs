@@ -5,13 +5,13 @@ use std::ops::Add;
 use std::time::Duration;
 
 use eddy_core::config::StateBackendType;
-use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::{KeySelector, OutputTag, ReduceFunction};
-use eddy_core::windowing::{
+use eddy_core::{Data, Key};
+use eddy_functions::closures::ReduceFn;
+use eddy_functions::windowing::{
     AggregateFunction, Evictor, NoEvictor, PassThrough, ProcessWindowFunction, ReduceAggregate,
     Trigger, Window, WindowAssigner,
 };
-use eddy_core::{Data, Key};
+use eddy_functions::{KeySelector, OutputTag, ReduceFunction};
 use eddy_graph::NodeKind;
 use eddy_runtime::operators::window::{
     AggregateElements, Aggregating, Buffering, SlicingSpec, SlicingWindowLogic, WindowContents,

@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use eddy_core::functions::{
+use eddy_core::FnResult;
+use eddy_functions::{
     Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
     SourceFunction, SourceOutput, SourceStatus,
 };
-use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
-use eddy_core::FnResult;
+use eddy_state::{ListStateDescriptor, OperatorStateStore};
 
 use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
 

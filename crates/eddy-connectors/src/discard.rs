@@ -1,7 +1,7 @@
 //! A sink that drops every element (Flink's `DiscardingSink`).
 
-use eddy_core::functions::{SinkContext, SinkFunction};
 use eddy_core::{Batch, FnResult};
+use eddy_functions::{SinkContext, SinkFunction};
 
 /// A sink that drops every element, for any element type; useful for benchmarks and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl<T: Send + 'static> SinkFunction<T> for DiscardingSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eddy_core::functions::RuntimeContext;
+    use eddy_functions::RuntimeContext;
     use std::sync::Arc;
 
     #[test]

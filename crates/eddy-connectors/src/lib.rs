@@ -1,7 +1,7 @@
 //! Eddy's built-in connectors: the sources and sinks Flink's DataStream API offers out of the
 //! box.
 //!
-//! Sources ([`SourceFunction`](eddy_core::functions::SourceFunction)):
+//! Sources ([`SourceFunction`](eddy_functions::SourceFunction)):
 //!
 //! * [`CollectionSource`]: the elements of a `Vec`, in order (`fromCollection`).
 //! * [`NumberSequenceSource`]: the numbers `from..=to`, split over subtasks (`fromSequence`).
@@ -10,7 +10,7 @@
 //! * [`TextFileSource`]: the lines of files and directories (`readTextFile`).
 //! * [`SocketTextSource`]: delimited text from a TCP server (`socketTextStream`).
 //!
-//! Sinks ([`SinkFunction`](eddy_core::functions::SinkFunction)):
+//! Sinks ([`SinkFunction`](eddy_functions::SinkFunction)):
 //!
 //! * [`PrintSink`]: one line per element on stdout or stderr (`print`, `printToErr`).
 //! * [`TextFileSink`]: one line per element into files (`writeAsText`).
@@ -19,7 +19,7 @@
 //!
 //! Every connector is `Clone`: the runtime clones the instance the program built once per
 //! parallel subtask and then calls `open` with that subtask's
-//! [`RuntimeContext`](eddy_core::functions::RuntimeContext), which decides what the subtask
+//! [`RuntimeContext`](eddy_functions::RuntimeContext), which decides what the subtask
 //! reads or writes. Sources never block for long in `poll_next`; a poll that reports
 //! `Finished` emits nothing.
 //!

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
 use eddy_core::{Batch, FnResult};
+use eddy_functions::{RuntimeContext, SinkContext, SinkFunction};
 
 /// Where a [`PrintSink`] writes.
 #[derive(Clone)]

@@ -1,11 +1,11 @@
 //! A parallel source of consecutive numbers (Flink's `fromSequence` / `NumberSequenceSource`).
 
-use eddy_core::functions::{
+use eddy_core::FnResult;
+use eddy_functions::{
     Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
     SourceFunction, SourceOutput, SourceStatus,
 };
-use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
-use eddy_core::FnResult;
+use eddy_state::{ListStateDescriptor, OperatorStateStore};
 
 use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
 

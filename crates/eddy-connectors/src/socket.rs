@@ -4,10 +4,8 @@ use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use eddy_core::functions::{
-    Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus,
-};
 use eddy_core::FnResult;
+use eddy_functions::{Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
 
 use crate::net;
 

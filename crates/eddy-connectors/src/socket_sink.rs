@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
 use eddy_core::{Batch, FnResult};
+use eddy_functions::{RuntimeContext, SinkContext, SinkFunction};
 
 use crate::net;
 

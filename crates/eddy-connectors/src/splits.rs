@@ -8,9 +8,9 @@
 //! job scaled up from one source subtask keeps reading with one (the others get no split and
 //! finish at once).
 
-use eddy_core::functions::{FunctionInitializationContext, FunctionSnapshotContext};
-use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
 use eddy_core::{Data, FnResult};
+use eddy_functions::{FunctionInitializationContext, FunctionSnapshotContext};
+use eddy_state::{ListStateDescriptor, OperatorStateStore};
 use serde::{Deserialize, Serialize};
 
 /// The splits a source subtask restored, if its operator was restored from a snapshot that

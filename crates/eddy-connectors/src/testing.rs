@@ -5,12 +5,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use eddy_core::functions::{
+use eddy_core::{Batch, FnResult};
+use eddy_functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SourceFunction,
     SourceOutput, SourceStatus,
 };
-use eddy_core::state::{redistribute, OperatorStateSnapshot, OperatorStateStore};
-use eddy_core::{Batch, FnResult};
+use eddy_state::{redistribute, OperatorStateSnapshot, OperatorStateStore};
 
 /// The batch capacity the helpers use: small, so that batching is exercised.
 pub const CAPACITY: usize = 3;

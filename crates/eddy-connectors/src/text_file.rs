@@ -5,12 +5,12 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use eddy_core::functions::{
+use eddy_core::FnResult;
+use eddy_functions::{
     Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
     SourceFunction, SourceOutput, SourceStatus,
 };
-use eddy_core::state::{ListStateDescriptor, OperatorStateStore};
-use eddy_core::FnResult;
+use eddy_state::{ListStateDescriptor, OperatorStateStore};
 use serde::{Deserialize, Serialize};
 
 use crate::splits::{restored_splits, snapshot_splits};

@@ -6,8 +6,8 @@ use std::io::{BufWriter, ErrorKind, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use eddy_core::functions::{RuntimeContext, SinkContext, SinkFunction};
 use eddy_core::{Batch, FnResult};
+use eddy_functions::{RuntimeContext, SinkContext, SinkFunction};
 
 /// The buffer size of the file writer.
 const WRITE_BUFFER: usize = 64 * 1024;

@@ -26,7 +26,7 @@ pub enum PartitionerKind {
     Global,
     /// By key: key → key group → owning subtask (`key_by`).
     KeyGroup,
-    /// A user [`Partitioner`](eddy_core::functions::Partitioner) (`partition_custom`).
+    /// A user [`Partitioner`](eddy_functions::Partitioner) (`partition_custom`).
     Custom,
 }
 

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{RuntimeContext, SideOutputs, SourceStatus};
-use eddy_core::state::StateBackendConfig;
-use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, Watermark};
+use eddy_functions::{RuntimeContext, SideOutputs, SourceStatus};
 use eddy_graph::{NodeId, PartitionerKind};
+use eddy_state::time::ProcessingTimeService;
+use eddy_state::StateBackendConfig;
 
 use crate::error::TaskError;
 use crate::inbox::ChannelSender;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eddy_core::functions::SideOutputs;
 use eddy_core::{Data, Watermark};
+use eddy_functions::SideOutputs;
 
 use crate::error::TaskError;
 use crate::factory::StreamType;

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
-use eddy_core::functions::RuntimeContext;
-use eddy_core::state::{
+use eddy_core::{FnResult, Key};
+use eddy_functions::RuntimeContext;
+use eddy_state::time::{InternalTimerService, TimerNamespace};
+use eddy_state::{
     redistribute, KeyedStateBackend, KeyedStateSnapshot, OperatorStateSnapshot,
     PendingKeyedSnapshot, RedistributionError,
 };
-use eddy_core::time::{InternalTimerService, TimerNamespace};
-use eddy_core::{FnResult, Key};
 use serde::{Deserialize, Serialize};
 
 /// What one operator subtask held at a snapshot.

@@ -1,9 +1,9 @@
 //! Opens the keyed-state backend of a keyed operator subtask, as `state.backend.type` says.
 
 use eddy_core::config::StateBackendType;
-use eddy_core::functions::RuntimeContext;
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
 use eddy_core::{FnResult, Key};
+use eddy_functions::RuntimeContext;
+use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
 /// Whether this build has the `rocksdb` state backend (the `rocksdb` cargo feature).
 pub const ROCKSDB_BUILT: bool = cfg!(feature = "rocksdb");
@@ -46,7 +46,7 @@ mod rocksdb {
         config: &StateBackendConfig,
         ctx: &RuntimeContext,
     ) -> FnResult<KeyedStateBackend<K>> {
-        let store = eddy_state::RocksDbStore::open_for_subtask(config, ctx)?;
+        let store = eddy_state::rocksdb::RocksDbStore::open_for_subtask(config, ctx)?;
         Ok(KeyedStateBackend::in_store(
             Box::new(store),
             ctx.max_parallelism,

@@ -10,10 +10,10 @@
 //! let state = harness.snapshot()?;
 //! ```
 
-use eddy_core::functions::{FunctionSnapshotContext, RuntimeContext, SideOutputs};
 use eddy_core::keygroup::{operator_index_for_key_group, KeyHasher};
-use eddy_core::time::ProcessingTimeService;
 use eddy_core::{Data, FnResult, Key, StreamRecord, Watermark};
+use eddy_functions::{FunctionSnapshotContext, RuntimeContext, SideOutputs};
+use eddy_state::time::ProcessingTimeService;
 
 use crate::operators::{OneInputLogic, OperatorStateHandler, TwoInputLogic};
 use crate::output::Batch;
@@ -472,7 +472,7 @@ where
 {
     fn initialize_state(
         &mut self,
-        ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+        ctx: &mut eddy_functions::FunctionInitializationContext<'_>,
     ) -> FnResult<()> {
         self.logic.initialize_state(ctx)
     }
@@ -480,7 +480,7 @@ where
     fn snapshot_state(
         &mut self,
         ctx: &FunctionSnapshotContext,
-        store: &mut eddy_core::state::OperatorStateStore,
+        store: &mut eddy_state::OperatorStateStore,
     ) -> FnResult<()> {
         self.logic.snapshot_state(ctx, store)
     }
@@ -492,13 +492,13 @@ where
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,
-    ) -> FnResult<Option<eddy_core::state::PendingKeyedSnapshot>> {
+    ) -> FnResult<Option<eddy_state::PendingKeyedSnapshot>> {
         self.logic.snapshot_keyed_state(ctx)
     }
 
     fn restore_keyed_state(
         &mut self,
-        snapshots: &[eddy_core::state::KeyedStateSnapshot],
+        snapshots: &[eddy_state::KeyedStateSnapshot],
         ctx: &RuntimeContext,
     ) -> FnResult<()> {
         self.logic.restore_keyed_state(snapshots, ctx)

@@ -1,265 +1,162 @@
-//! Eddy's embedded on-disk keyed-state backend (`state.backend.type: rocksdb`).
+//! Where state lives: keyed state (descriptors, the state of the current key, the `hashmap`
+//! backend and the ordered-store backend, with `rocksdb` behind the feature of that name),
+//! operator and broadcast state, time-to-live, timers, snapshots and their redistribution,
+//! and the contexts through which functions reach state ([`RuntimeContext`],
+//! [`FunctionInitializationContext`]).
 //!
-//! Each keyed operator subtask gets a RocksDB instance of its own in a fresh directory under
-//! `state.backend.rocksdb.localdir`, removed when the subtask ends. Every state is a column
-//! family; rows are the byte layout of `eddy_core::state` (key group first, so a key-group
-//! range is one scan). The memory of the instances of one job in one slot — block caches and
-//! memtables — is held to the slot's budget (`state.backend.rocksdb.memory.fixed-per-slot`, or
-//! the slot's share of `taskmanager.memory.managed.size`): they share one LRU cache of that
-//! size, to which their memtables are charged through a shared write buffer manager. The write-ahead
-//! log is off, as in Flink: durability comes from checkpoints, not from the local instance.
+//! A keyed function names its state with descriptors ([`ValueStateDescriptor`] and friends)
+//! and reaches it through its context, which is always scoped to the key being processed:
+//!
+//! ```ignore
+//! let mut count = ctx.state().value(&self.count)?;
+//! count.update(count.value()?.unwrap_or(0) + 1)?;
+//! ```
+//!
+//! Inside windows the state is further scoped to a [`Namespace`]: one window's, or the key's
+//! own (global) state. State can only be reached from keyed contexts, so using it outside a
+//! keyed stream does not compile.
+//!
+//! Broadcast state ([`BroadcastStateStore`]) is map-shaped state that every subtask of a
+//! broadcast operator holds in full: written by the broadcast input, read by the other one.
+//! Operator state — per-subtask lists any function can keep, with their snapshots and their
+//! redistribution on rescale — is in [`OperatorStateStore`] and [`redistribute`].
 
-mod options;
-mod snapshot_view;
+/// Generates the checkpointed-function hooks (`initialize_state`, `snapshot_state`) with
+/// empty defaults: Flink's `CheckpointedFunction`, available to every function.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! checkpointed {
+    () => {
+        /// Called once per subtask before `open`, when the operator's state is set up:
+        /// register operator state in `ctx.operator_state_store()` and, when
+        /// `ctx.is_restored()`, read back this subtask's share of what `snapshot_state` wrote
+        /// before. The store stays with the operator; keep the descriptors (and copies of what
+        /// you need) in the function.
+        fn initialize_state(
+            &mut self,
+            _ctx: &mut $crate::FunctionInitializationContext<'_>,
+        ) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+        /// Called when a checkpoint snapshots the operator: write everything this function
+        /// needs to resume into `store` (e.g. `store.list_state(&d)?.update(buffer)`); the
+        /// store's contents then go into the snapshot. Checkpoints arrive in M1.4.
+        fn snapshot_state(
+            &mut self,
+            _ctx: &$crate::FunctionSnapshotContext,
+            _store: &mut $crate::OperatorStateStore,
+        ) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+    };
+}
+
+/// Generates `open`/`close` lifecycle methods with empty defaults, and the `checkpointed!()`
+/// hooks.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! lifecycle {
+    () => {
+        $crate::checkpointed!();
+        /// Called once per subtask before the first element.
+        fn open(&mut self, _ctx: &$crate::RuntimeContext) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+        /// Called once per subtask after the last element (or on cancellation).
+        fn close(&mut self) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+    };
+}
+
+/// What the exported macros name (not part of the API).
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use eddy_core::FnResult;
+}
+
+mod aggregate;
+mod any_descriptor;
+mod broadcast;
+pub mod checkpointed;
+mod descriptors;
+mod handles;
+mod heap;
+mod heap_codec;
+mod keyed_state;
+pub(crate) mod layout;
+mod merging;
+mod operator;
+mod pending_snapshot;
+mod redistribute;
+#[cfg(feature = "rocksdb")]
+pub mod rocksdb;
+mod runtime_context;
+mod scoped;
+mod settings;
+pub(crate) mod snapshot;
+mod store;
+mod store_backend;
+pub mod time;
 mod ttl;
+mod ttl_access;
+mod ttl_heap;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use serde::{Deserialize, Serialize};
 
-use eddy_core::functions::RuntimeContext;
-use eddy_core::state::{
-    OrderedStateStore, RowVisitor, ScanControl, StateBackendConfig, StateError, StoreSnapshotView,
-    StoreStateId, TtlRows,
+pub use aggregate::AggregateFunction;
+pub use any_descriptor::KeyedStateDescriptor;
+pub use broadcast::{
+    BroadcastState, BroadcastStateDeclaration, BroadcastStateStore, ReadOnlyBroadcastState,
 };
-use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
+pub use checkpointed::{FunctionInitializationContext, FunctionSnapshotContext};
+pub use descriptors::{
+    AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReduceFn,
+    ReducingStateDescriptor, ValueStateDescriptor,
+};
+pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
+pub use heap::HeapKeyedStateBackend;
+pub use keyed_state::{KeyedState, KeyedStateBackend};
+pub use operator::{
+    ListStateSnapshot, OperatorListState, OperatorStateMode, OperatorStateSnapshot,
+    OperatorStateStore,
+};
+pub use pending_snapshot::PendingKeyedSnapshot;
+pub use redistribute::{redistribute, RedistributionError};
+pub use runtime_context::RuntimeContext;
+pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
+pub use settings::{rocksdb_slot_budget, StateBackendConfig};
+pub use snapshot::{
+    restore_value_rows, value_state_description, DecodedRow, ErasedKey, KeyedStateSnapshot,
+    RowWriter, SnapshotError, StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,
+};
+pub use store::{
+    OrderedStateStore, RowVisitor, ScanControl, SharedStore, StateError, StoreSnapshotView,
+    StoreStateId, TtlRowLayout, TtlRows,
+};
+pub use store_backend::StoreKeyedStateBackend;
+pub use ttl::{
+    CleanupStrategies, IncrementalCleanup, ManualTtlClock, StateTtlConfig, StateTtlConfigBuilder,
+    StateVisibility, SystemTtlClock, TtlClock, TtlTimeProvider, UpdateType,
+};
 
-pub use options::{RocksDbOptions, SharedMemory};
-
-/// Makes instance directory names unique within the process.
-static INSTANCES: AtomicU64 = AtomicU64::new(0);
-
-fn store_error(error: impl std::fmt::Display) -> StateError {
-    StateError::Store {
-        backend: "rocksdb",
-        message: error.to_string(),
-    }
+/// Which part of a key's state: the key's own state, or one window's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Namespace {
+    /// The key's own state (keyed process functions; `global_state()` in windows).
+    Global,
+    /// The state of the global window (`window_state()` in `GlobalWindows` and count
+    /// windows).
+    GlobalWindow,
+    /// The state of the time window `[start, end)` (`window_state()` in windows).
+    TimeWindow {
+        /// Inclusive start (ms).
+        start: i64,
+        /// Exclusive end (ms).
+        end: i64,
+    },
 }
 
-/// Removes the instance directory when the store is dropped (after the database, which is
-/// declared before it and so dropped first).
-struct InstanceDir(PathBuf);
-
-impl Drop for InstanceDir {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            tracing::warn!(dir = %self.0.display(), "could not remove a RocksDB directory: {e}");
-        }
-    }
-}
-
-/// The state of one keyed operator subtask in RocksDB.
-pub struct RocksDbStore {
-    db: DB,
-    options: RocksDbOptions,
-    write: WriteOptions,
-    /// Column family names, by [`StoreStateId`].
-    families: Vec<String>,
-    dir: InstanceDir,
-}
-
-impl RocksDbStore {
-    /// A new instance in a fresh directory under `parent`.
-    pub fn open(parent: &Path, name: &str, options: RocksDbOptions) -> Result<Self, StateError> {
-        let unique = INSTANCES.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("{name}-{}-{unique}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            store_error(format!(
-                "cannot create the directory {} (state.backend.rocksdb.localdir): {e}",
-                dir.display()
-            ))
-        })?;
-        let dir = InstanceDir(dir);
-        let db = DB::open(&options.db_options(), &dir.0).map_err(store_error)?;
-        let mut write = WriteOptions::default();
-        write.disable_wal(true);
-        Ok(RocksDbStore {
-            db,
-            options,
-            write,
-            families: Vec::new(),
-            dir,
-        })
-    }
-
-    /// The instance of the operator subtask `ctx` describes, as `config` sets it up.
-    pub fn open_for_subtask(
-        config: &StateBackendConfig,
-        ctx: &RuntimeContext,
-    ) -> Result<Self, StateError> {
-        let parent = if config.local_dir.is_empty() {
-            std::env::temp_dir().join("eddy-rocksdb")
-        } else {
-            PathBuf::from(&config.local_dir)
-        };
-        let operator: String = ctx
-            .operator_name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .take(40)
-            .collect();
-        let name = format!("job_{}_op_{operator}_{}", ctx.job_id, ctx.subtask_index);
-        let options = match (config.memory_budget, &config.slot) {
-            (Some(budget), Some(slot)) => RocksDbOptions::shared(SharedMemory::for_slot(
-                &ctx.job_id.to_string(),
-                slot,
-                budget.bytes(),
-            )),
-            (Some(budget), None) => RocksDbOptions::with_budget(budget.bytes()),
-            (None, _) => RocksDbOptions::unbounded(),
-        };
-        Self::open(&parent, &name, options)
-    }
-
-    /// Where the instance keeps its files.
-    pub fn path(&self) -> &Path {
-        &self.dir.0
-    }
-
-    /// Bytes the instance holds in memory now: the block cache's use, which includes the
-    /// memtables charged to it.
-    pub fn memory_usage(&self) -> usize {
-        self.options.cache_usage()
-    }
-
-    /// Bytes of the live files on disk (SST files of every column family).
-    pub fn disk_usage(&self) -> Result<u64, StateError> {
-        let files = self.db.live_files().map_err(store_error)?;
-        Ok(files.iter().map(|f| f.size as u64).sum())
-    }
-
-    /// Flushes every state's memtable and compacts all its files: expired rows of states with
-    /// a time-to-live are dropped on the way (for tools and tests; RocksDB compacts by itself
-    /// as files accumulate).
-    pub fn compact(&mut self) -> Result<(), StateError> {
-        for name in &self.families {
-            let family = self
-                .db
-                .cf_handle(name)
-                .ok_or_else(|| store_error(format!("column family '{name}' is missing")))?;
-            self.db.flush_cf(family).map_err(store_error)?;
-            self.db
-                .compact_range_cf(family, None::<&[u8]>, None::<&[u8]>);
-        }
-        Ok(())
-    }
-
-    fn family(&self, state: StoreStateId) -> Result<&ColumnFamily, StateError> {
-        let name = self
-            .families
-            .get(state.0 as usize)
-            .ok_or_else(|| store_error(format!("unknown state id {}", state.0)))?;
-        self.db
-            .cf_handle(name)
-            .ok_or_else(|| store_error(format!("column family '{name}' is missing")))
-    }
-}
-
-impl OrderedStateStore for RocksDbStore {
-    fn backend_name(&self) -> &'static str {
-        "rocksdb"
-    }
-
-    fn snapshot_view(&mut self) -> Result<Box<dyn StoreSnapshotView>, StateError> {
-        let unique = INSTANCES.fetch_add(1, Ordering::Relaxed);
-        let mut dir = self.dir.0.clone().into_os_string();
-        dir.push(format!("-snapshot-{unique}"));
-        let view = snapshot_view::CheckpointView::take(
-            &self.db,
-            &self.families,
-            &self.options,
-            PathBuf::from(dir),
-        )?;
-        Ok(Box::new(view))
-    }
-
-    fn register_state(
-        &mut self,
-        name: &str,
-        ttl: Option<&TtlRows>,
-    ) -> Result<StoreStateId, StateError> {
-        if let Some(index) = self.families.iter().position(|f| f == name) {
-            return Ok(StoreStateId(index as u32));
-        }
-        let mut options = self.options.family_options();
-        if let Some(ttl) = ttl {
-            ttl::clean_up_in_compaction(&mut options, ttl);
-        }
-        self.db.create_cf(name, &options).map_err(store_error)?;
-        self.families.push(name.to_owned());
-        Ok(StoreStateId(self.families.len() as u32 - 1))
-    }
-
-    fn get(
-        &self,
-        state: StoreStateId,
-        key: &[u8],
-        value: &mut Vec<u8>,
-    ) -> Result<bool, StateError> {
-        value.clear();
-        match self
-            .db
-            .get_pinned_cf(self.family(state)?, key)
-            .map_err(store_error)?
-        {
-            Some(found) => {
-                value.extend_from_slice(&found);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    fn put(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        self.db
-            .put_cf_opt(self.family(state)?, key, value, &self.write)
-            .map_err(store_error)
-    }
-
-    fn append(&mut self, state: StoreStateId, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        self.db
-            .merge_cf_opt(self.family(state)?, key, value, &self.write)
-            .map_err(store_error)
-    }
-
-    fn delete(&mut self, state: StoreStateId, key: &[u8]) -> Result<(), StateError> {
-        self.db
-            .delete_cf_opt(self.family(state)?, key, &self.write)
-            .map_err(store_error)
-    }
-
-    fn scan(
-        &self,
-        state: StoreStateId,
-        from: &[u8],
-        to: Option<&[u8]>,
-        visit: &mut RowVisitor<'_>,
-    ) -> Result<(), StateError> {
-        let mut read = ReadOptions::default();
-        if let Some(to) = to {
-            read.set_iterate_upper_bound(to.to_vec());
-        }
-        let mut rows = self.db.raw_iterator_cf_opt(self.family(state)?, read);
-        rows.seek(from);
-        while rows.valid() {
-            let (Some(key), Some(value)) = (rows.key(), rows.value()) else {
-                break;
-            };
-            if visit(key, value)? == ScanControl::Stop {
-                return Ok(());
-            }
-            rows.next();
-        }
-        rows.status().map_err(store_error)
-    }
-
-    fn delete_range(
-        &mut self,
-        state: StoreStateId,
-        from: &[u8],
-        to: &[u8],
-    ) -> Result<(), StateError> {
-        self.db
-            .delete_range_cf_opt(self.family(state)?, from, to, &self.write)
-            .map_err(store_error)
-    }
-}
+pub mod conformance;
+#[cfg(test)]
+pub(crate) mod tests;

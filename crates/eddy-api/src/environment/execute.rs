@@ -10,10 +10,10 @@ use eddy_core::config::{
     TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
-use eddy_core::state::{rocksdb_slot_budget, StateBackendConfig};
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
 use eddy_runtime::factory::{JobCode, TaskSettings};
 use eddy_runtime::state_backend::check_state_backend_built;
+use eddy_state::{rocksdb_slot_budget, StateBackendConfig};
 
 use super::context::ClientMode;
 use super::{chaining_enabled, default_parallelism, StreamExecutionEnvironment};

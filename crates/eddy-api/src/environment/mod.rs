@@ -41,7 +41,7 @@ pub(crate) struct NodeSpec<'a> {
     pub kind: NodeKind,
     pub num_inputs: u8,
     pub parallelism_limit: Option<u32>,
-    pub boundedness: Option<eddy_core::functions::Boundedness>,
+    pub boundedness: Option<eddy_functions::Boundedness>,
 }
 
 impl StreamExecutionEnvironment {

@@ -7,10 +7,8 @@ use parking_lot::Mutex;
 use eddy_connectors::{
     CollectionSource, GeneratorSource, NumberSequenceSource, SocketTextSource, TextFileSource,
 };
-use eddy_core::functions::{
-    SourceFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
-};
 use eddy_core::Data;
+use eddy_functions::{SourceFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy};
 use eddy_graph::NodeKind;
 use eddy_runtime::factory::SourceFactory;
 use eddy_runtime::operators::SourceOperator;

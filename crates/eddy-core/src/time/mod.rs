@@ -1,23 +1,16 @@
-//! Time: the two time domains, the processing-time clock, and timers.
+//! Time: the two time domains and the processing-time clock (timers are state: they live in
+//! `eddy-state`).
 //!
 //! Event time is carried by records and watermarks (milliseconds, `i64`). Processing time is
 //! the wall clock in milliseconds since the Unix epoch, read through a task's
 //! [`ProcessingTimeService`], which also lets operators ask the task loop to wake them up when
 //! their next processing-time timer is due.
 
-mod service;
-mod store_timers;
-mod timers;
-
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-
-pub use service::{InternalTimerService, TimerNamespace, TimerService};
-pub use store_timers::StoreTimerQueue;
-pub use timers::TimerQueue;
 
 /// Which clock a timer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,9 +100,3 @@ impl ProcessingTimeService {
         true
     }
 }
-
-#[cfg(test)]
-mod snapshot_tests;
-
-#[cfg(test)]
-mod store_timer_tests;

@@ -1,8 +1,7 @@
-//! Integration tests of eddy-core: key placement and operator-state redistribution.
+//! Integration tests of eddy-core: key placement.
 //!
 //! One test binary for the whole crate (one module per area), so the workspace links a
 //! handful of test executables instead of one per file. Run one area with
 //! `cargo test -p eddy-core --test integration <module>::`.
 
 mod key_placement;
-mod operator_state_redistribution;

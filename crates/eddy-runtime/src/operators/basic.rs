@@ -1,10 +1,10 @@
 //! Stateless record-at-a-time operators: map, filter, flat map, process.
 
-use eddy_core::functions::{
+use eddy_core::FnResult;
+use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
     RuntimeContext, SideOutputs,
 };
-use eddy_core::FnResult;
 
 use super::OneInputLogic;
 use crate::output::Batch;

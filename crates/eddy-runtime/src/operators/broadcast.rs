@@ -4,17 +4,17 @@
 //! read-write, input 1 (and timers) read-only.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::{
     BroadcastContext, BroadcastProcessFunction, Collector, FunctionInitializationContext,
     FunctionSnapshotContext, KeySelector, KeyedBroadcastContext, KeyedBroadcastProcessFunction,
     KeyedReadOnlyBroadcastContext, ReadOnlyBroadcastContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{
+use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_state::{
     BroadcastStateDeclaration, BroadcastStateStore, KeyedStateBackend, OperatorStateStore,
     StateBackendConfig,
 };
-use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use super::keyed_process::fire_timers;

@@ -2,12 +2,12 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{
+use eddy_core::{Data, FnResult, Watermark};
+use eddy_functions::{
     CoFlatMapFunction, CoMapFunction, Collector, FunctionInitializationContext,
     FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
-use eddy_core::{Data, FnResult, Watermark};
+use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
 use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};

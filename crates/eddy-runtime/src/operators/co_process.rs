@@ -1,13 +1,13 @@
 //! Process functions over connected streams.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
-use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
 use super::co::TwoInputLogic;
 use super::keyed_process::{fire_timers, process_keyed};

@@ -1,11 +1,11 @@
 //! [`EitherLogic`]: one of two one-input logics, chosen when the operator is created (e.g. a
 //! heap-only fast path or the general operator, depending on the state backend).
 
-use eddy_core::functions::{
+use eddy_core::{FnResult, Watermark};
+use eddy_functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
-use eddy_core::{FnResult, Watermark};
+use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
 use super::OneInputLogic;
 use crate::output::Batch;

@@ -9,15 +9,15 @@ use std::ops::RangeInclusive;
 
 use rustc_hash::FxHashMap;
 
-use eddy_core::functions::{
+use eddy_core::{Data, FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::{
     Collector, KeySelector, ProcessJoinContext, ProcessJoinFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{
+use eddy_state::time::{InternalTimerService, ProcessingTimeService};
+use eddy_state::{
     KeyedState, KeyedStateBackend, KeyedStateSnapshot, MapStateDescriptor, Namespace,
     PendingKeyedSnapshot, StateBackendConfig,
 };
-use eddy_core::time::{InternalTimerService, ProcessingTimeService};
-use eddy_core::{Data, FnResult, Key, Watermark, NO_TIMESTAMP};
 
 use super::co::TwoInputLogic;
 use crate::output::Batch;

@@ -3,16 +3,16 @@
 //! the [`KeyedStateStore`] its `RuntimeContext` hands out in `open` (Flink's
 //! `getRuntimeContext().getState(…)` in a rich function on a `KeyedStream`).
 
-use eddy_core::functions::{
+use eddy_core::{FnResult, Key};
+use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, FunctionInitializationContext,
     FunctionSnapshotContext, KeySelector, MapFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{
+use eddy_state::time::InternalTimerService;
+use eddy_state::{
     KeyedStateSnapshot, KeyedStateStore, OperatorStateStore, PendingKeyedSnapshot,
     StateBackendConfig,
 };
-use eddy_core::time::InternalTimerService;
-use eddy_core::{FnResult, Key};
 
 use super::OneInputLogic;
 use crate::output::Batch;

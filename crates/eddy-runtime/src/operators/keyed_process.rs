@@ -1,12 +1,12 @@
 //! The keyed process operator: a [`KeyedProcessFunction`] with per-key timers.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::{
     Collector, KeySelector, KeyedContext, KeyedProcessFunction, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateBackend, StateBackendConfig};
-use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
 use super::OneInputLogic;
 use crate::output::Batch;

@@ -7,12 +7,12 @@ use std::marker::PhantomData;
 use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
-use eddy_core::state::{
+use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
+use eddy_functions::{KeySelector, ReduceFunction, RuntimeContext, SideOutputs};
+use eddy_state::{
     restore_value_rows, value_state_description, KeyedState, KeyedStateBackend, KeyedStateSnapshot,
     Namespace, PendingKeyedSnapshot, RowWriter, StateBackendConfig, ValueStateDescriptor,
 };
-use eddy_core::{Data, FnResult, Key, StreamRecord, NO_TIMESTAMP};
 
 use super::OneInputLogic;
 use crate::output::Batch;

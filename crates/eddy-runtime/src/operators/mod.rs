@@ -9,14 +9,14 @@ macro_rules! forward_checkpointed {
     ($field:tt) => {
         fn initialize_state(
             &mut self,
-            ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+            ctx: &mut eddy_functions::FunctionInitializationContext<'_>,
         ) -> eddy_core::FnResult<()> {
             self.$field.initialize_state(ctx)
         }
         fn snapshot_state(
             &mut self,
-            ctx: &eddy_core::functions::FunctionSnapshotContext,
-            store: &mut eddy_core::state::OperatorStateStore,
+            ctx: &eddy_functions::FunctionSnapshotContext,
+            store: &mut eddy_state::OperatorStateStore,
         ) -> eddy_core::FnResult<()> {
             self.$field.snapshot_state(ctx, store)
         }
@@ -28,8 +28,8 @@ macro_rules! forward_checkpointed {
 macro_rules! keyed_snapshot_hooks {
     ($state:ident) => {
         keyed_snapshot_hooks!(@with $state, |_this| None::<
-            &eddy_core::time::InternalTimerService<_, ()>,
-        >, |_this| None::<&mut eddy_core::time::InternalTimerService<_, ()>>);
+            &eddy_state::time::InternalTimerService<_, ()>,
+        >, |_this| None::<&mut eddy_state::time::InternalTimerService<_, ()>>);
     };
     ($state:ident, $timers:ident) => {
         keyed_snapshot_hooks!(@with $state, |this| Some(&this.$timers), |this| Some(
@@ -41,15 +41,15 @@ macro_rules! keyed_snapshot_hooks {
     (@with $state:ident, |$r:ident| $read:expr, |$w:ident| $write:expr) => {
         fn snapshot_keyed_state(
             &mut self,
-            ctx: &eddy_core::functions::RuntimeContext,
-        ) -> eddy_core::FnResult<Option<eddy_core::state::PendingKeyedSnapshot>> {
+            ctx: &eddy_functions::RuntimeContext,
+        ) -> eddy_core::FnResult<Option<eddy_state::PendingKeyedSnapshot>> {
             let $r = &mut *self;
             crate::snapshot::snapshot_keyed(&mut $r.$state, $read, ctx).map(Some)
         }
         fn restore_keyed_state(
             &mut self,
-            snapshots: &[eddy_core::state::KeyedStateSnapshot],
-            ctx: &eddy_core::functions::RuntimeContext,
+            snapshots: &[eddy_state::KeyedStateSnapshot],
+            ctx: &eddy_functions::RuntimeContext,
         ) -> eddy_core::FnResult<()> {
             let $w = &mut *self;
             crate::snapshot::restore_keyed(snapshots, &mut $w.$state, $write, ctx)
@@ -72,11 +72,11 @@ mod state;
 mod timestamps;
 pub mod window;
 
-use eddy_core::functions::{
+use eddy_core::{Data, FnResult, Watermark};
+use eddy_functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
 };
-use eddy_core::state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
-use eddy_core::{Data, FnResult, Watermark};
+use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SideChannels};

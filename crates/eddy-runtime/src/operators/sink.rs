@@ -1,7 +1,7 @@
 //! The operator that hands records to a [`SinkFunction`].
 
-use eddy_core::functions::{RuntimeContext, SinkFunction};
 use eddy_core::{Data, Watermark};
+use eddy_functions::{RuntimeContext, SinkFunction};
 
 use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};

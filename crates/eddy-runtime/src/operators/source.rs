@@ -1,7 +1,7 @@
 //! The operator that polls a [`SourceFunction`].
 
-use eddy_core::functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
 use eddy_core::{Data, Watermark};
+use eddy_functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
 
 use super::OperatorStateHandler;
 use crate::error::{call_user, TaskError};

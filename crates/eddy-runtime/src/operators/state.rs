@@ -1,11 +1,9 @@
 //! An operator's operator state: the store its functions share, and the two entry points
 //! checkpoints use — initialize (fresh or from a snapshot) and snapshot now.
 
-use eddy_core::functions::{
-    FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-};
-use eddy_core::state::{OperatorStateSnapshot, OperatorStateStore};
 use eddy_core::FnResult;
+use eddy_functions::{FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext};
+use eddy_state::{OperatorStateSnapshot, OperatorStateStore};
 
 /// The operator state of one operator in one subtask.
 ///

@@ -3,8 +3,8 @@
 use std::marker::PhantomData;
 use std::time::Instant;
 
-use eddy_core::functions::{TimestampAssigner, WatermarkGenerator, WatermarkOutput};
 use eddy_core::{Data, Watermark};
+use eddy_functions::{TimestampAssigner, WatermarkGenerator, WatermarkOutput};
 
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;

@@ -1,10 +1,10 @@
 //! Building a task's operator chain from the job's code.
 
-use eddy_core::time::ProcessingTimeService;
+use eddy_state::time::ProcessingTimeService;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use eddy_core::functions::RuntimeContext;
+use eddy_functions::RuntimeContext;
 use eddy_graph::{JobGraph, NodeId};
 
 use super::TaskDescriptor;

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use eddy_core::functions::SourceStatus;
 use eddy_core::ids::JobId;
-use eddy_core::time::ProcessingTimeService;
+use eddy_functions::SourceStatus;
 use eddy_graph::{ExecutionVertex, JobGraph, VertexId};
+use eddy_state::time::ProcessingTimeService;
 
 pub use chain::{ChainBuilder, ChainHead};
 pub use valve::{ValveChange, WatermarkValve};

@@ -2,8 +2,8 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{KeySelector, Partitioner};
 use eddy_core::Data;
+use eddy_functions::{KeySelector, Partitioner};
 use eddy_graph::PartitionerKind;
 
 use super::{

@@ -3,8 +3,8 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use eddy_core::functions::{KeySelector, Partitioner};
 use eddy_core::keygroup::{operator_index_for_key_group, KeyHasher};
+use eddy_functions::{KeySelector, Partitioner};
 
 use crate::error::TaskError;
 

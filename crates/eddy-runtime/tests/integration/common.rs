@@ -2,11 +2,11 @@
 //! an operator through every interruption.
 
 use eddy_core::config::{StateBackendType, TimerServiceFactory};
-use eddy_core::state::StateBackendConfig;
-use eddy_core::time::ProcessingTimeService;
 use eddy_core::StreamRecord;
 use eddy_runtime::operators::OneInputLogic;
 use eddy_runtime::testing::{run_with_restore_routed, HarnessInput, Route};
+use eddy_state::time::ProcessingTimeService;
+use eddy_state::StateBackendConfig;
 
 /// The interruptions every operator goes through: (parallelism before, after).
 const RESCALES: [(u32, u32); 3] = [(1, 1), (1, 3), (3, 2)];

@@ -6,18 +6,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::{
+use eddy_core::{FnResult, StreamRecord, NO_TIMESTAMP};
+use eddy_functions::closures::ReduceFn;
+use eddy_functions::{
     Collector, FlatMapFunction, KeyedContext, KeyedProcessFunction, RuntimeContext,
 };
-use eddy_core::state::{KeyedStateStore, ValueStateDescriptor};
-use eddy_core::time::TimeDomain;
-use eddy_core::{FnResult, StreamRecord, NO_TIMESTAMP};
 use eddy_runtime::operators::{
     EitherLogic, FlatMapEach, KeyedFunctionLogic, KeyedProcessLogic, KeyedReduceLogic,
     OneInputLogic, StoredKeyedReduceLogic,
 };
 use eddy_runtime::testing::HarnessInput;
+use eddy_state::time::TimeDomain;
+use eddy_state::{KeyedStateStore, ValueStateDescriptor};
 
 use crate::common::{check_every_interruption, Backend};
 

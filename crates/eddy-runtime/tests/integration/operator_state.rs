@@ -3,19 +3,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use eddy_core::functions::{
+use eddy_core::{Batch, FnResult};
+use eddy_functions::{
     FunctionInitializationContext, FunctionSnapshotContext, MapFunction, RuntimeContext,
     SideOutputs, SinkContext, SinkFunction,
 };
-use eddy_core::state::OperatorStateStore;
-use eddy_core::state::{redistribute, ListStateDescriptor, OperatorStateSnapshot};
-use eddy_core::time::ProcessingTimeService;
-use eddy_core::{Batch, FnResult};
 use eddy_runtime::factory::{OperatorSetup, SideChannels, TaskSettings};
 use eddy_runtime::operators::{
     Chained, MapLogic, OneInputLogic, OperatorStateHandler, SinkOperator,
 };
 use eddy_runtime::snapshot::RestoredOperatorState;
+use eddy_state::time::ProcessingTimeService;
+use eddy_state::OperatorStateStore;
+use eddy_state::{redistribute, ListStateDescriptor, OperatorStateSnapshot};
 
 /// What the functions report, in call order: `(function, subtask, event)`.
 type Probe = Arc<Mutex<Vec<(&'static str, u32, String)>>>;

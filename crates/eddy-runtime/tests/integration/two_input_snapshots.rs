@@ -6,17 +6,17 @@
 use std::collections::BTreeMap;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{
+use eddy_core::{FnResult, StreamRecord};
+use eddy_functions::{
     BroadcastContext, BroadcastProcessFunction, Collector, KeyedBroadcastContext,
     KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
     KeyedReadOnlyBroadcastContext, ProcessJoinContext, ReadOnlyBroadcastContext,
 };
-use eddy_core::state::{BroadcastStateDeclaration, MapStateDescriptor, ValueStateDescriptor};
-use eddy_core::{FnResult, StreamRecord};
 use eddy_runtime::operators::{
     BroadcastProcessLogic, IntervalJoinLogic, KeyedBroadcastProcessLogic, KeyedCoProcessLogic,
 };
 use eddy_runtime::testing::{EitherInput, HarnessInput, TwoInputAdapter};
+use eddy_state::{BroadcastStateDeclaration, MapStateDescriptor, ValueStateDescriptor};
 
 use crate::common::{check_every_interruption, check_every_interruption_routed};
 

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::closures::ReduceFn;
-use eddy_core::functions::Collector;
-use eddy_core::windowing::{
+use eddy_core::{FnResult, StreamRecord};
+use eddy_functions::closures::ReduceFn;
+use eddy_functions::windowing::{
     CountEvictor, CountTrigger, Elements, EventTimeSessionWindows, EventTimeTrigger, GlobalWindow,
     GlobalWindows, NoEvictor, ProcessWindowFunction, PurgingTrigger, ReduceAggregate,
     SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows, WindowAssigner, WindowContext,
 };
-use eddy_core::{FnResult, StreamRecord};
+use eddy_functions::Collector;
 use eddy_runtime::operators::window::{
     Aggregating, Buffering, SlicingSpec, SlicingWindowLogic, WindowOperatorLogic, WindowSpec,
 };
@@ -358,7 +358,7 @@ fn slicing_sum(
     slide: u64,
     lateness: i64,
     backend: crate::common::Backend,
-    clock: eddy_core::time::ProcessingTimeService,
+    clock: eddy_state::time::ProcessingTimeService,
 ) -> impl eddy_runtime::operators::OneInputLogic<Pair, Summary> {
     let assigner =
         SlidingEventTimeWindows::of(Duration::from_millis(size), Duration::from_millis(slide));

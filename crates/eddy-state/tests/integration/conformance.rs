@@ -1,10 +1,10 @@
 //! The keyed-state conformance suite on the RocksDB backend: the same checks the heap backend
 //! passes, so a difference between the two fails here.
 
-use eddy_core::state::conformance::{self, BackendFactory, HeapFactory};
-use eddy_core::state::KeyedStateBackend;
 use eddy_core::Key;
-use eddy_state::{RocksDbOptions, RocksDbStore};
+use eddy_state::conformance::{self, BackendFactory, HeapFactory};
+use eddy_state::rocksdb::{RocksDbOptions, RocksDbStore};
+use eddy_state::KeyedStateBackend;
 
 struct RocksDb {
     dir: tempfile::TempDir,

@@ -1,9 +1,9 @@
 //! The memory budget: the instances of one job in one slot share it, others do not.
 
 use eddy_core::config::{MemorySize, StateBackendType};
-use eddy_core::functions::RuntimeContext;
-use eddy_core::state::{OrderedStateStore, StateBackendConfig};
-use eddy_state::RocksDbStore;
+use eddy_state::rocksdb::RocksDbStore;
+use eddy_state::RuntimeContext;
+use eddy_state::{OrderedStateStore, StateBackendConfig};
 
 /// The store of subtask `subtask` of an operator of job `ctx`, in `slot`.
 fn store(dir: &std::path::Path, ctx: &RuntimeContext, slot: &str) -> RocksDbStore {

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use eddy_core::state::{
+use eddy_state::rocksdb::{RocksDbOptions, RocksDbStore};
+use eddy_state::{
     ManualTtlClock, OrderedStateStore, ScanControl, StoreStateId, TtlRowLayout, TtlRows,
 };
-use eddy_state::{RocksDbOptions, RocksDbStore};
 
 const TTL: i64 = 100;
 

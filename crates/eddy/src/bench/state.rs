@@ -12,13 +12,13 @@ use rustc_hash::FxHashMap;
 use eddy_core::config::{
     Configuration, StateBackendType, ROCKSDB_LOCAL_DIR, ROCKSDB_TIMER_SERVICE_FACTORY,
 };
-use eddy_core::functions::RuntimeContext;
-use eddy_core::state::{
+use eddy_core::FnResult;
+use eddy_functions::RuntimeContext;
+use eddy_runtime::state_backend::{check_state_backend_built, open_keyed_state_backend};
+use eddy_state::{
     rocksdb_slot_budget, KeyedState, KeyedStateBackend, Namespace, StateBackendConfig,
     ValueStateDescriptor,
 };
-use eddy_core::FnResult;
-use eddy_runtime::state_backend::{check_state_backend_built, open_keyed_state_backend};
 
 /// What to run.
 #[derive(Debug, Clone)]

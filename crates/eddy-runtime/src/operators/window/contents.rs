@@ -2,15 +2,15 @@
 
 use std::marker::PhantomData;
 
-use eddy_core::functions::{
-    Collector, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-};
-use eddy_core::state::{KeyedState, ListStateDescriptor, OperatorStateStore, ValueStateDescriptor};
-use eddy_core::windowing::{
+use eddy_core::{Data, FnResult, Key};
+use eddy_functions::windowing::{
     AggregateFunction, Elements, Evictor, EvictorContext, ProcessWindowFunction, TimestampedValue,
     Window, WindowContext,
 };
-use eddy_core::{Data, FnResult, Key};
+use eddy_functions::{
+    Collector, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
+};
+use eddy_state::{KeyedState, ListStateDescriptor, OperatorStateStore, ValueStateDescriptor};
 
 /// The name of the keyed state that holds window contents in a backend of serialized rows
 /// (`rocksdb`), in each window's namespace. The leading underscore keeps it apart from the

@@ -1,15 +1,13 @@
 //! The general window operator: any assigner, trigger and evictor, merging windows.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
-use eddy_core::state::{
-    KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig,
-};
-use eddy_core::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
-use eddy_core::windowing::{
+use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::windowing::{
     TimerRequest, Trigger, TriggerContext, TriggerResult, Window, WindowAssigner, WindowContext,
 };
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::{Collector, KeySelector, RuntimeContext, SideOutputs};
+use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
+use eddy_state::{KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig};
 
 use super::contents::WindowContents;
 use super::slicing_snapshot::refuse_slices;
@@ -435,15 +433,15 @@ where
 {
     fn initialize_state(
         &mut self,
-        ctx: &mut eddy_core::functions::FunctionInitializationContext<'_>,
+        ctx: &mut eddy_functions::FunctionInitializationContext<'_>,
     ) -> FnResult<()> {
         self.spec.contents.initialize_state(ctx)
     }
 
     fn snapshot_state(
         &mut self,
-        ctx: &eddy_core::functions::FunctionSnapshotContext,
-        store: &mut eddy_core::state::OperatorStateStore,
+        ctx: &eddy_functions::FunctionSnapshotContext,
+        store: &mut eddy_state::OperatorStateStore,
     ) -> FnResult<()> {
         self.spec.contents.snapshot_state(ctx, store)
     }

@@ -14,8 +14,8 @@ mod slicing;
 mod slicing_snapshot;
 mod states;
 
-use eddy_core::functions::OutputTag;
 use eddy_core::FunctionError;
+use eddy_functions::OutputTag;
 
 pub use contents::{AggregateElements, Aggregating, Buffering, WindowContents};
 pub use general::WindowOperatorLogic;

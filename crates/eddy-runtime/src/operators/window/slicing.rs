@@ -10,13 +10,11 @@
 use rustc_hash::FxHashMap;
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_core::state::{
-    KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig,
-};
-use eddy_core::time::ProcessingTimeService;
-use eddy_core::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_functions::windowing::{Slicing, TimeWindow, Window, WindowContext};
+use eddy_functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
+use eddy_state::time::ProcessingTimeService;
+use eddy_state::{KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig};
 
 use super::buckets::Buckets;
 use super::contents::WindowContents;

@@ -7,12 +7,12 @@
 //! windows, not slices, so the two operators refuse each other's snapshots with an error that
 //! says how to restore (see [`refuse_general_windows`] and [`refuse_slices`]).
 
-use eddy_core::state::{
+use eddy_core::{FnResult, Key};
+use eddy_functions::windowing::Window;
+use eddy_state::{
     KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, PendingKeyedSnapshot,
     ValueStateDescriptor,
 };
-use eddy_core::windowing::Window;
-use eddy_core::{FnResult, Key};
 use rustc_hash::FxHashMap;
 
 use super::buckets::Buckets;

@@ -4,11 +4,11 @@
 
 use rustc_hash::FxHashMap;
 
-use eddy_core::state::{
+use eddy_core::{Data, FnResult, Key};
+use eddy_functions::windowing::Window;
+use eddy_state::{
     KeyedState, KeyedStateBackend, Namespace, PendingKeyedSnapshot, ValueStateDescriptor,
 };
-use eddy_core::windowing::Window;
-use eddy_core::{Data, FnResult, Key};
 
 use super::contents::WindowContents;
 

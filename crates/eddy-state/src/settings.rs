@@ -1,0 +1,90 @@
+//! The keyed-state backend of a job, as configured (`state.backend.type` and the backend's
+//! options); the runtime opens each keyed operator subtask's backend from it.
+
+use serde::{Deserialize, Serialize};
+
+use eddy_core::config::{
+    ConfigError, Configuration, MemorySize, StateBackendType, TimerServiceFactory,
+    ROCKSDB_MEMORY_FIXED_PER_SLOT, ROCKSDB_MEMORY_MANAGED, TASK_MANAGER_MEMORY_MANAGED_SIZE,
+};
+
+/// Where keyed state lives, and the on-disk backend's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateBackendConfig {
+    /// `state.backend.type`.
+    pub backend: StateBackendType,
+    /// `state.backend.rocksdb.localdir` (empty: the system's temporary directory).
+    pub local_dir: String,
+    /// The memory budget of the RocksDB instances of one slot together (`None`: unbounded,
+    /// each instance with RocksDB's defaults): `state.backend.rocksdb.memory.fixed-per-slot`
+    /// if set, else the slot's share of `taskmanager.memory.managed.size` while
+    /// `state.backend.rocksdb.memory.managed` is on.
+    pub memory_budget: Option<MemorySize>,
+    /// The slot a subtask runs in (set per subtask when it is deployed): the instances of one
+    /// job in one slot share its budget.
+    pub slot: Option<String>,
+    /// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers.
+    pub timer_service: TimerServiceFactory,
+}
+
+impl Default for StateBackendConfig {
+    fn default() -> Self {
+        StateBackendConfig {
+            backend: StateBackendType::HashMap,
+            local_dir: String::new(),
+            memory_budget: Some(MemorySize::mebibytes(64)),
+            slot: None,
+            timer_service: TimerServiceFactory::RocksDb,
+        }
+    }
+}
+
+/// The memory budget of the RocksDB instances of one slot, as Flink resolves it: the fixed
+/// per-slot size if `state.backend.rocksdb.memory.fixed-per-slot` is set; else, with
+/// `state.backend.rocksdb.memory.managed` on (the default), `taskmanager.memory.managed.size`
+/// divided by the TaskManager's `slots_per_task_manager`; else none (unbounded).
+pub fn rocksdb_slot_budget(
+    config: &Configuration,
+    slots_per_task_manager: u32,
+) -> Result<Option<MemorySize>, ConfigError> {
+    if config.contains(&ROCKSDB_MEMORY_FIXED_PER_SLOT) {
+        return Ok(Some(config.get(&ROCKSDB_MEMORY_FIXED_PER_SLOT)?));
+    }
+    if !config.get(&ROCKSDB_MEMORY_MANAGED)? {
+        return Ok(None);
+    }
+    let managed = config.get(&TASK_MANAGER_MEMORY_MANAGED_SIZE)?;
+    Ok(Some(MemorySize(
+        managed.bytes() / u64::from(slots_per_task_manager.max(1)),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slot_budget_is_fixed_if_set_else_a_share_of_managed_memory() {
+        let mut config = Configuration::new();
+        assert_eq!(
+            rocksdb_slot_budget(&config, 4).unwrap(),
+            Some(MemorySize::mebibytes(32))
+        );
+        config.set_string("taskmanager.memory.managed.size", "1gb");
+        assert_eq!(
+            rocksdb_slot_budget(&config, 2).unwrap(),
+            Some(MemorySize::mebibytes(512))
+        );
+        config.set_string("state.backend.rocksdb.memory.managed", "false");
+        assert_eq!(rocksdb_slot_budget(&config, 2).unwrap(), None);
+        config.set_string("state.backend.rocksdb.memory.fixed-per-slot", "100mb");
+        assert_eq!(
+            rocksdb_slot_budget(&config, 2).unwrap(),
+            Some(MemorySize::mebibytes(100))
+        );
+        config.set_string("state.backend.rocksdb.memory.managed", "maybe");
+        config.set_string("state.backend.rocksdb.memory.fixed-per-slot", "lots");
+        let err = rocksdb_slot_budget(&config, 2).unwrap_err().to_string();
+        assert!(err.contains("fixed-per-slot"), "{err}");
+    }
+}
