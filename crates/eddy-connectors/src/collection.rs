@@ -4,13 +4,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eddy_core::FnResult;
-use eddy_functions::{
-    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-    SourceFunction, SourceOutput, SourceStatus,
-};
-use eddy_state::{ListStateDescriptor, OperatorStateStore};
+use eddy_functions::{Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_state::ListStateDescriptor;
 
-use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+use crate::splits::{IndexSplit, IndexSplits};
 
 /// The operator state holding the collection source's position.
 const SPLITS_STATE: &str = "collection-source-position";
@@ -76,18 +73,7 @@ impl<T: Clone + Send + 'static> CollectionSource<T> {
 }
 
 impl<T: Clone + Send + 'static> SourceFunction<T> for CollectionSource<T> {
-    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
-        self.restored = restored_splits(ctx, &Self::descriptor())?;
-        Ok(())
-    }
-
-    fn snapshot_state(
-        &mut self,
-        ctx: &FunctionSnapshotContext,
-        store: &mut OperatorStateStore,
-    ) -> FnResult<()> {
-        snapshot_splits(ctx, store, &Self::descriptor(), self.remaining.to_vec())
-    }
+    split_state_hooks!(|this| this.remaining.to_vec());
 
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         let splits = self

@@ -5,13 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy_core::FnResult;
-use eddy_functions::{
-    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-    SourceFunction, SourceOutput, SourceStatus,
-};
-use eddy_state::{ListStateDescriptor, OperatorStateStore};
+use eddy_functions::{Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_state::ListStateDescriptor;
 
-use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+use crate::splits::{IndexSplit, IndexSplits};
 
 /// The operator state holding a generator subtask's remaining indexes.
 const SPLITS_STATE: &str = "generator-source-splits";
@@ -186,18 +183,7 @@ where
     T: Send + 'static,
     F: FnMut(u64) -> T + Clone + Send + 'static,
 {
-    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
-        self.restored = restored_splits(ctx, &Self::descriptor())?;
-        Ok(())
-    }
-
-    fn snapshot_state(
-        &mut self,
-        ctx: &FunctionSnapshotContext,
-        store: &mut OperatorStateStore,
-    ) -> FnResult<()> {
-        snapshot_splits(ctx, store, &Self::descriptor(), self.splits.to_vec())
-    }
+    split_state_hooks!(|this| this.splits.to_vec());
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         if ctx.subtask_index >= ctx.parallelism.max(1) {

@@ -30,6 +30,31 @@
 
 #![warn(missing_docs)]
 
+/// Implements a source's `initialize_state` / `snapshot_state` over its splits (see
+/// `splits`): the restored splits go to the field `restored`, and a snapshot writes what
+/// `$remaining` evaluates to, with `$this` bound to the source. The source has a
+/// `descriptor()` naming its list state.
+macro_rules! split_state_hooks {
+    (|$this:ident| $remaining:expr) => {
+        fn initialize_state(
+            &mut self,
+            ctx: &mut eddy_functions::FunctionInitializationContext<'_>,
+        ) -> eddy_core::FnResult<()> {
+            self.restored = crate::splits::restored_splits(ctx, &Self::descriptor())?;
+            Ok(())
+        }
+
+        fn snapshot_state(
+            &mut self,
+            ctx: &eddy_functions::FunctionSnapshotContext,
+            store: &mut eddy_state::OperatorStateStore,
+        ) -> eddy_core::FnResult<()> {
+            let $this = &*self;
+            crate::splits::snapshot_splits(ctx, store, &Self::descriptor(), $remaining)
+        }
+    };
+}
+
 pub mod collection;
 pub mod discard;
 pub mod generator;

@@ -1,13 +1,10 @@
 //! A parallel source of consecutive numbers (Flink's `fromSequence` / `NumberSequenceSource`).
 
 use eddy_core::FnResult;
-use eddy_functions::{
-    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-    SourceFunction, SourceOutput, SourceStatus,
-};
-use eddy_state::{ListStateDescriptor, OperatorStateStore};
+use eddy_functions::{Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_state::ListStateDescriptor;
 
-use crate::splits::{restored_splits, snapshot_splits, IndexSplit, IndexSplits};
+use crate::splits::{IndexSplit, IndexSplits};
 
 /// The operator state holding a sequence source subtask's remaining ranges.
 const SPLITS_STATE: &str = "sequence-source-splits";
@@ -73,18 +70,7 @@ impl NumberSequenceSource {
 }
 
 impl SourceFunction<u64> for NumberSequenceSource {
-    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
-        self.restored = restored_splits(ctx, &Self::descriptor())?;
-        Ok(())
-    }
-
-    fn snapshot_state(
-        &mut self,
-        ctx: &FunctionSnapshotContext,
-        store: &mut OperatorStateStore,
-    ) -> FnResult<()> {
-        snapshot_splits(ctx, store, &Self::descriptor(), self.splits.to_vec())
-    }
+    split_state_hooks!(|this| this.splits.to_vec());
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         if ctx.subtask_index >= ctx.parallelism.max(1) {

@@ -6,14 +6,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use eddy_core::FnResult;
-use eddy_functions::{
-    Boundedness, FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext,
-    SourceFunction, SourceOutput, SourceStatus,
-};
-use eddy_state::{ListStateDescriptor, OperatorStateStore};
+use eddy_functions::{Boundedness, RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
+use eddy_state::ListStateDescriptor;
 use serde::{Deserialize, Serialize};
-
-use crate::splits::{restored_splits, snapshot_splits};
 
 /// The operator state holding a text file subtask's remaining files and positions.
 const SPLITS_STATE: &str = "text-file-source-splits";
@@ -278,18 +273,7 @@ fn list_dir(dir: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>
 }
 
 impl SourceFunction<String> for TextFileSource {
-    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
-        self.restored = restored_splits(ctx, &Self::descriptor())?;
-        Ok(())
-    }
-
-    fn snapshot_state(
-        &mut self,
-        ctx: &FunctionSnapshotContext,
-        store: &mut OperatorStateStore,
-    ) -> FnResult<()> {
-        snapshot_splits(ctx, store, &Self::descriptor(), self.remaining_splits())
-    }
+    split_state_hooks!(|this| this.remaining_splits());
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.files = match self.restored.take() {

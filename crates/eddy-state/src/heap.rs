@@ -16,7 +16,8 @@ use super::heap_codec::HeapCodec;
 use super::layout::encode_into;
 use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{
-    check_all, decode_row, merge_in_range, KeyedStateSnapshot, RestoredState, RowWriter,
+    check_all, copy_restored_states, decode_row, merge_in_range, KeyedStateSnapshot, RestoredState,
+    RowWriter,
 };
 use super::store::TtlRows;
 use super::ttl::{SystemTtlClock, TtlClock};
@@ -383,7 +384,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
     /// thread. Restored states no function has asked for yet are copied as rows.
     pub fn snapshot_pending(&self, max_parallelism: u32) -> FnResult<PendingKeyedSnapshot> {
         let mut snapshot = KeyedStateSnapshot::for_key::<K>(max_parallelism);
-        self.copy_restored_into(&mut snapshot);
+        copy_restored_states(&self.restored, &mut snapshot);
         let mut pending = PendingKeyedSnapshot::ready(snapshot);
         let now = self.clock.current_timestamp();
         for (name, registration) in &self.registered {
@@ -403,18 +404,6 @@ impl<K: Key> HeapKeyedStateBackend<K> {
             });
         }
         Ok(pending)
-    }
-
-    /// Copies the restored states no function has asked for yet into `snapshot`.
-    fn copy_restored_into(&self, snapshot: &mut KeyedStateSnapshot) {
-        for (name, restored) in &self.restored {
-            let rows = restored
-                .rows
-                .iter()
-                .map(|(row, value)| (row.clone(), value.clone()))
-                .collect();
-            snapshot.insert_state(name, restored.description.clone(), rows);
-        }
     }
 
     /// Restores the key groups of `range` from `snapshots` (of one or many old subtasks)

@@ -306,6 +306,21 @@ pub(crate) struct RestoredState {
     pub(crate) rows: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
+/// Copies restored states no function has asked for yet into `snapshot`, as they are.
+pub(crate) fn copy_restored_states(
+    restored: &BTreeMap<String, RestoredState>,
+    snapshot: &mut KeyedStateSnapshot,
+) {
+    for (name, state) in restored {
+        let rows = state
+            .rows
+            .iter()
+            .map(|(row, value)| (row.clone(), value.clone()))
+            .collect();
+        snapshot.insert_state(name, state.description.clone(), rows);
+    }
+}
+
 impl RestoredState {
     /// Checks that the job asks for the state as it was snapshotted.
     pub(crate) fn check(&self, name: &str, asked: &str) -> Result<(), SnapshotError> {

@@ -18,7 +18,8 @@ use super::layout::{
 };
 use super::pending_snapshot::PendingKeyedSnapshot;
 use super::snapshot::{
-    check_all, merge_in_range, EntryCollector, KeyedStateSnapshot, RestoredState,
+    check_all, copy_restored_states, merge_in_range, EntryCollector, KeyedStateSnapshot,
+    RestoredState,
 };
 use super::store::{
     OrderedStateStore, ScanControl, SharedStore, StateError, StoreStateId, TtlRowLayout, TtlRows,
@@ -319,7 +320,7 @@ impl<K: Key> StoreKeyedStateBackend<K> {
     /// any thread. Restored states no function has asked for yet are copied as rows.
     pub fn snapshot_pending(&mut self) -> FnResult<PendingKeyedSnapshot> {
         let mut snapshot = KeyedStateSnapshot::for_key::<K>(self.max_parallelism);
-        self.copy_restored_into(&mut snapshot);
+        copy_restored_states(&self.restored, &mut snapshot);
         let mut pending = PendingKeyedSnapshot::ready(snapshot);
         if self.registered.is_empty() {
             return Ok(pending);
@@ -349,18 +350,6 @@ impl<K: Key> StoreKeyedStateBackend<K> {
             Ok(())
         });
         Ok(pending)
-    }
-
-    /// Copies the restored states no function has asked for yet into `snapshot`.
-    fn copy_restored_into(&self, snapshot: &mut KeyedStateSnapshot) {
-        for (name, restored) in &self.restored {
-            let rows = restored
-                .rows
-                .iter()
-                .map(|(row, value)| (row.clone(), value.clone()))
-                .collect();
-            snapshot.insert_state(name, restored.description.clone(), rows);
-        }
     }
 
     /// Restores the key groups of `range` from `snapshots` into this backend, which must

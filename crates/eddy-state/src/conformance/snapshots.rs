@@ -285,6 +285,55 @@ pub fn changed_state_types_are_refused_on_restore(
     assert!(err.contains("max parallelism 128"), "{err}");
 }
 
+/// The states of the time-to-live checks (ttl 100 ms), written by a backend `from` makes:
+/// keys 1 and 2 each get a value, a list element and a map entry at 0 and 50, and key 1's list
+/// another element at 60. The clock stays at 60.
+struct TtlFixture {
+    value: ValueStateDescriptor<u32>,
+    list: ListStateDescriptor<u32>,
+    map: MapStateDescriptor<u8, u32>,
+    clock: ManualTtlClock,
+    backend: KeyedStateBackend<u32>,
+}
+
+impl TtlFixture {
+    fn write(from: &mut impl BackendFactory, ttl: StateTtlConfig) -> Self {
+        let mut value = ValueStateDescriptor::<u32>::new("value");
+        value.enable_time_to_live(ttl);
+        let mut list = ListStateDescriptor::<u32>::new("list");
+        list.enable_time_to_live(ttl);
+        let mut map = MapStateDescriptor::<u8, u32>::new("map");
+        map.enable_time_to_live(ttl);
+        let clock = ManualTtlClock::new(0);
+        let mut backend = from.make::<u32>(MAX_PARALLELISM);
+        backend.set_ttl_clock(Arc::new(clock.clone()));
+        for (key, time) in [(1u32, 0i64), (2, 50)] {
+            clock.set(time);
+            macro_rules! at {
+                () => {
+                    KeyedState::new(&mut backend, &key, Namespace::Global)
+                };
+            }
+            at!().value(&value).unwrap().update(key).unwrap();
+            at!().list(&list).unwrap().add(key).unwrap();
+            at!().map(&map).unwrap().put(7, key).unwrap();
+        }
+        clock.set(60);
+        KeyedState::new(&mut backend, &1, Namespace::Global)
+            .list(&list)
+            .unwrap()
+            .add(10)
+            .unwrap();
+        TtlFixture {
+            value,
+            list,
+            map,
+            clock,
+            backend,
+        }
+    }
+}
+
 /// States with a time-to-live keep their last-access times through a snapshot: after the
 /// restore, what was written at 0 has expired at 120 (ttl 100) and what was written at 50
 /// has not.
@@ -293,33 +342,14 @@ pub fn time_to_live_timestamps_survive_a_restore(
     to: &mut impl BackendFactory,
 ) {
     let ttl = StateTtlConfig::new_builder(Duration::from_millis(100)).build();
-    let mut value = ValueStateDescriptor::<u32>::new("value");
-    value.enable_time_to_live(ttl);
-    let mut list = ListStateDescriptor::<u32>::new("list");
-    list.enable_time_to_live(ttl);
-    let mut map = MapStateDescriptor::<u8, u32>::new("map");
-    map.enable_time_to_live(ttl);
-    let clock = ManualTtlClock::new(0);
-    let mut backend = from.make::<u32>(MAX_PARALLELISM);
-    backend.set_ttl_clock(Arc::new(clock.clone()));
-    for (key, time) in [(1u32, 0i64), (2, 50)] {
-        clock.set(time);
-        macro_rules! at {
-            () => {
-                KeyedState::new(&mut backend, &key, Namespace::Global)
-            };
-        }
-        at!().value(&value).unwrap().update(key).unwrap();
-        at!().list(&list).unwrap().add(key).unwrap();
-        at!().map(&map).unwrap().put(7, key).unwrap();
-    }
-    clock.set(60);
-    // Key 1's list gains an element at 60, so its list keeps only that one at 120.
-    KeyedState::new(&mut backend, &1, Namespace::Global)
-        .list(&list)
-        .unwrap()
-        .add(10)
-        .unwrap();
+    // Key 1's list gained an element at 60, so its list keeps only that one at 120.
+    let TtlFixture {
+        value,
+        list,
+        map,
+        clock,
+        mut backend,
+    } = TtlFixture::write(from, ttl);
     let snapshot = through_bytes(backend.snapshot(MAX_PARALLELISM).unwrap());
     let mut restored = to.make::<u32>(MAX_PARALLELISM);
     restored.set_ttl_clock(Arc::new(clock.clone()));
@@ -358,34 +388,13 @@ pub fn full_snapshot_cleanup_leaves_expired_entries_out(
         if cleanup {
             builder = builder.cleanup_full_snapshot();
         }
-        let ttl = builder.build();
-        let mut value = ValueStateDescriptor::<u32>::new("value");
-        value.enable_time_to_live(ttl);
-        let mut list = ListStateDescriptor::<u32>::new("list");
-        list.enable_time_to_live(ttl);
-        let mut map = MapStateDescriptor::<u8, u32>::new("map");
-        map.enable_time_to_live(ttl);
-        let clock = ManualTtlClock::new(0);
-        let mut backend = from.make::<u32>(MAX_PARALLELISM);
-        backend.set_ttl_clock(Arc::new(clock.clone()));
-        for (key, time) in [(1u32, 0i64), (2, 50)] {
-            clock.set(time);
-            let at = |backend: &mut KeyedStateBackend<u32>| {
-                let state = KeyedState::new(backend, &key, Namespace::Global);
-                state.value(&value).unwrap().update(key).unwrap();
-                let state = KeyedState::new(backend, &key, Namespace::Global);
-                state.list(&list).unwrap().add(key).unwrap();
-                let state = KeyedState::new(backend, &key, Namespace::Global);
-                state.map(&map).unwrap().put(7, key).unwrap();
-            };
-            at(&mut backend);
-        }
-        clock.set(60);
-        KeyedState::new(&mut backend, &1, Namespace::Global)
-            .list(&list)
-            .unwrap()
-            .add(10)
-            .unwrap();
+        let TtlFixture {
+            value,
+            list,
+            clock,
+            mut backend,
+            ..
+        } = TtlFixture::write(from, builder.build());
         // At 120 key 1's value, map entry and first list element (written at 0) expired;
         // key 2's (written at 50) and the element added at 60 live.
         clock.set(120);

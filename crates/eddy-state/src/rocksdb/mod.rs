@@ -35,6 +35,23 @@ fn store_error(error: impl std::fmt::Display) -> StateError {
     }
 }
 
+/// Visits the rows from the iterator's position on, until `visit` says stop.
+fn visit_rows(
+    mut rows: rocksdb::DBRawIterator<'_>,
+    visit: &mut RowVisitor<'_>,
+) -> Result<(), StateError> {
+    while rows.valid() {
+        let (Some(key), Some(value)) = (rows.key(), rows.value()) else {
+            break;
+        };
+        if visit(key, value)? == ScanControl::Stop {
+            return Ok(());
+        }
+        rows.next();
+    }
+    rows.status().map_err(store_error)
+}
+
 /// Removes the instance directory when the store is dropped (after the database, which is
 /// declared before it and so dropped first).
 struct InstanceDir(PathBuf);
@@ -240,16 +257,7 @@ impl OrderedStateStore for RocksDbStore {
         }
         let mut rows = self.db.raw_iterator_cf_opt(self.family(state)?, read);
         rows.seek(from);
-        while rows.valid() {
-            let (Some(key), Some(value)) = (rows.key(), rows.value()) else {
-                break;
-            };
-            if visit(key, value)? == ScanControl::Stop {
-                return Ok(());
-            }
-            rows.next();
-        }
-        rows.status().map_err(store_error)
+        visit_rows(rows, visit)
     }
 
     fn delete_range(

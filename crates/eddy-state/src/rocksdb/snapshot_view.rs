@@ -3,11 +3,11 @@
 //! opened read-only and scanned in the asynchronous part, on any thread, while the instance
 //! goes on changing. The checkpoint directory is removed with the view.
 
-use crate::{RowVisitor, ScanControl, StateError, StoreSnapshotView, StoreStateId};
+use crate::{RowVisitor, StateError, StoreSnapshotView, StoreStateId};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ReadOptions, DB};
 
-use super::{store_error, InstanceDir, RocksDbOptions};
+use super::{store_error, visit_rows, InstanceDir, RocksDbOptions};
 
 /// A checkpoint of one instance, opened on first read.
 pub(crate) struct CheckpointView {
@@ -79,15 +79,6 @@ impl StoreSnapshotView for CheckpointView {
             .ok_or_else(|| store_error(format!("column family '{name}' is missing")))?;
         let mut rows = db.raw_iterator_cf_opt(family, ReadOptions::default());
         rows.seek_to_first();
-        while rows.valid() {
-            let (Some(key), Some(value)) = (rows.key(), rows.value()) else {
-                break;
-            };
-            if visit(key, value)? == ScanControl::Stop {
-                return Ok(());
-            }
-            rows.next();
-        }
-        rows.status().map_err(store_error)
+        visit_rows(rows, visit)
     }
 }
