@@ -66,16 +66,18 @@ pub fn check_every_interruption<I, O, K, L>(
     K: eddy_core::Key,
     L: OneInputLogic<I, O>,
 {
-    check_every_interruption_routed(inputs, cuts, (key_of, |_| false), want, make);
+    check_interruptions(inputs, cuts, (key_of, |_| false), want, |_, _| true, make);
 }
 
-/// [`check_every_interruption`] where the records `route.1` selects reach every subtask (a
-/// broadcast input).
-pub fn check_every_interruption_routed<I, O, K, L>(
+/// [`check_every_interruption`] for the backend pairs (before, after) that `pairs` accepts,
+/// with the records `route.1` selects reaching every subtask (a broadcast input) and the
+/// others the subtask of their key (`route.0`).
+pub fn check_interruptions<I, O, K, L>(
     inputs: &[HarnessInput<I>],
     cuts: &[usize],
     route: Route<I, K>,
     want: &[StreamRecord<O>],
+    pairs: impl Fn(Backend, Backend) -> bool,
     make: impl Fn(Backend, ProcessingTimeService) -> L,
 ) where
     I: eddy_core::Data,
@@ -93,6 +95,9 @@ pub fn check_every_interruption_routed<I, O, K, L>(
     };
     let want = sorted(want);
     for (before, after) in backend_pairs() {
+        if !pairs(before, after) {
+            continue;
+        }
         for (p_before, p_after) in RESCALES {
             for &cut in cuts {
                 let mut built = 0;

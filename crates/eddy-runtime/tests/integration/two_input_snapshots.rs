@@ -18,7 +18,7 @@ use eddy_runtime::operators::{
 use eddy_runtime::testing::{EitherInput, HarnessInput, TwoInputAdapter};
 use eddy_state::{BroadcastStateDeclaration, MapStateDescriptor, ValueStateDescriptor};
 
-use crate::common::{check_every_interruption, check_every_interruption_routed};
+use crate::common::{check_every_interruption, check_interruptions};
 
 /// A record of either side: (key, id).
 type Pair = (u32, u64);
@@ -282,11 +282,12 @@ fn keyed_broadcast_state_survives_snapshot_restore_and_rescale() {
         above: ValueStateDescriptor::new("above"),
     };
     let declarations = [BroadcastStateDeclaration::of(&function.threshold)];
-    check_every_interruption_routed(
+    check_interruptions(
         &inputs,
         &[0, 301, 802],
         (key_of, is_broadcast),
         &want,
+        |_, _| true,
         |backend, clock| {
             TwoInputAdapter::new(KeyedBroadcastProcessLogic::new(
                 |p: &Pair| p.0,
@@ -353,11 +354,12 @@ fn broadcast_state_of_a_non_keyed_stream_survives_snapshot_restore_and_rescale()
     };
     let declarations = [BroadcastStateDeclaration::of(&function.threshold)];
     // The non-broadcast records are spread over the subtasks by key, as a rebalance would.
-    check_every_interruption_routed(
+    check_interruptions(
         &inputs,
         &[0, 301, 802],
         (key_of, is_broadcast),
         &want,
+        |_, _| true,
         |_, clock| {
             TwoInputAdapter::new(BroadcastProcessLogic::new(
                 function.clone(),

@@ -378,53 +378,106 @@ fn slicing_sum(
     SlicingWindowLogic::new(spec, clock, RuntimeMode::Streaming, 64, backend.config())
 }
 
+/// What [`slicing_sum`] and [`general_sum`] output for `inputs`: the reference with each
+/// window's sum (the pre-reduced results count as none).
+fn sliding_sum_reference(
+    inputs: &[HarnessInput<Pair>],
+    size: i64,
+    slide: i64,
+    lateness: i64,
+) -> Vec<StreamRecord<Summary>> {
+    let windows = |t: i64| {
+        let last_start = t.div_euclid(slide) * slide;
+        (0..)
+            .map(|i| last_start - i * slide)
+            .take_while(|start| start + size > t)
+            .map(|start| (start, start + size))
+            .collect()
+    };
+    time_window_reference(inputs, windows, lateness, false)
+        .into_iter()
+        .map(|r| StreamRecord {
+            value: (r.value.0, r.value.1, r.value.2, 0, r.value.4),
+            timestamp: r.timestamp,
+        })
+        .collect()
+}
+
 #[test]
 fn sliced_windows_with_late_data_survive_snapshot_restore_and_rescale() {
     let inputs = inputs(true);
     for (size, slide, lateness) in [(100, 100, 60), (150, 50, 40), (200, 30, 0)] {
-        let windows = |t: i64| {
-            let last_start = t.div_euclid(slide) * slide;
-            (0..)
-                .map(|i| last_start - i * slide)
-                .take_while(|start| start + size > t)
-                .map(|start| (start, start + size))
-                .collect()
-        };
-        let want: Vec<StreamRecord<Summary>> =
-            time_window_reference(&inputs, windows, lateness, false)
-                .into_iter()
-                .map(|r| StreamRecord {
-                    value: (r.value.0, r.value.1, r.value.2, 0, r.value.4),
-                    timestamp: r.timestamp,
-                })
-                .collect();
+        let want = sliding_sum_reference(&inputs, size, slide, lateness);
         check_every_interruption(&inputs, &[0, 640], key_of, &want, |backend, clock| {
             slicing_sum(size as u64, slide as u64, lateness, backend, clock)
         });
     }
 }
 
+/// The general window operator for windows of `size` every `slide` with the same sum as
+/// [`slicing_sum`].
+fn general_sum(
+    size: u64,
+    slide: u64,
+    lateness: i64,
+    backend: crate::common::Backend,
+    clock: eddy_state::time::ProcessingTimeService,
+) -> impl eddy_runtime::operators::OneInputLogic<Pair, Summary> {
+    let spec = WindowSpec {
+        key_selector: key_of,
+        assigner: SlidingEventTimeWindows::of(
+            Duration::from_millis(size),
+            Duration::from_millis(slide),
+        ),
+        trigger: EventTimeTrigger::create(),
+        contents: Aggregating::new(
+            ReduceAggregate(ReduceFn(|a: Pair, b: Pair| (a.0, a.1 + b.1))),
+            SummarizeSum,
+        ),
+        allowed_lateness: lateness,
+        late_data: None,
+    };
+    WindowOperatorLogic::new(spec, clock, RuntimeMode::Streaming, backend.config())
+}
+
+/// As the DataStream API builds aggregated tumbling and sliding windows: slices on the heap,
+/// whole windows on RocksDB. A heap snapshot restores on RocksDB (each window combines its
+/// slices, with its trigger and cleanup timers); the other way is refused (below).
 #[test]
-fn the_slicing_and_the_general_window_operator_refuse_each_others_snapshots() {
+fn heap_slices_restore_as_whole_windows_on_rocksdb() {
+    use crate::common::{check_interruptions, Backend};
+    use eddy_runtime::operators::EitherLogic;
+    let inputs = inputs(true);
+    for (size, slide, lateness) in [(100, 100, 60), (150, 50, 40), (200, 30, 0)] {
+        let want = sliding_sum_reference(&inputs, size, slide, lateness);
+        let (size, slide) = (size as u64, slide as u64);
+        check_interruptions(
+            &inputs,
+            &[0, 333, 640],
+            (key_of, |_| false),
+            &want,
+            // Heap to heap and RocksDB to RocksDB are the tests above.
+            |before, after| before == Backend::Heap && after != Backend::Heap,
+            |backend, clock| match backend {
+                Backend::Heap => {
+                    EitherLogic::Left(slicing_sum(size, slide, lateness, backend, clock))
+                }
+                Backend::RocksDb(_) => {
+                    EitherLogic::Right(general_sum(size, slide, lateness, backend, clock))
+                }
+            },
+        );
+    }
+}
+
+#[test]
+fn whole_windows_do_not_restore_as_slices() {
     use eddy_runtime::testing::KeyedHarness;
     let inputs: Vec<HarnessInput<Pair>> = (0..50u64)
         .map(|i| HarnessInput::Record(((i % 5) as u32, i), i as i64 * 10))
         .collect();
     let backend = crate::common::Backend::Heap;
-    let general = |clock| {
-        let spec = WindowSpec {
-            key_selector: key_of,
-            assigner: TumblingEventTimeWindows::of(Duration::from_millis(100)),
-            trigger: EventTimeTrigger::create(),
-            contents: Aggregating::new(
-                ReduceAggregate(ReduceFn(|a: Pair, b: Pair| (a.0, a.1 + b.1))),
-                SummarizeSum,
-            ),
-            allowed_lateness: 0,
-            late_data: None,
-        };
-        WindowOperatorLogic::new(spec, clock, RuntimeMode::Streaming, backend.config())
-    };
+    let general = |clock| general_sum(100, 100, 0, backend, clock);
     let mut harness = KeyedHarness::open(1, key_of, general, None, 0).unwrap();
     harness.feed(inputs.clone()).unwrap();
     let windows = harness.snapshot().unwrap();
@@ -439,19 +492,4 @@ fn the_slicing_and_the_general_window_operator_refuse_each_others_snapshots() {
     .expect("slices cannot come from whole windows")
     .to_string();
     assert!(err.contains("state.backend.type"), "{err}");
-    let mut harness = KeyedHarness::open(
-        1,
-        key_of,
-        |clock| slicing_sum(100, 100, 0, backend, clock),
-        None,
-        0,
-    )
-    .unwrap();
-    harness.feed(inputs).unwrap();
-    let slices = harness.snapshot().unwrap();
-    let err = KeyedHarness::open(1, key_of, general, Some(&slices), 0)
-        .err()
-        .expect("whole windows cannot come from slices")
-        .to_string();
-    assert!(err.contains("state.backend.type: hashmap"), "{err}");
 }

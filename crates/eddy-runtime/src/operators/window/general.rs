@@ -10,7 +10,7 @@ use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_state::{KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig};
 
 use super::contents::WindowContents;
-use super::slicing_snapshot::refuse_slices;
+use super::slicing_snapshot::{has_slices, refuse_slices, restorable, windows_from_slices};
 use super::states::WindowStates;
 use super::{missing_timestamp, WindowSpec};
 use crate::operators::OneInputLogic;
@@ -98,6 +98,48 @@ where
         } else {
             window.max_timestamp()
         }
+    }
+
+    /// Restores a snapshot of the slicing window operator (the heap backend's, for the same
+    /// tumbling or sliding windows): each window gets its slices combined, with the timers its
+    /// default trigger had set (to fire, unless it had fired) and its cleanup timer; windows
+    /// whose allowed lateness had ended are dropped.
+    fn restore_slices(
+        &mut self,
+        snapshots: &[KeyedStateSnapshot],
+        ctx: &RuntimeContext,
+    ) -> FnResult<()> {
+        let Some(slicing) = self.spec.assigner.slicing() else {
+            return refuse_slices();
+        };
+        let snapshots = restorable(snapshots)?;
+        restore_keyed(&snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
+        let contents = &mut self.spec.contents;
+        for restored in windows_from_slices(&mut self.state, contents, &slicing)? {
+            let (key, window) = (&restored.key, &restored.window);
+            if self.is_window_late(window) {
+                continue;
+            }
+            self.windows.insert(
+                &mut self.state,
+                &mut self.spec.contents,
+                key,
+                window.clone(),
+                Some(restored.acc),
+                Default::default(),
+            )?;
+            if !restored.fired {
+                let time = window.max_timestamp();
+                if self.event_time() {
+                    self.timers.register_event_time_timer(key, window, time);
+                } else {
+                    self.timers
+                        .register_processing_time_timer(key, window, time);
+                }
+            }
+            self.register_cleanup_timer(key, window);
+        }
+        Ok(())
     }
 
     fn is_window_late(&self, window: &W) -> bool {
@@ -473,7 +515,9 @@ where
         snapshots: &[KeyedStateSnapshot],
         ctx: &RuntimeContext,
     ) -> FnResult<()> {
-        refuse_slices(snapshots)?;
+        if has_slices(snapshots) {
+            return self.restore_slices(snapshots, ctx);
+        }
         restore_keyed(snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
         self.windows
             .restore_heap(&mut self.state, &mut self.spec.contents)

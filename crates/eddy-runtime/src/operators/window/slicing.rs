@@ -30,7 +30,8 @@ use crate::state_backend::open_keyed_state_backend;
 /// Timestamps beyond this (ms, either sign) are rejected, so window arithmetic cannot overflow.
 const MAX_TIMESTAMP: u64 = 1 << 62;
 
-fn gcd(a: i64, b: i64) -> i64 {
+/// The greatest common divisor (the slice length of windows of `size` every `slide`).
+pub(super) fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 {
         a
     } else {

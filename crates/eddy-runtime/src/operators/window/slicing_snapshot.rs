@@ -4,11 +4,13 @@
 //!
 //! The slices are written with the contents' own stored form under [`SLICES`]; a restore
 //! renames them back and reads them through the same form. The general window operator keeps
-//! windows, not slices, so the two operators refuse each other's snapshots with an error that
-//! says how to restore (see [`refuse_general_windows`] and [`refuse_slices`]).
+//! windows, not slices: it restores a slicing snapshot by combining each window's slices
+//! ([`windows_from_slices`]), so a heap snapshot of tumbling or sliding windows restores on
+//! RocksDB. The other way is refused with an error that says how to restore (see
+//! [`refuse_general_windows`]): whole windows cannot be cut back into slices.
 
 use eddy_core::{FnResult, Key};
-use eddy_functions::windowing::Window;
+use eddy_functions::windowing::{Slicing, Window};
 use eddy_state::{
     KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, PendingKeyedSnapshot,
     ValueStateDescriptor,
@@ -18,6 +20,7 @@ use rustc_hash::FxHashMap;
 use super::buckets::Buckets;
 use super::contents::{WindowContents, STORED_CONTENTS};
 use super::key_slices::KeySlices;
+use super::slicing::gcd;
 use super::states::STORED_TRIGGER;
 
 /// The state holding each slice's contents, in the slice's namespace.
@@ -154,16 +157,84 @@ fn refuse_general_windows(snapshot: &KeyedStateSnapshot) -> FnResult<()> {
     Ok(())
 }
 
-/// The error for a snapshot of the slicing window operator restored into the general one.
-pub(super) fn refuse_slices(snapshots: &[KeyedStateSnapshot]) -> FnResult<()> {
-    if snapshots.iter().any(|s| s.has_state(SLICES)) {
-        return Err(
-            "this window operator was snapshotted on slices (the heap backend's \
-                    operator for tumbling and sliding windows), but now keeps its windows \
-                    whole (the general window operator, which the rocksdb state backend \
-                    selects); restore it with state.backend.type: hashmap"
-                .into(),
-        );
+/// Whether the snapshots are the slicing window operator's.
+pub(super) fn has_slices(snapshots: &[KeyedStateSnapshot]) -> bool {
+    snapshots.iter().any(|s| s.has_state(SLICES))
+}
+
+/// The error for a snapshot of the slicing window operator restored into a general window
+/// operator whose windows are not aligned ones (the job's window assigner changed).
+pub(super) fn refuse_slices() -> FnResult<()> {
+    Err(
+        "this window operator was snapshotted on slices (tumbling or sliding windows), but \
+         its window assigner now makes other windows; restore it with the assigner it was \
+         snapshotted with"
+            .into(),
+    )
+}
+
+/// One window of a restored slicing snapshot, for the general window operator.
+pub(super) struct RestoredWindow<K, W, A> {
+    pub(super) key: K,
+    pub(super) window: W,
+    /// The window's slices combined.
+    pub(super) acc: A,
+    /// Whether the window had fired (it waits for late elements until its cleanup).
+    pub(super) fired: bool,
+}
+
+/// The windows of the slices restored into `backend` (from snapshots prepared by
+/// [`restorable`]), each with its slices combined in start order: what the general window
+/// operator keeps for the same elements. The slices, next fires and cleanups are removed from
+/// `backend`.
+pub(super) fn windows_from_slices<T, K, W, O, C>(
+    backend: &mut KeyedStateBackend<K>,
+    contents: &mut C,
+    slicing: &Slicing<W>,
+) -> FnResult<Vec<RestoredWindow<K, W, C::Acc>>>
+where
+    K: Key,
+    W: Window,
+    C: WindowContents<T, K, W, O>,
+    C::Acc: Clone,
+{
+    let slice = gcd(slicing.size.max(1), slicing.slide.max(1));
+    let (mut keys, mut fires, mut cleanups) =
+        (FxHashMap::default(), Buckets::default(), Buckets::default());
+    SliceState {
+        keys: &mut keys,
+        fires: &mut fires,
+        cleanups: &mut cleanups,
+        slice,
     }
-    Ok(())
+    .restore(backend, contents)?;
+    let mut restored = Vec::new();
+    for (key, key_slices) in keys {
+        let mut windows: std::collections::BTreeMap<i64, C::Acc> = Default::default();
+        for (start, acc) in key_slices.slices.into_iter().chain(key_slices.open) {
+            // The windows `[ws, ws + size)` holding the slice `[start, start + slice)`.
+            let mut ws = start - (start - slicing.offset).rem_euclid(slicing.slide);
+            while ws + slicing.size >= start + slice {
+                match windows.entry(ws) {
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        entry.insert(acc.clone());
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut entry) => {
+                        contents.merge(entry.get_mut(), acc.clone())?
+                    }
+                }
+                ws -= slicing.slide;
+            }
+        }
+        for (start, acc) in windows {
+            let end = start + slicing.size;
+            restored.push(RestoredWindow {
+                key: key.clone(),
+                window: (slicing.make_window)(start, end),
+                acc,
+                fired: end < key_slices.next_fire,
+            });
+        }
+    }
+    Ok(restored)
 }

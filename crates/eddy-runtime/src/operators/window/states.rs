@@ -367,7 +367,8 @@ impl<K: Key, W: Window, Acc: Clone, S: Data + Default> WindowStates<K, W, Acc, S
         for (key, namespace) in backend.entries(STORED_TRIGGER)? {
             let window = W::from_namespace(namespace).ok_or_else(|| {
                 format!(
-                    "the restored window state has a window {namespace:?}, which is not a                      window of this operator's type ({})",
+                    "the restored window state has a window {namespace:?}, which is not a \
+                     window of this operator's type ({})",
                     std::any::type_name::<W>()
                 )
             })?;
