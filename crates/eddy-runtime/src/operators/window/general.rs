@@ -112,7 +112,7 @@ where
         let Some(slicing) = self.spec.assigner.slicing() else {
             return refuse_slices();
         };
-        let snapshots = restorable(snapshots)?;
+        let snapshots = restorable(snapshots, true)?;
         restore_keyed(&snapshots, &mut self.state, Some(&mut self.timers), ctx)?;
         let contents = &mut self.spec.contents;
         for restored in windows_from_slices(&mut self.state, contents, &slicing)? {

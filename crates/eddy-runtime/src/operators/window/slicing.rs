@@ -13,7 +13,7 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 use eddy_functions::windowing::{Slicing, TimeWindow, Window, WindowContext};
 use eddy_functions::{Collector, KeySelector, OutputTag, RuntimeContext, SideOutputs};
-use eddy_state::time::ProcessingTimeService;
+use eddy_state::time::{InternalTimerService, ProcessingTimeService};
 use eddy_state::{KeyedStateBackend, KeyedStateSnapshot, PendingKeyedSnapshot, StateBackendConfig};
 
 use super::buckets::Buckets;
@@ -21,7 +21,7 @@ use super::contents::WindowContents;
 use super::fifo::SliceFifo;
 use super::key_slices::KeySlices;
 use super::missing_timestamp;
-use super::slicing_snapshot::{restorable, SliceState};
+use super::slicing_snapshot::{has_whole_windows, restorable, whole_windows_as_slices, SliceState};
 
 use crate::operators::OneInputLogic;
 use crate::output::Batch;
@@ -542,9 +542,15 @@ where
         snapshots: &[KeyedStateSnapshot],
         ctx: &RuntimeContext,
     ) -> FnResult<()> {
-        let snapshots = restorable(snapshots)?;
+        let whole_windows = has_whole_windows(snapshots);
+        let snapshots = restorable(snapshots, self.size == self.slide)?;
         self.state
             .restore(&snapshots, ctx.key_group_range(), ctx.max_parallelism)?;
+        if whole_windows {
+            let mut timers = InternalTimerService::<K, W>::new(self.clock.clone());
+            timers.restore(&snapshots, ctx.key_group_range())?;
+            whole_windows_as_slices(&mut self.state, &mut timers, self.lateness)?;
+        }
         let earliest = SliceState {
             keys: &mut self.keys,
             fires: &mut self.fires,

@@ -6,11 +6,13 @@
 //! renames them back and reads them through the same form. The general window operator keeps
 //! windows, not slices: it restores a slicing snapshot by combining each window's slices
 //! ([`windows_from_slices`]), so a heap snapshot of tumbling or sliding windows restores on
-//! RocksDB. The other way is refused with an error that says how to restore (see
-//! [`refuse_general_windows`]): whole windows cannot be cut back into slices.
+//! RocksDB. The other way works for tumbling windows, each window being one slice
+//! ([`whole_windows_as_slices`]); whole sliding windows cannot be cut back into slices and are
+//! refused with an error that says how to restore (see [`refuse_general_windows`]).
 
 use eddy_core::{FnResult, Key};
 use eddy_functions::windowing::{Slicing, Window};
+use eddy_state::time::InternalTimerService;
 use eddy_state::{
     KeyedState, KeyedStateBackend, KeyedStateSnapshot, Namespace, PendingKeyedSnapshot,
     ValueStateDescriptor,
@@ -129,12 +131,19 @@ impl<K: Key, A: Clone> SliceState<'_, K, A> {
 }
 
 /// The snapshots with the slices under the contents' name, so the contents' stored form reads
-/// them back; refuses snapshots of the general window operator.
-pub(super) fn restorable(snapshots: &[KeyedStateSnapshot]) -> FnResult<Vec<KeyedStateSnapshot>> {
+/// them back. Snapshots of the general window operator (whole windows) pass unchanged when
+/// `tumbling` (each window is one slice, see [`whole_windows_as_slices`]) and are refused
+/// otherwise.
+pub(super) fn restorable(
+    snapshots: &[KeyedStateSnapshot],
+    tumbling: bool,
+) -> FnResult<Vec<KeyedStateSnapshot>> {
     snapshots
         .iter()
         .map(|snapshot| {
-            refuse_general_windows(snapshot)?;
+            if !tumbling {
+                refuse_general_windows(snapshot)?;
+            }
             let mut snapshot = snapshot.clone();
             snapshot.rename_state(SLICES, STORED_CONTENTS);
             Ok(snapshot)
@@ -142,9 +151,78 @@ pub(super) fn restorable(snapshots: &[KeyedStateSnapshot]) -> FnResult<Vec<Keyed
         .collect()
 }
 
+/// Whether the snapshots are the general window operator's (whole windows, with their trigger
+/// state; a slicing operator that restored whole windows keeps the emptied trigger state).
+pub(super) fn has_whole_windows(snapshots: &[KeyedStateSnapshot]) -> bool {
+    snapshots.iter().any(has_trigger_rows)
+}
+
+fn has_trigger_rows(snapshot: &KeyedStateSnapshot) -> bool {
+    snapshot
+        .states()
+        .get(STORED_TRIGGER)
+        .is_some_and(|state| !state.rows.is_empty())
+}
+
+/// Turns the tumbling windows of a general window operator's snapshot, restored into
+/// `backend` (contents under the contents' name: each window is exactly one slice), into what
+/// [`SliceState::restore`] reads: each key's next window to fire (the earliest window whose
+/// trigger timer at its max timestamp was pending in `timers`) and, with `lateness`, the
+/// fired windows waiting for their cleanup. The windows' trigger state is dropped.
+pub(super) fn whole_windows_as_slices<K: Key, W: Window>(
+    backend: &mut KeyedStateBackend<K>,
+    timers: &mut InternalTimerService<K, W>,
+    lateness: i64,
+) -> FnResult<()> {
+    timers.advance_watermark(i64::MAX);
+    let mut pending: FxHashMap<K, i64> = FxHashMap::default();
+    let mut note = |time: i64, key: K, window: W| {
+        if time == window.max_timestamp() {
+            let end = time.saturating_add(1);
+            let next = pending.entry(key).or_insert(i64::MAX);
+            *next = (*next).min(end);
+        }
+    };
+    while let Some((time, key, window)) = timers.pop_event_time_due()? {
+        note(time, key, window);
+    }
+    while let Some((time, key, window)) = timers.pop_processing_time_due(i64::MAX)? {
+        note(time, key, window);
+    }
+    let mut waiting: FxHashMap<K, Vec<i64>> = FxHashMap::default();
+    for (key, namespace) in backend.entries(STORED_CONTENTS)? {
+        let Namespace::TimeWindow { end, .. } = namespace else {
+            return Err(format!("a restored window has the namespace {namespace:?}").into());
+        };
+        if lateness > 0 && end < pending.get(&key).copied().unwrap_or(i64::MAX) {
+            waiting.entry(key).or_default().push(end);
+        }
+    }
+    // The default triggers, the only ones slices serve, keep no state.
+    let trigger = ValueStateDescriptor::<()>::new(STORED_TRIGGER);
+    for (key, namespace) in backend.entries(STORED_TRIGGER)? {
+        KeyedState::new(backend, &key, namespace)
+            .value(&trigger)?
+            .clear()?;
+    }
+    let next_fire = ValueStateDescriptor::<i64>::new(NEXT_FIRE);
+    for (key, end) in pending {
+        KeyedState::new(backend, &key, Namespace::Global)
+            .value(&next_fire)?
+            .update(end)?;
+    }
+    let cleanups = ValueStateDescriptor::<Vec<i64>>::new(CLEANUPS);
+    for (key, ends) in waiting {
+        KeyedState::new(backend, &key, Namespace::Global)
+            .value(&cleanups)?
+            .update(ends)?;
+    }
+    Ok(())
+}
+
 /// The error for a snapshot of the general window operator restored into the slicing one.
 fn refuse_general_windows(snapshot: &KeyedStateSnapshot) -> FnResult<()> {
-    if snapshot.has_state(STORED_TRIGGER) {
+    if has_trigger_rows(snapshot) {
         return Err(
             "this window operator was snapshotted with its windows kept whole (the \
                     general window operator, which the rocksdb state backend or a custom \
