@@ -65,12 +65,6 @@ impl PendingKeyedSnapshot {
         self.renames.push((from.to_owned(), to.to_owned()));
     }
 
-    /// Whether the asynchronous part has work left (`false`: [`finish`](Self::finish) only
-    /// hands the snapshot over).
-    pub fn is_deferred(&self) -> bool {
-        !self.deferred.is_empty()
-    }
-
     /// Runs the asynchronous part: encodes and collects the deferred states.
     pub fn finish(self) -> FnResult<KeyedStateSnapshot> {
         let mut snapshot = self.snapshot;
