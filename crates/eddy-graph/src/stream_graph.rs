@@ -137,6 +137,30 @@ impl StreamGraph {
             .expect("node ids in a StreamGraph refer to its own nodes")
     }
 
+    /// The id under which a node's state is stored in checkpoints and savepoints: its `uid`
+    /// when the program sets one, otherwise a hash of its position in the graph (its id and
+    /// the ids of the nodes feeding it), which stays the same as long as the program builds
+    /// the same graph. Renaming an operator or changing its parallelism keeps the id.
+    pub fn operator_id(&self, id: NodeId) -> String {
+        if let Some(uid) = &self.node(id).uid {
+            return uid.clone();
+        }
+        // FNV-1a: tiny, and stable across Rust versions (unlike `DefaultHasher`).
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |value: u64| {
+            for byte in value.to_le_bytes() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        feed(id as u64);
+        for edge in self.in_edges(id) {
+            feed(edge.source as u64);
+            feed(u64::from(edge.input_index));
+        }
+        format!("{hash:016x}")
+    }
+
     /// Edges into a node.
     pub fn in_edges(&self, id: NodeId) -> impl Iterator<Item = &StreamEdge> {
         self.edges.iter().filter(move |e| e.target == id)

@@ -601,3 +601,27 @@ fn an_edge_to_a_missing_node_is_an_error_not_a_panic() {
         eddy_graph::GraphError::UnknownNode(7)
     );
 }
+
+#[test]
+fn operator_ids_are_the_uid_or_a_hash_of_the_graph_position() {
+    let mut first = graph(
+        vec![source(1, "Source", 1), op(2, "Map", 2), sink(3, "Sink", 2)],
+        vec![
+            edge(1, 2, PartitionerKind::Rebalance),
+            edge(2, 3, PartitionerKind::Forward),
+        ],
+    );
+    first.nodes[2].uid = Some("my-sink".into());
+    let ids: Vec<String> = (1..=3).map(|n| first.operator_id(n)).collect();
+    assert_eq!(ids[2], "my-sink");
+    assert!(ids[..2].iter().all(|id| id.len() == 16), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    // Names and parallelism do not change the id; the position does.
+    let mut renamed = first.clone();
+    renamed.nodes[1].name = "Other".into();
+    renamed.nodes[1].parallelism = 7;
+    assert_eq!(renamed.operator_id(2), ids[1]);
+    let mut moved = first.clone();
+    moved.edges[0].source = 3;
+    assert_ne!(moved.operator_id(2), ids[1]);
+}

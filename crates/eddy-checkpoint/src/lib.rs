@@ -1,0 +1,27 @@
+//! Eddy's checkpoints.
+//!
+//! * [`barrier`]: the barriers that travel in-band with the records and cut every stream at
+//!   the same logical point;
+//! * [`config`]: the `execution.checkpointing.*` options;
+//! * [`coordinator`]: the checkpoint coordinator a JobMaster runs: it triggers checkpoints at
+//!   the sources, collects the subtasks' acknowledgements, completes checkpoints by writing
+//!   their metadata last, aborts those that time out, and keeps the retained ones;
+//! * [`storage`] and [`metadata`]: checkpoint folders (`<dir>/<job-id>/chk-<n>/`) written
+//!   through `object_store`, and the `_metadata` file that names every operator's state.
+
+pub mod barrier;
+pub mod config;
+pub mod coordinator;
+pub mod error;
+pub mod metadata;
+pub mod storage;
+
+pub use barrier::{CheckpointBarrier, CheckpointingMode};
+pub use config::{CheckpointConfig, CheckpointRetention};
+pub use coordinator::{
+    CheckpointCoordinator, CheckpointPlan, CheckpointStats, CompletedCheckpoint, CoordinatorError,
+    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId, Trigger,
+};
+pub use error::CheckpointError;
+pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};
+pub use storage::CheckpointStorage;

@@ -1,0 +1,320 @@
+//! The checkpoint coordinator against a real folder: triggers, acknowledgements, finished
+//! subtasks, timeouts and the tolerance, retention.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eddy_checkpoint::{
+    CheckpointConfig, CheckpointCoordinator, CheckpointRetention, CheckpointStorage,
+    FinishedTaskState, JobEnd, SubtaskStateHandle, TaskAcknowledgement,
+};
+use eddy_core::config::RuntimeMode;
+use eddy_core::ids::JobId;
+use eddy_graph::{
+    ChainingStrategy, JobGraph, NodeKind, PartitionerKind, StreamEdge, StreamGraph, StreamNode,
+};
+
+fn node(id: u32, name: &str, kind: NodeKind, inputs: u8, uid: Option<&str>) -> StreamNode {
+    StreamNode {
+        id,
+        name: name.into(),
+        kind,
+        parallelism: 2,
+        max_parallelism: 128,
+        uid: uid.map(String::from),
+        slot_sharing_group: "default".into(),
+        chaining: if inputs == 0 {
+            ChainingStrategy::Head
+        } else {
+            ChainingStrategy::Always
+        },
+        num_inputs: inputs,
+    }
+}
+
+/// Source -> Map (chained), then a keyed Sink: two vertices of two subtasks each.
+fn job() -> JobGraph {
+    let edge = |source, target, partitioner| StreamEdge {
+        source,
+        target,
+        partitioner,
+        input_index: 0,
+        side_output: None,
+    };
+    let graph = StreamGraph {
+        job_name: "j".into(),
+        nodes: vec![
+            node(1, "Source: S", NodeKind::Source, 0, Some("the-source")),
+            node(2, "Map", NodeKind::Operator, 1, None),
+            node(3, "Sink: K", NodeKind::Sink, 1, None),
+        ],
+        edges: vec![
+            edge(1, 2, PartitionerKind::Forward),
+            edge(2, 3, PartitionerKind::KeyGroup),
+        ],
+        chaining_enabled: true,
+        runtime_mode: RuntimeMode::Streaming,
+    };
+    JobGraph::from_stream_graph(&graph).unwrap()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    coordinator: CheckpointCoordinator,
+    storage: Arc<CheckpointStorage>,
+    ids: [String; 3],
+    start: Instant,
+}
+
+fn fixture(config: impl FnOnce(&mut CheckpointConfig)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = CheckpointConfig::every(
+        Duration::from_secs(1),
+        dir.path().to_str().unwrap().to_string(),
+    );
+    config(&mut settings);
+    let job_id = JobId::generate();
+    let storage = Arc::new(CheckpointStorage::for_job(&settings.directory, job_id).unwrap());
+    let job = job();
+    let ids = [1, 2, 3].map(|n| job.stream_graph.operator_id(n));
+    let start = Instant::now();
+    let coordinator = CheckpointCoordinator::new(settings, storage.clone(), &job, job_id, start);
+    Fixture {
+        _dir: dir,
+        coordinator,
+        storage,
+        ids,
+        start,
+    }
+}
+
+impl Fixture {
+    fn at(&self, millis: u64) -> Instant {
+        self.start + Duration::from_millis(millis)
+    }
+
+    /// Subtask `subtask` of vertex `vertex` writes a file per operator and acknowledges.
+    fn ack(&mut self, vertex: usize, subtask: u32, id: u64, at: u64) -> Option<u64> {
+        let operators: Vec<&String> = if vertex == 0 {
+            vec![&self.ids[0], &self.ids[1]]
+        } else {
+            vec![&self.ids[2]]
+        };
+        let states = operators
+            .into_iter()
+            .map(|op| {
+                let name = format!("{op}-{subtask}");
+                let handle = self
+                    .storage
+                    .write_state(id, &name, vec![vertex as u8, subtask as u8])
+                    .unwrap();
+                (op.clone(), handle)
+            })
+            .collect();
+        let ack = TaskAcknowledgement {
+            task: (vertex, subtask),
+            checkpoint_id: id,
+            states,
+        };
+        self.coordinator
+            .acknowledge(ack, self.at(at), at as i64)
+            .unwrap()
+            .map(|c| c.id)
+    }
+}
+
+#[test]
+fn a_checkpoint_completes_when_every_subtask_acknowledged_and_names_every_operator() {
+    let mut f = fixture(|_| {});
+    assert_eq!(f.coordinator.on_timer(f.at(999), 999).unwrap(), None);
+    let trigger = f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    assert_eq!(trigger.barrier.id, 1);
+    assert_eq!(trigger.barrier.timestamp, 1000);
+    assert_eq!(trigger.tasks, vec![(0, 0), (0, 1)]);
+    // One pending at a time (max-concurrent-checkpoints 1).
+    assert_eq!(f.coordinator.on_timer(f.at(2500), 2500).unwrap(), None);
+    assert_eq!(f.ack(0, 0, 1, 1100), None);
+    assert_eq!(f.ack(1, 1, 1, 1200), None);
+    assert_eq!(f.ack(0, 1, 1, 1300), None);
+    assert!(f.storage.completed_checkpoints().unwrap().is_empty());
+    assert_eq!(f.ack(1, 0, 1, 1400), Some(1));
+    assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![1]);
+    let metadata = f.storage.read_metadata(1).unwrap();
+    assert_eq!(metadata.checkpoint_id, 1);
+    assert_eq!(
+        (metadata.trigger_timestamp, metadata.completion_timestamp),
+        (1000, 1400)
+    );
+    let mut expected_ids = f.ids.to_vec();
+    expected_ids.sort();
+    let ids: Vec<&str> = metadata
+        .operators
+        .iter()
+        .map(|o| o.operator_id.as_str())
+        .collect();
+    assert_eq!(ids, expected_ids);
+    assert_eq!(f.ids[0], "the-source");
+    for (index, operator) in f.ids.iter().enumerate() {
+        let state = metadata.operator(operator).unwrap();
+        assert_eq!(state.parallelism, 2);
+        let vertex = u8::from(index == 2);
+        for subtask in 0..2u8 {
+            let handle = &state.subtasks[subtask as usize];
+            assert_eq!(handle.size, 2);
+            assert!(!handle.finished);
+            let file = handle.file.as_deref().unwrap();
+            assert_eq!(
+                f.storage.read_state(1, file).unwrap(),
+                vec![vertex, subtask]
+            );
+        }
+    }
+    // The next one is due one interval after the last trigger.
+    let next = f.coordinator.on_timer(f.at(2500), 2500).unwrap().unwrap();
+    assert_eq!(next.barrier.id, 2);
+}
+
+#[test]
+fn finished_subtasks_stand_in_with_their_final_state_for_later_checkpoints() {
+    let mut f = fixture(|_| {});
+    // Source subtask 1 finished before any checkpoint, with a position to keep.
+    let final_state = FinishedTaskState {
+        last_barrier: 0,
+        states: vec![
+            (f.ids[0].clone(), vec![9, 9, 9]),
+            (f.ids[1].clone(), vec![]),
+        ],
+    };
+    let none = f
+        .coordinator
+        .task_finished((0, 1), final_state, f.at(10), 10)
+        .unwrap();
+    assert!(none.is_empty());
+    let trigger = f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    assert_eq!(
+        trigger.tasks,
+        vec![(0, 0)],
+        "only running sources get barriers"
+    );
+    f.ack(0, 0, 1, 1001);
+    f.ack(1, 0, 1, 1002);
+    // Sink subtask 1 finishes after passing barrier 1 on: it still acknowledges 1 itself.
+    let late_final = FinishedTaskState {
+        last_barrier: 1,
+        states: vec![(f.ids[2].clone(), vec![7])],
+    };
+    assert!(f
+        .coordinator
+        .task_finished((1, 1), late_final, f.at(1003), 1003)
+        .unwrap()
+        .is_empty());
+    assert_eq!(f.ack(1, 1, 1, 1004), Some(1));
+    let metadata = f.storage.read_metadata(1).unwrap();
+    let source = metadata.operator("the-source").unwrap();
+    assert!(source.subtasks[1].finished);
+    let file = source.subtasks[1].file.as_deref().unwrap();
+    assert_eq!(f.storage.read_state(1, file).unwrap(), vec![9, 9, 9]);
+    assert_eq!(
+        metadata.operator(&f.ids[1]).unwrap().subtasks[1],
+        SubtaskStateHandle {
+            file: None,
+            size: 0,
+            finished: true
+        }
+    );
+    // Checkpoint 2 uses sink subtask 1's final state.
+    let trigger = f.coordinator.on_timer(f.at(2000), 2000).unwrap().unwrap();
+    assert_eq!(trigger.barrier.id, 2);
+    f.ack(0, 0, 2, 2001);
+    assert_eq!(f.ack(1, 0, 2, 2002), Some(2));
+    let sink = f.storage.read_metadata(2).unwrap();
+    let sink = sink.operator(&f.ids[2]).unwrap();
+    assert!(sink.subtasks[1].finished && !sink.subtasks[0].finished);
+    // Retention (num-retained 1): checkpoint 1 is gone.
+    assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![2]);
+}
+
+#[test]
+fn timeouts_and_declines_count_against_the_tolerance() {
+    let mut f = fixture(|c| {
+        c.timeout = Duration::from_millis(500);
+        c.tolerable_failures = 1;
+    });
+    f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    f.ack(0, 0, 1, 1100);
+    assert_eq!(f.coordinator.next_wakeup(), f.at(1500));
+    // Expired at 1500: the first failure is tolerated, and the next is triggered at 2000.
+    assert_eq!(f.coordinator.on_timer(f.at(1500), 1500).unwrap(), None);
+    assert_eq!(f.coordinator.stats().failed, 1);
+    let trigger = f.coordinator.on_timer(f.at(2000), 2000).unwrap().unwrap();
+    assert_eq!(trigger.barrier.id, 2);
+    // A late acknowledgement of the aborted checkpoint is ignored.
+    assert_eq!(f.ack(0, 1, 1, 2001), None);
+    let error = f
+        .coordinator
+        .decline((1, 0), 2, "the disk is full")
+        .unwrap_err();
+    assert!(error.to_string().contains("the disk is full"), "{error}");
+    assert!(
+        error.to_string().contains("tolerable-failed-checkpoints"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_completed_checkpoint_resets_the_failure_count_and_retention_follows_the_setting() {
+    for (retention, end, kept) in [
+        (
+            CheckpointRetention::NoExternalizedCheckpoints,
+            JobEnd::Failed,
+            false,
+        ),
+        (
+            CheckpointRetention::DeleteOnCancellation,
+            JobEnd::Failed,
+            true,
+        ),
+        (
+            CheckpointRetention::DeleteOnCancellation,
+            JobEnd::Canceled,
+            false,
+        ),
+        (
+            CheckpointRetention::RetainOnCancellation,
+            JobEnd::Canceled,
+            true,
+        ),
+        (
+            CheckpointRetention::RetainOnCancellation,
+            JobEnd::Finished,
+            false,
+        ),
+    ] {
+        let mut f = fixture(|c| {
+            c.retention = retention;
+            c.num_retained = 2;
+        });
+        for (id, at) in [(1u64, 1000u64), (2, 2000), (3, 3000)] {
+            f.coordinator
+                .on_timer(f.at(at), at as i64)
+                .unwrap()
+                .unwrap();
+            for (vertex, subtask) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                f.ack(vertex, subtask, id, at + 1);
+            }
+        }
+        assert_eq!(f.coordinator.stats().completed, 3);
+        assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![2, 3]);
+        // A checkpoint left pending is discarded whatever the setting.
+        f.coordinator.on_timer(f.at(4000), 4000).unwrap().unwrap();
+        f.ack(0, 0, 4, 4001);
+        f.coordinator.job_ended(end);
+        let left = f.storage.completed_checkpoints().unwrap();
+        assert_eq!(
+            left,
+            if kept { vec![2, 3] } else { vec![] },
+            "{retention:?} {end:?}"
+        );
+        assert!(f.storage.read_state(4, &format!("{}-0", f.ids[0])).is_err());
+    }
+}
