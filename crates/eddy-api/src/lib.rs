@@ -53,6 +53,7 @@ pub use sink::DataStreamSink;
 pub use windowed::{AllWindowedStream, WindowedStream};
 
 /// Re-exported lower layers, for users who need more than the prelude.
+pub use eddy_checkpoint as checkpoint;
 pub use eddy_cluster as cluster;
 pub use eddy_connectors as connectors;
 pub use eddy_core as core;
@@ -68,6 +69,7 @@ pub mod prelude {
         KeyedBroadcastConnectedStream, KeyedConnectedStreams, KeyedStream, ParameterTool,
         StreamExecutionEnvironment, WindowedStream,
     };
+    pub use eddy_checkpoint::CheckpointingMode;
     pub use eddy_cluster::JobStatus;
     pub use eddy_connectors::WriteMode;
     pub use eddy_core::config::{Configuration, RuntimeMode};

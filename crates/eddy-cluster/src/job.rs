@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use eddy_checkpoint::CheckpointConfig;
 use eddy_core::ids::JobId;
 use eddy_runtime::factory::TaskSettings;
 
@@ -75,6 +76,8 @@ pub struct JobConfig {
     pub slot_request_timeout: Duration,
     /// How long to wait for cancelled subtasks to stop before giving up on them.
     pub cancellation_timeout: Duration,
+    /// Checkpointing settings (`None`: no checkpoints).
+    pub checkpointing: Option<CheckpointConfig>,
 }
 
 impl Default for JobConfig {
@@ -83,6 +86,7 @@ impl Default for JobConfig {
             task_settings: TaskSettings::default(),
             slot_request_timeout: Duration::from_secs(300),
             cancellation_timeout: Duration::from_secs(180),
+            checkpointing: None,
         }
     }
 }

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+use eddy_checkpoint::CheckpointBarrier;
 use eddy_core::ids::{JobId, ResourceId};
 use eddy_graph::{JobGraph, VertexId};
+use eddy_runtime::checkpoint::TaskCheckpointing;
 use eddy_runtime::factory::JobCode;
 use eddy_runtime::network::LocalNetwork;
 use eddy_runtime::task::{spawn_task, TaskDescriptor, TaskHandle, TaskOutcome};
@@ -25,8 +27,10 @@ pub(crate) enum TaskExecutorMessage {
         job: Arc<JobGraph>,
         code: Arc<JobCode>,
         job_master: JobMasterGateway,
+        checkpointing: Option<TaskCheckpointing>,
     },
     CancelTask(SubtaskKey),
+    TriggerCheckpoint(SubtaskKey, CheckpointBarrier),
     TaskEnded(SubtaskKey, TaskOutcome),
     Shutdown,
 }
@@ -38,13 +42,15 @@ pub struct TaskExecutorGateway {
 }
 
 impl TaskExecutorGateway {
-    /// Deploys a subtask; its outcome is reported to `job_master`.
+    /// Deploys a subtask; its outcome is reported to `job_master`. With `checkpointing`, it
+    /// takes part in checkpoints.
     pub fn submit_task(
         &self,
         descriptor: TaskDescriptor,
         job: Arc<JobGraph>,
         code: Arc<JobCode>,
         job_master: JobMasterGateway,
+        checkpointing: Option<TaskCheckpointing>,
     ) -> Result<(), ClusterError> {
         self.inbox
             .send(TaskExecutorMessage::SubmitTask {
@@ -52,8 +58,16 @@ impl TaskExecutorGateway {
                 job,
                 code,
                 job_master,
+                checkpointing,
             })
             .map_err(|_| ClusterError::ShutDown)
+    }
+
+    /// Injects a checkpoint barrier at a running source subtask.
+    pub fn trigger_checkpoint(&self, key: SubtaskKey, barrier: CheckpointBarrier) {
+        let _ = self
+            .inbox
+            .send(TaskExecutorMessage::TriggerCheckpoint(key, barrier));
     }
 
     /// Cancels a running subtask.
@@ -101,6 +115,7 @@ fn run(
                 job,
                 code,
                 job_master,
+                checkpointing,
             } => {
                 let key = (
                     descriptor.job_id,
@@ -112,7 +127,14 @@ fn run(
                 let on_exit = move |outcome| {
                     let _ = notify.send(TaskExecutorMessage::TaskEnded(key, outcome));
                 };
-                match spawn_task(*descriptor, job, code, network.clone(), on_exit) {
+                match spawn_task(
+                    *descriptor,
+                    job,
+                    code,
+                    network.clone(),
+                    checkpointing,
+                    on_exit,
+                ) {
                     Ok(handle) => {
                         tasks.insert(key, RunningTask { handle, job_master });
                     }
@@ -120,6 +142,11 @@ fn run(
                         key,
                         TaskOutcome::Failed(format!("could not start a task thread: {e}")),
                     ),
+                }
+            }
+            TaskExecutorMessage::TriggerCheckpoint(key, barrier) => {
+                if let Some(task) = tasks.get(&key) {
+                    task.handle.trigger_checkpoint(barrier);
                 }
             }
             TaskExecutorMessage::CancelTask(key) => {

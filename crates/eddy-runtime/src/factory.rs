@@ -18,6 +18,7 @@ use eddy_graph::{NodeId, PartitionerKind};
 use eddy_state::time::ProcessingTimeService;
 use eddy_state::StateBackendConfig;
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::ChannelSender;
 use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
@@ -70,6 +71,9 @@ pub struct OperatorSetup {
     pub settings: TaskSettings,
     /// The task's processing-time clock (shared by its operators).
     pub clock: ProcessingTimeService,
+    /// The id the operator's state goes by in checkpoints (see
+    /// [`StreamGraph::operator_id`](eddy_graph::StreamGraph::operator_id)).
+    pub operator_id: String,
     /// The state to restore: the old subtasks' keyed state and this subtask's share of their
     /// operator state (empty: a fresh start).
     pub restored: RestoredOperatorState,
@@ -94,6 +98,8 @@ pub trait SourceDriver: Send {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The task's periodic tick, passed through the chain.
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
+    /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
     /// Closes the source and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -114,6 +120,8 @@ pub trait InputProcessor: Send {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The task's periodic tick, passed through the chain.
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
+    /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
     /// Closes the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -136,6 +144,8 @@ pub trait TwoInputOperator<I1, I2>: Send {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The task's periodic tick, passed through the chain.
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
+    /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
     /// Closes the operator and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -231,6 +241,9 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     }
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         self.chain.on_timer(now)
+    }
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.chain.snapshot_state(snapshot)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
@@ -414,6 +427,9 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
     }
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         self.operator.on_timer(now)
+    }
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.operator.snapshot_state(snapshot)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.operator.close()

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use eddy_checkpoint::CheckpointBarrier;
 use eddy_core::Watermark;
 
 use crate::error::TaskError;
@@ -26,6 +27,8 @@ pub enum ChannelEvent {
     Watermark(Watermark),
     /// The producer's stream became idle (`true`) or active again (`false`).
     Status(bool),
+    /// Checkpoint barrier: everything before it on this channel belongs to the checkpoint.
+    Barrier(CheckpointBarrier),
     /// The producer will send nothing more on this channel.
     EndOfPartition,
 }
@@ -35,6 +38,8 @@ pub enum ChannelEvent {
 pub enum Mail {
     /// Stop as soon as possible and report CANCELED.
     Cancel,
+    /// Inject this barrier (source tasks): snapshot the chain and pass the barrier on.
+    TriggerCheckpoint(CheckpointBarrier),
 }
 
 /// What the task takes out of its inbox.
@@ -47,6 +52,8 @@ pub enum InboxItem {
 
 struct InboxState {
     channels: Vec<VecDeque<ChannelEvent>>,
+    /// Channels held back while the task aligns checkpoint barriers.
+    blocked: Vec<bool>,
     mails: VecDeque<Mail>,
     next_channel: usize,
     queued_records: usize,
@@ -74,6 +81,7 @@ impl TaskInbox {
         Arc::new(TaskInbox {
             state: Mutex::new(InboxState {
                 channels: Vec::new(),
+                blocked: Vec::new(),
                 mails: VecDeque::new(),
                 next_channel: 0,
                 queued_records: 0,
@@ -191,6 +199,26 @@ impl TaskInbox {
         state.mails.pop_front()
     }
 
+    /// Holds channel `channel` back: [`next`](Self::next) and [`try_next`](Self::try_next)
+    /// skip it (its producer fills its slots and then blocks) until it is unblocked.
+    pub fn block(&self, channel: usize) {
+        let mut state = self.state.lock();
+        if state.blocked.len() <= channel {
+            state.blocked.resize(channel + 1, false);
+        }
+        state.blocked[channel] = true;
+    }
+
+    /// Releases every held-back channel.
+    pub fn unblock_all(&self) {
+        self.state
+            .lock()
+            .blocked
+            .iter_mut()
+            .for_each(|b| *b = false);
+        self.data_available.notify_one();
+    }
+
     /// Records queued in the channels right now (for backpressure metrics and tests).
     pub fn queued_records(&self) -> usize {
         self.state.lock().queued_records
@@ -216,6 +244,9 @@ impl TaskInbox {
         let n = state.channels.len();
         for offset in 0..n {
             let channel = (state.next_channel + offset) % n;
+            if state.blocked.get(channel).copied().unwrap_or(false) {
+                continue;
+            }
             let borrowed = state.channels[channel].len() > self.capacity;
             if let Some(event) = state.channels[channel].pop_front() {
                 if borrowed {

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use eddy_core::{Data, Watermark};
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 
 /// A batch of records: the unit in which data moves everywhere in the runtime.
@@ -36,6 +37,11 @@ pub trait Output<T>: Send {
     /// The task's periodic processing-time tick (every `pipeline.auto-watermark-interval`):
     /// operators with periodic work do it, and every operator passes the tick on.
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
+
+    /// A checkpoint barrier passes: this operator adds the synchronous part of its snapshot
+    /// to `snapshot` and passes the call on downstream (network writers send their pending
+    /// records, then the barrier into every channel).
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
 
     /// Releases resources, here and downstream. Called once, also after failures.
     fn close(&mut self) -> Result<(), TaskError>;
@@ -113,6 +119,12 @@ impl<T: Data> Output<T> for FanOut<T> {
 
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         self.outputs.iter_mut().try_for_each(|o| o.on_timer(now))
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.outputs
+            .iter_mut()
+            .try_for_each(|o| o.snapshot_state(snapshot))
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

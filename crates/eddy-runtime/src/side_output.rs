@@ -7,6 +7,7 @@ use std::time::Instant;
 use eddy_core::{Data, Watermark};
 use eddy_functions::SideOutputs;
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::factory::StreamType;
 use crate::output::{ErasedOutput, Output};
@@ -35,6 +36,8 @@ pub trait SideSink: Send {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// Passes the task's periodic tick on.
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
+    /// Passes a checkpoint barrier on.
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
     /// Closes the consumers.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -69,6 +72,9 @@ impl<X: Data> SideSink for TypedSideSink<X> {
     }
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         self.output.on_timer(now)
+    }
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.output.snapshot_state(snapshot)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.output.close()
@@ -148,6 +154,13 @@ impl SideChannels {
     /// Passes the task's periodic tick to every consumer.
     pub fn on_timer(&mut self, now: Instant) -> Result<(), TaskError> {
         self.sinks.iter_mut().try_for_each(|s| s.on_timer(now))
+    }
+
+    /// Passes a checkpoint barrier to every consumer.
+    pub fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.sinks
+            .iter_mut()
+            .try_for_each(|s| s.snapshot_state(snapshot))
     }
 
     /// Closes every consumer, even after one fails; the first failure is returned.

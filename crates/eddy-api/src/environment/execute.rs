@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use eddy_checkpoint::CheckpointConfig;
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
+use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
     FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
@@ -159,7 +161,21 @@ fn job_config(
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,
         cancellation_timeout: config.get(&TASK_CANCELLATION_TIMEOUT)?,
+        checkpointing: checkpointing(config, graph)?,
     })
+}
+
+/// The checkpointing settings; a BATCH job does not checkpoint (it is re-run instead).
+fn checkpointing(
+    config: &Configuration,
+    graph: &StreamGraph,
+) -> Result<Option<CheckpointConfig>, JobError> {
+    let settings = CheckpointConfig::from_configuration(config)?;
+    if settings.is_some() && graph.runtime_mode == RuntimeMode::Batch {
+        tracing::warn!("checkpointing is not used in BATCH execution mode");
+        return Ok(None);
+    }
+    Ok(settings)
 }
 
 /// `taskmanager.count` TaskManagers; `taskmanager.numberOfTaskSlots` slots each if configured,

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use eddy_checkpoint::config::{CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTS_DIRECTORY};
+use eddy_checkpoint::CheckpointingMode;
 use eddy_core::config::{Configuration, RuntimeMode, OPERATOR_CHAINING, PARALLELISM_DEFAULT};
 use eddy_core::Data;
 use eddy_graph::{ChainingStrategy, NodeId, NodeKind};
@@ -120,6 +122,39 @@ impl StreamExecutionEnvironment {
     /// Turns operator chaining off for the whole program.
     pub fn disable_operator_chaining(&self) -> &Self {
         self.state.lock().chaining_enabled = Some(false);
+        self
+    }
+
+    /// Checkpoints every `interval`, exactly-once (`execution.checkpointing.interval`).
+    pub fn enable_checkpointing(&self, interval: std::time::Duration) -> &Self {
+        self.enable_checkpointing_with_mode(interval, CheckpointingMode::ExactlyOnce)
+    }
+
+    /// Checkpoints every `interval` in `mode` (`execution.checkpointing.interval` and
+    /// `.mode`). Checkpoints go to `state.checkpoints.dir` (see
+    /// [`set_checkpoint_storage`](Self::set_checkpoint_storage)).
+    pub fn enable_checkpointing_with_mode(
+        &self,
+        interval: std::time::Duration,
+        mode: CheckpointingMode,
+    ) -> &Self {
+        if interval.is_zero() {
+            self.record_error("the checkpoint interval must be longer than zero".into());
+        }
+        let mut state = self.state.lock();
+        state.config.set(&CHECKPOINTING_INTERVAL, interval);
+        state.config.set(&CHECKPOINTING_MODE, mode);
+        drop(state);
+        self
+    }
+
+    /// Where checkpoints are written (`state.checkpoints.dir`): a `file://` URL or a local
+    /// path; each job's go to `<dir>/<job-id>/chk-<n>/`.
+    pub fn set_checkpoint_storage(&self, directory: &str) -> &Self {
+        self.state
+            .lock()
+            .config
+            .set(&CHECKPOINTS_DIRECTORY, directory.to_string().into());
         self
     }
 

@@ -11,6 +11,7 @@ mod broadcast_state;
 mod broadcast_state_errors;
 mod cancellation;
 mod chaining;
+mod checkpoints;
 mod client_context;
 mod connectors_e2e;
 mod failures;

@@ -10,6 +10,7 @@ use eddy_functions::{
 use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
 use super::OperatorStateHandler;
+use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SideChannels, TwoInputOperator};
 use crate::output::{Batch, Output};
@@ -107,6 +108,7 @@ pub struct TwoInputOperatorImpl<I1, I2, O, L> {
     keyed_state: std::sync::Arc<Vec<KeyedStateSnapshot>>,
     ctx: RuntimeContext,
     name: String,
+    operator_id: String,
     next: Box<dyn Output<O>>,
     sides: SideChannels,
     input_watermarks: [i64; 2],
@@ -130,6 +132,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static>
         Box::new(TwoInputOperatorImpl {
             logic,
             name: setup.display_name(),
+            operator_id: setup.operator_id,
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
             keyed_state: setup.restored.keyed.clone(),
@@ -245,6 +248,19 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         self.emit(out)?;
         self.sides.on_timer(now)?;
         self.next.on_timer(now)
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        let ctx = &self.ctx;
+        snapshot.take_operator(
+            (&self.operator_id, &self.name),
+            &mut self.operator_state,
+            &mut self.logic,
+            |logic, context, store| logic.snapshot_state(context, store),
+            |logic| logic.snapshot_keyed_state(ctx),
+        )?;
+        self.sides.snapshot_state(snapshot)?;
+        self.next.snapshot_state(snapshot)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

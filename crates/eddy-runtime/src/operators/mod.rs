@@ -78,6 +78,7 @@ use eddy_functions::{
 };
 use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SideChannels};
 use crate::output::{Batch, Output};
@@ -190,6 +191,7 @@ pub struct Chained<I, O, L> {
     keyed_state: std::sync::Arc<Vec<KeyedStateSnapshot>>,
     ctx: RuntimeContext,
     name: String,
+    operator_id: String,
     next: Box<dyn Output<O>>,
     sides: SideChannels,
     _input: std::marker::PhantomData<fn(I)>,
@@ -206,6 +208,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O> + 'static> Chained<I, O, L> {
         Box::new(Chained {
             logic,
             name: setup.display_name(),
+            operator_id: setup.operator_id,
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
             keyed_state: setup.restored.keyed.clone(),
@@ -298,6 +301,19 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         self.emit(out)?;
         self.sides.on_timer(now)?;
         self.next.on_timer(now)
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        let ctx = &self.ctx;
+        snapshot.take_operator(
+            (&self.operator_id, &self.name),
+            &mut self.operator_state,
+            &mut self.logic,
+            |logic, context, store| logic.snapshot_state(context, store),
+            |logic| logic.snapshot_keyed_state(ctx),
+        )?;
+        self.sides.snapshot_state(snapshot)?;
+        self.next.snapshot_state(snapshot)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

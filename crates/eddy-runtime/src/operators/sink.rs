@@ -4,6 +4,7 @@ use eddy_core::{Data, Watermark};
 use eddy_functions::{RuntimeContext, SinkFunction};
 
 use super::OperatorStateHandler;
+use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;
 use crate::output::{Batch, Output};
@@ -14,6 +15,7 @@ pub struct SinkOperator<S> {
     operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
+    operator_id: String,
 }
 
 impl<S> SinkOperator<S> {
@@ -25,6 +27,7 @@ impl<S> SinkOperator<S> {
         Box::new(SinkOperator {
             sink,
             name: setup.display_name(),
+            operator_id: setup.operator_id,
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
         })
@@ -65,6 +68,16 @@ impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
 
     fn on_timer(&mut self, _now: std::time::Instant) -> Result<(), TaskError> {
         Ok(())
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        snapshot.take_operator(
+            (&self.operator_id, &self.name),
+            &mut self.operator_state,
+            &mut self.sink,
+            |sink, context, store| sink.snapshot_state(context, store),
+            |_| Ok(None),
+        )
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

@@ -4,6 +4,7 @@ use eddy_core::{Data, Watermark};
 use eddy_functions::{RuntimeContext, SourceFunction, SourceOutput, SourceStatus};
 
 use super::OperatorStateHandler;
+use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SourceDriver};
 use crate::output::{Batch, Output};
@@ -14,6 +15,7 @@ pub struct SourceOperator<T, S> {
     operator_state: OperatorStateHandler,
     ctx: RuntimeContext,
     name: String,
+    operator_id: String,
     batch: Batch<T>,
     batch_size: usize,
     next: Box<dyn Output<T>>,
@@ -30,6 +32,7 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
         Box::new(SourceOperator {
             source,
             name: setup.display_name(),
+            operator_id: setup.operator_id,
             ctx: setup.runtime,
             operator_state: OperatorStateHandler::new(setup.restored.operator.clone()),
             batch: Batch::with_capacity(batch_size),
@@ -72,6 +75,17 @@ impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
 
     fn on_timer(&mut self, now: std::time::Instant) -> Result<(), TaskError> {
         self.next.on_timer(now)
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        snapshot.take_operator(
+            (&self.operator_id, &self.name),
+            &mut self.operator_state,
+            &mut self.source,
+            |source, context, store| source.snapshot_state(context, store),
+            |_| Ok(None),
+        )?;
+        self.next.snapshot_state(snapshot)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use eddy_core::{Data, Watermark};
 use eddy_functions::{TimestampAssigner, WatermarkGenerator, WatermarkOutput};
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;
 use crate::output::{Batch, Output};
@@ -147,6 +148,11 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
             self.forward_watermark(watermark)?;
         }
         self.next.on_timer(now)
+    }
+
+    /// The watermark generator keeps no state (as in Flink): after a restore it starts over.
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.next.snapshot_state(snapshot)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

@@ -73,6 +73,7 @@ impl ChainBuilder<'_> {
                 settings
             },
             clock: self.clock.clone(),
+            operator_id: self.job.stream_graph.operator_id(node),
             restored: Default::default(),
         }
     }

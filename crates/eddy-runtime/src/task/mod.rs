@@ -1,5 +1,6 @@
 //! Running one subtask: build its chain, open it, loop over input (or poll the source), close.
 
+mod alignment;
 mod chain;
 mod valve;
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use eddy_checkpoint::CheckpointBarrier;
 use eddy_core::ids::JobId;
 use eddy_functions::SourceStatus;
 use eddy_graph::{ExecutionVertex, JobGraph, VertexId};
@@ -18,6 +20,9 @@ use eddy_state::time::ProcessingTimeService;
 pub use chain::{ChainBuilder, ChainHead};
 pub use valve::{ValveChange, WatermarkValve};
 
+use alignment::{AlignmentStep, BarrierAligner};
+
+use crate::checkpoint::{TaskCheckpointing, TaskCheckpoints};
 use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
 use crate::inbox::{ChannelEvent, InboxItem, Mail, TaskInbox};
@@ -72,6 +77,11 @@ impl TaskHandle {
         self.inbox.post(Mail::Cancel);
     }
 
+    /// Injects checkpoint barrier `barrier` (source subtasks).
+    pub fn trigger_checkpoint(&self, barrier: CheckpointBarrier) {
+        self.inbox.post(Mail::TriggerCheckpoint(barrier));
+    }
+
     /// Waits for the subtask's thread to end.
     pub fn join(mut self) {
         if let Some(thread) = self.thread.take() {
@@ -81,11 +91,13 @@ impl TaskHandle {
 }
 
 /// Starts a subtask on its own thread; `on_exit` is called with its outcome when it ends.
+/// With `checkpointing`, the subtask takes part in checkpoints.
 pub fn spawn_task(
     descriptor: TaskDescriptor,
     job: Arc<JobGraph>,
     code: Arc<JobCode>,
     network: Arc<LocalNetwork>,
+    checkpointing: Option<TaskCheckpointing>,
     on_exit: impl FnOnce(TaskOutcome) + Send + 'static,
 ) -> std::io::Result<TaskHandle> {
     let name = descriptor.execution_vertex.name.clone();
@@ -105,7 +117,18 @@ pub fn spawn_task(
         std::thread::Builder::new()
             .name(name.clone())
             .spawn(move || {
-                let result = run_task(&descriptor, &job, &code, &network, &inbox, &cancelled);
+                let checkpoints = TaskCheckpoints::new(
+                    checkpointing,
+                    (descriptor.vertex, descriptor.subtask_index),
+                    &name,
+                );
+                let task = RunningTask {
+                    descriptor: &descriptor,
+                    inbox: &inbox,
+                    cancelled: &cancelled,
+                    checkpoints,
+                };
+                let result = task.run(&job, &code, &network);
                 inbox.close();
                 let outcome = match result {
                     Ok(()) => TaskOutcome::Finished,
@@ -127,46 +150,58 @@ pub fn spawn_task(
     })
 }
 
-fn run_task(
-    descriptor: &TaskDescriptor,
-    job: &JobGraph,
-    code: &JobCode,
-    network: &LocalNetwork,
-    inbox: &TaskInbox,
-    cancelled: &Arc<AtomicBool>,
-) -> Result<(), TaskError> {
-    let clock = ProcessingTimeService::new();
-    let head = ChainBuilder {
-        descriptor,
-        job,
-        code,
-        network,
-        cancelled,
-        clock: clock.clone(),
+/// A subtask's thread: what its loops share.
+struct RunningTask<'a> {
+    descriptor: &'a TaskDescriptor,
+    inbox: &'a TaskInbox,
+    cancelled: &'a Arc<AtomicBool>,
+    checkpoints: TaskCheckpoints,
+}
+
+impl RunningTask<'_> {
+    fn run(
+        mut self,
+        job: &JobGraph,
+        code: &JobCode,
+        network: &LocalNetwork,
+    ) -> Result<(), TaskError> {
+        let clock = ProcessingTimeService::new();
+        let head = ChainBuilder {
+            descriptor: self.descriptor,
+            job,
+            code,
+            network,
+            cancelled: self.cancelled,
+            clock: clock.clone(),
+        }
+        .build()?;
+        let ticker = Ticker::new(self.descriptor.settings.auto_watermark_interval, clock);
+        match head {
+            ChainHead::Source(mut driver) => {
+                let result = driver.open().and_then(|()| {
+                    self.source_loop(driver.as_mut(), ticker)?;
+                    self.checkpoints.finish(|s| driver.snapshot_state(s))
+                });
+                finish_with_close(result, driver.close())
+            }
+            ChainHead::Input(mut processor) => {
+                let result = processor.open().and_then(|()| {
+                    self.input_loop(processor.as_mut(), ticker)?;
+                    self.checkpoints.finish(|s| processor.snapshot_state(s))
+                });
+                finish_with_close(result, processor.close())
+            }
+        }
     }
-    .build()?;
-    let settings = &descriptor.settings;
-    let ticker = Ticker::new(settings.auto_watermark_interval, clock);
-    match head {
-        ChainHead::Source(mut driver) => {
-            let result = driver
-                .open()
-                .and_then(|()| source_loop(driver.as_mut(), cancelled, inbox, settings, ticker));
-            finish_with_close(result, driver.close())
-        }
-        ChainHead::Input(mut processor) => {
-            let result = processor.open().and_then(|()| {
-                input_loop(
-                    processor.as_mut(),
-                    inbox,
-                    cancelled,
-                    &descriptor.execution_vertex,
-                    settings,
-                    ticker,
-                )
-            });
-            finish_with_close(result, processor.close())
-        }
+
+    /// Passes barrier `barrier` through the chain (`take` starts the walk at the head) and
+    /// hands the snapshot to its asynchronous part.
+    fn checkpoint(
+        &mut self,
+        barrier: CheckpointBarrier,
+        take: impl FnOnce(&mut crate::checkpoint::ChainSnapshot) -> Result<(), TaskError>,
+    ) -> Result<(), TaskError> {
+        self.checkpoints.checkpoint(barrier, take)
     }
 }
 
@@ -220,37 +255,172 @@ impl Ticker {
     }
 }
 
-fn source_loop(
-    driver: &mut dyn SourceDriver,
-    cancelled: &AtomicBool,
-    inbox: &TaskInbox,
-    settings: &TaskSettings,
-    mut ticker: Ticker,
-) -> Result<(), TaskError> {
-    let mut last_flush = Instant::now();
-    loop {
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(TaskError::Canceled);
+impl RunningTask<'_> {
+    /// Handles a mail; `Err` ends the task.
+    fn on_mail(
+        &mut self,
+        mail: Mail,
+        take: impl FnOnce(&mut crate::checkpoint::ChainSnapshot) -> Result<(), TaskError>,
+    ) -> Result<(), TaskError> {
+        match mail {
+            Mail::Cancel => Err(TaskError::Canceled),
+            Mail::TriggerCheckpoint(barrier) => self.checkpoint(barrier, take),
         }
-        match driver.poll()? {
-            SourceStatus::MoreAvailable => {
-                if last_flush.elapsed() >= settings.buffer_timeout {
+    }
+
+    fn source_loop(
+        &mut self,
+        driver: &mut dyn SourceDriver,
+        mut ticker: Ticker,
+    ) -> Result<(), TaskError> {
+        let settings = &self.descriptor.settings;
+        let mut last_flush = Instant::now();
+        loop {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return Err(TaskError::Canceled);
+            }
+            // Between two polls the source's position matches what it emitted: the place
+            // for a barrier.
+            if let Some(mail) = self.inbox.try_mail() {
+                self.on_mail(mail, |s| driver.snapshot_state(s))?;
+            }
+            match driver.poll()? {
+                SourceStatus::MoreAvailable => {
+                    if last_flush.elapsed() >= settings.buffer_timeout {
+                        driver.flush()?;
+                        last_flush = Instant::now();
+                    }
+                }
+                SourceStatus::NothingAvailable(wait) => {
                     driver.flush()?;
                     last_flush = Instant::now();
+                    let wait = ticker.wait_limit(wait.min(settings.buffer_timeout));
+                    if let Some(mail) = self.inbox.wait_mail(wait) {
+                        self.on_mail(mail, |s| driver.snapshot_state(s))?;
+                    }
                 }
+                SourceStatus::Finished => return driver.finish(),
             }
-            SourceStatus::NothingAvailable(wait) => {
-                driver.flush()?;
-                last_flush = Instant::now();
-                let wait = ticker.wait_limit(wait.min(settings.buffer_timeout));
-                if let Some(Mail::Cancel) = inbox.wait_mail(wait) {
-                    return Err(TaskError::Canceled);
-                }
+            if let Some(now) = ticker.due() {
+                driver.on_timer(now)?;
             }
-            SourceStatus::Finished => return driver.finish(),
         }
-        if let Some(now) = ticker.due() {
-            driver.on_timer(now)?;
+    }
+
+    /// Passes a checkpoint alignment step on: snapshot when ready, hold or release channels.
+    fn align(
+        &mut self,
+        processor: &mut dyn InputProcessor,
+        channel: usize,
+        step: AlignmentStep,
+    ) -> Result<(), TaskError> {
+        if let Some(barrier) = step.ready {
+            self.checkpoint(barrier, |s| processor.snapshot_state(s))?;
+        }
+        if step.release_all {
+            self.inbox.unblock_all();
+        }
+        if step.hold {
+            self.inbox.block(channel);
+        }
+        Ok(())
+    }
+
+    fn input_loop(
+        &mut self,
+        processor: &mut dyn InputProcessor,
+        mut ticker: Ticker,
+    ) -> Result<(), TaskError> {
+        let (inbox, cancelled) = (self.inbox, self.cancelled);
+        let settings = &self.descriptor.settings;
+        let vertex = &self.descriptor.execution_vertex;
+        // Per channel: its logical input and its position among that input's channels.
+        let mut per_input = [0usize; 2];
+        let channels: Vec<(u8, usize)> = vertex
+            .inputs
+            .iter()
+            .map(|c| {
+                let input = c.input_index.min(1);
+                let local = per_input[usize::from(input)];
+                per_input[usize::from(input)] += 1;
+                (input, local)
+            })
+            .collect();
+        let mut valves = [
+            WatermarkValve::new(per_input[0]),
+            WatermarkValve::new(per_input[1]),
+        ];
+        let mut aligner = BarrierAligner::new(channels.len());
+        let mut open_channels = per_input;
+        let mut remaining = channels.len();
+        if remaining == 0 {
+            return Err(TaskError::Internal(format!(
+                "{} has no input channels",
+                vertex.name
+            )));
+        }
+        let mut last_flush = Instant::now();
+        loop {
+            if let Some(now) = ticker.due() {
+                processor.on_timer(now)?;
+            }
+            let item = match inbox.try_next() {
+                Some(item) => item,
+                None => {
+                    processor.flush()?;
+                    last_flush = Instant::now();
+                    match inbox.next(ticker.wait_limit(IDLE_WAIT)) {
+                        Some(item) => item,
+                        None if cancelled.load(Ordering::Relaxed) => {
+                            return Err(TaskError::Canceled)
+                        }
+                        None => continue,
+                    }
+                }
+            };
+            match item {
+                InboxItem::Mail(mail) => self.on_mail(mail, |s| processor.snapshot_state(s))?,
+                InboxItem::Event(channel, event) => {
+                    let (input, local) = channels[channel];
+                    let valve = &mut valves[usize::from(input)];
+                    match event {
+                        ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
+                        ChannelEvent::Watermark(watermark) => {
+                            if let Some(advanced) = valve.update(local, watermark) {
+                                processor.process_watermark(input, advanced)?;
+                            }
+                        }
+                        ChannelEvent::Status(idle) => {
+                            let change = valve.set_idle(local, idle);
+                            apply_valve_change(processor, input, change)?;
+                        }
+                        ChannelEvent::Barrier(barrier) => {
+                            let step = aligner.on_barrier(channel, barrier);
+                            self.align(processor, channel, step)?;
+                        }
+                        ChannelEvent::EndOfPartition => {
+                            // The end of a channel stands for the barriers it will not send:
+                            // a checkpoint waiting for them is taken before the input ends.
+                            let step = aligner.on_end_of_partition(channel);
+                            self.align(processor, channel, step)?;
+                            let change = valves[usize::from(input)].channel_ended(local);
+                            apply_valve_change(processor, input, change)?;
+                            open_channels[usize::from(input)] -= 1;
+                            if open_channels[usize::from(input)] == 0 {
+                                processor.end_of_input(input)?;
+                            }
+                            remaining -= 1;
+                            if remaining == 0 {
+                                return processor.flush();
+                            }
+                        }
+                    }
+                }
+            }
+            if last_flush.elapsed() >= settings.buffer_timeout {
+                processor.flush()?;
+                last_flush = Instant::now();
+            }
         }
     }
 }
@@ -273,90 +443,3 @@ fn apply_valve_change(
 
 /// How long an idle task waits for input before checking its cancellation flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(500);
-
-fn input_loop(
-    processor: &mut dyn InputProcessor,
-    inbox: &TaskInbox,
-    cancelled: &AtomicBool,
-    vertex: &ExecutionVertex,
-    settings: &TaskSettings,
-    mut ticker: Ticker,
-) -> Result<(), TaskError> {
-    // Per channel: its logical input and its position among that input's channels.
-    let mut per_input = [0usize; 2];
-    let channels: Vec<(u8, usize)> = vertex
-        .inputs
-        .iter()
-        .map(|c| {
-            let input = c.input_index.min(1);
-            let local = per_input[usize::from(input)];
-            per_input[usize::from(input)] += 1;
-            (input, local)
-        })
-        .collect();
-    let mut valves = [
-        WatermarkValve::new(per_input[0]),
-        WatermarkValve::new(per_input[1]),
-    ];
-    let mut open_channels = per_input;
-    let mut remaining = channels.len();
-    if remaining == 0 {
-        return Err(TaskError::Internal(format!(
-            "{} has no input channels",
-            vertex.name
-        )));
-    }
-    let mut last_flush = Instant::now();
-    loop {
-        if let Some(now) = ticker.due() {
-            processor.on_timer(now)?;
-        }
-        let item = match inbox.try_next() {
-            Some(item) => item,
-            None => {
-                processor.flush()?;
-                last_flush = Instant::now();
-                match inbox.next(ticker.wait_limit(IDLE_WAIT)) {
-                    Some(item) => item,
-                    None if cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
-                    None => continue,
-                }
-            }
-        };
-        match item {
-            InboxItem::Mail(Mail::Cancel) => return Err(TaskError::Canceled),
-            InboxItem::Event(channel, event) => {
-                let (input, local) = channels[channel];
-                let valve = &mut valves[usize::from(input)];
-                match event {
-                    ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
-                    ChannelEvent::Watermark(watermark) => {
-                        if let Some(advanced) = valve.update(local, watermark) {
-                            processor.process_watermark(input, advanced)?;
-                        }
-                    }
-                    ChannelEvent::Status(idle) => {
-                        let change = valve.set_idle(local, idle);
-                        apply_valve_change(processor, input, change)?;
-                    }
-                    ChannelEvent::EndOfPartition => {
-                        let change = valve.channel_ended(local);
-                        apply_valve_change(processor, input, change)?;
-                        open_channels[usize::from(input)] -= 1;
-                        if open_channels[usize::from(input)] == 0 {
-                            processor.end_of_input(input)?;
-                        }
-                        remaining -= 1;
-                        if remaining == 0 {
-                            return processor.flush();
-                        }
-                    }
-                }
-            }
-        }
-        if last_flush.elapsed() >= settings.buffer_timeout {
-            processor.flush()?;
-            last_flush = Instant::now();
-        }
-    }
-}

@@ -13,6 +13,7 @@ mod selectors;
 
 use eddy_core::{Data, Watermark};
 
+use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelEvent, ChannelSender};
 use crate::output::{Batch, Output};
@@ -76,6 +77,18 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
 
     fn flush(&mut self) -> Result<(), TaskError> {
         self.0.send_pending()
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        if snapshot.is_final() {
+            return Ok(());
+        }
+        self.0.send_pending()?;
+        let barrier = *snapshot.barrier();
+        let channels = self.0.channels();
+        channels
+            .iter()
+            .try_for_each(|c| c.send(ChannelEvent::Barrier(barrier)))
     }
 
     fn on_timer(&mut self, _now: std::time::Instant) -> Result<(), TaskError> {

@@ -286,6 +286,7 @@ fn setup(subtask: u32, parallelism: u32, state: Option<OperatorStateSnapshot>) -
         runtime: RuntimeContext::for_testing(subtask, parallelism),
         settings: TaskSettings::default(),
         clock: ProcessingTimeService::new(),
+        operator_id: "tested".into(),
         restored: RestoredOperatorState {
             operator: state,
             ..RestoredOperatorState::default()

@@ -1,16 +1,21 @@
 //! The JobMaster: runs one job from slot request to terminal state.
 
-use std::collections::{BTreeMap, HashSet};
+mod checkpointing;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
+use eddy_checkpoint::{FinishedTaskState, TaskAcknowledgement, TaskId};
 use eddy_core::ids::JobId;
 use eddy_graph::{ExecutionGraph, JobGraph};
 use eddy_runtime::factory::JobCode;
 use eddy_runtime::network::LocalNetwork;
 use eddy_runtime::task::{TaskDescriptor, TaskOutcome};
+
+use checkpointing::JobCheckpointing;
 
 use crate::dispatcher::DispatcherMessage;
 use crate::gateway::spawn_component;
@@ -23,6 +28,13 @@ pub(crate) enum JobMasterMessage {
     SlotAnswer(SlotRequestAnswer),
     TaskEnded(SubtaskKey, TaskOutcome),
     Cancel,
+    CheckpointAcknowledged(TaskAcknowledgement),
+    CheckpointDeclined {
+        task: TaskId,
+        checkpoint: u64,
+        reason: String,
+    },
+    TaskFinishedState(TaskId, FinishedTaskState),
 }
 
 /// Handle on a JobMaster.
@@ -76,7 +88,8 @@ struct JobMaster {
     status: JobStatus,
     started: Instant,
     running: HashSet<SubtaskKey>,
-    deployed_to: Vec<(SubtaskKey, TaskExecutorGateway)>,
+    deployed_to: HashMap<SubtaskKey, TaskExecutorGateway>,
+    checkpointing: Option<JobCheckpointing>,
     failure: Option<String>,
     last_slot_answer: Option<(u32, u32)>,
     deadline: Option<Instant>,
@@ -93,7 +106,8 @@ impl JobMaster {
             status: JobStatus::Created,
             started: Instant::now(),
             running: HashSet::new(),
-            deployed_to: Vec::new(),
+            deployed_to: HashMap::new(),
+            checkpointing: None,
             failure: None,
             last_slot_answer: None,
             deadline: None,
@@ -107,17 +121,35 @@ impl JobMaster {
             .request_slots(self.setup.job_id, required, self.myself.clone());
         self.deadline = Some(Instant::now() + self.setup.config.slot_request_timeout);
         while !self.status.is_terminal() {
-            let message = match self.deadline {
+            let checkpoint_due = self
+                .checkpointing
+                .as_ref()
+                .filter(|_| self.status == JobStatus::Running)
+                .map(JobCheckpointing::next_wakeup);
+            let wake = match (self.deadline, checkpoint_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let message = match wake {
                 Some(deadline) => inbox.recv_deadline(deadline),
                 None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match message {
-                Ok(JobMasterMessage::SlotAnswer(answer)) => self.on_slot_answer(answer),
-                Ok(JobMasterMessage::TaskEnded(key, outcome)) => self.on_task_ended(key, outcome),
-                Ok(JobMasterMessage::Cancel) => self.on_cancel(),
-                Err(RecvTimeoutError::Timeout) => self.on_deadline(),
+                Ok(message) => self.on_message(message),
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    if self.deadline.is_some_and(|d| now >= d) {
+                        self.on_deadline();
+                    }
+                    if checkpoint_due.is_some_and(|d| now >= d) {
+                        self.on_checkpoint_timer();
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+        }
+        if let Some(checkpointing) = &mut self.checkpointing {
+            checkpointing.job_ended(self.status);
         }
         self.setup.resource_manager.release_slots(self.setup.job_id);
         self.setup
@@ -134,6 +166,57 @@ impl JobMaster {
             .setup
             .dispatcher
             .send(DispatcherMessage::JobTerminated(result));
+    }
+
+    fn on_message(&mut self, message: JobMasterMessage) {
+        match message {
+            JobMasterMessage::SlotAnswer(answer) => self.on_slot_answer(answer),
+            JobMasterMessage::TaskEnded(key, outcome) => self.on_task_ended(key, outcome),
+            JobMasterMessage::Cancel => self.on_cancel(),
+            JobMasterMessage::CheckpointAcknowledged(ack) => {
+                self.with_checkpointing(|c| c.acknowledge(ack))
+            }
+            JobMasterMessage::CheckpointDeclined {
+                task,
+                checkpoint,
+                reason,
+            } => self.with_checkpointing(|c| c.decline(task, checkpoint, &reason)),
+            JobMasterMessage::TaskFinishedState(task, state) => {
+                self.with_checkpointing(|c| c.task_finished(task, state))
+            }
+        }
+    }
+
+    /// Runs a checkpoint step while the job runs; its error fails the job.
+    fn with_checkpointing(
+        &mut self,
+        step: impl FnOnce(&mut JobCheckpointing) -> Result<(), String>,
+    ) {
+        if self.status != JobStatus::Running {
+            return;
+        }
+        if let Some(Err(message)) = self.checkpointing.as_mut().map(step) {
+            self.fail(message);
+        }
+    }
+
+    fn on_checkpoint_timer(&mut self) {
+        let job_id = self.setup.job_id;
+        let (running, deployed) = (&self.running, &self.deployed_to);
+        let lookup = |(vertex, subtask): TaskId| {
+            let key = (job_id, FIRST_RUN, vertex, subtask);
+            running
+                .contains(&key)
+                .then(|| deployed.get(&key).map(|g| (key, g.clone())))
+                .flatten()
+        };
+        let result = match &mut self.checkpointing {
+            Some(checkpointing) => checkpointing.on_timer(lookup),
+            None => Ok(()),
+        };
+        if let Err(message) = result {
+            self.fail(message);
+        }
     }
 
     fn transition(&mut self, status: JobStatus) {
@@ -167,6 +250,13 @@ impl JobMaster {
     fn deploy(&mut self, slots: Vec<AllocatedSlot>) -> Result<(), String> {
         let job = self.setup.job.clone();
         let execution = ExecutionGraph::from_job_graph(&job);
+        if let Some(config) = &self.setup.config.checkpointing {
+            self.checkpointing = Some(JobCheckpointing::start(config, self.setup.job_id, &job)?);
+        }
+        let task_checkpointing = self
+            .checkpointing
+            .as_ref()
+            .map(|c| c.for_tasks(&self.myself));
         let mut remaining = slots.into_iter();
         let group_slots: BTreeMap<String, Vec<AllocatedSlot>> = job
             .slot_sharing_groups()
@@ -202,10 +292,11 @@ impl JobMaster {
                     job.clone(),
                     self.setup.code.clone(),
                     self.myself.clone(),
+                    task_checkpointing.clone(),
                 )
                 .map_err(|e| format!("could not deploy {}: {e}", subtask.name))?;
             self.running.insert(key);
-            self.deployed_to.push((key, slot.gateway.clone()));
+            self.deployed_to.insert(key, slot.gateway.clone());
         }
         Ok(())
     }

@@ -1,0 +1,142 @@
+//! The JobMaster's side of checkpoints: it runs the job's checkpoint coordinator, injects the
+//! barriers it triggers through the TaskExecutors, and feeds it the subtasks' reports.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use eddy_checkpoint::{
+    CheckpointConfig, CheckpointCoordinator, CheckpointStorage, CompletedCheckpoint,
+    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId,
+};
+use eddy_core::ids::JobId;
+use eddy_graph::JobGraph;
+use eddy_runtime::checkpoint::{CheckpointResponder, TaskCheckpointing};
+
+use super::{JobMasterGateway, JobMasterMessage};
+use crate::job::JobStatus;
+use crate::task_executor::{SubtaskKey, TaskExecutorGateway};
+
+/// Milliseconds since the epoch (barrier and metadata timestamps).
+fn wall_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A job's checkpoint coordinator and where its barriers go.
+pub(super) struct JobCheckpointing {
+    coordinator: CheckpointCoordinator,
+}
+
+impl JobCheckpointing {
+    /// Opens the job's checkpoint storage and starts its coordinator.
+    pub fn start(config: &CheckpointConfig, job_id: JobId, job: &JobGraph) -> Result<Self, String> {
+        let storage = CheckpointStorage::for_job(&config.directory, job_id)
+            .map_err(|e| format!("cannot checkpoint: {e}"))?;
+        tracing::info!(job = %job_id, location = storage.location(), interval_ms = config.interval.as_millis() as u64, mode = %config.mode, "checkpointing");
+        Ok(JobCheckpointing {
+            coordinator: CheckpointCoordinator::new(
+                config.clone(),
+                std::sync::Arc::new(storage),
+                job,
+                job_id,
+                Instant::now(),
+            ),
+        })
+    }
+
+    /// What every subtask is given to take part.
+    pub fn for_tasks(&self, job_master: &JobMasterGateway) -> TaskCheckpointing {
+        TaskCheckpointing {
+            storage: self.coordinator.storage().clone(),
+            responder: std::sync::Arc::new(job_master.clone()),
+        }
+    }
+
+    /// When [`on_timer`](Self::on_timer) is due.
+    pub fn next_wakeup(&self) -> Instant {
+        self.coordinator.next_wakeup()
+    }
+
+    /// Expires timed-out checkpoints and triggers the next one at the running sources.
+    /// `Err`: the job must fail.
+    pub fn on_timer(
+        &mut self,
+        tasks: impl Fn(TaskId) -> Option<(SubtaskKey, TaskExecutorGateway)>,
+    ) -> Result<(), String> {
+        let trigger = self
+            .coordinator
+            .on_timer(Instant::now(), wall_millis())
+            .map_err(|e| e.to_string())?;
+        if let Some(trigger) = trigger {
+            for task in trigger.tasks {
+                if let Some((key, gateway)) = tasks(task) {
+                    gateway.trigger_checkpoint(key, trigger.barrier);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A subtask's acknowledgement.
+    pub fn acknowledge(&mut self, ack: TaskAcknowledgement) -> Result<(), String> {
+        let completed = self
+            .coordinator
+            .acknowledge(ack, Instant::now(), wall_millis())
+            .map_err(|e| e.to_string())?;
+        completed.iter().for_each(log_completed);
+        Ok(())
+    }
+
+    /// A subtask could not take its part.
+    pub fn decline(&mut self, task: TaskId, checkpoint: u64, reason: &str) -> Result<(), String> {
+        self.coordinator
+            .decline(task, checkpoint, reason)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A subtask finished with its final state.
+    pub fn task_finished(&mut self, task: TaskId, state: FinishedTaskState) -> Result<(), String> {
+        let completed = self
+            .coordinator
+            .task_finished(task, state, Instant::now(), wall_millis())
+            .map_err(|e| e.to_string())?;
+        completed.iter().for_each(log_completed);
+        Ok(())
+    }
+
+    /// The job reached a terminal state: keep or delete its checkpoints.
+    pub fn job_ended(&mut self, status: JobStatus) {
+        let end = match status {
+            JobStatus::Finished => JobEnd::Finished,
+            JobStatus::Canceled => JobEnd::Canceled,
+            _ => JobEnd::Failed,
+        };
+        self.coordinator.job_ended(end);
+    }
+}
+
+fn log_completed(checkpoint: &CompletedCheckpoint) {
+    tracing::debug!(checkpoint = checkpoint.id, location = %checkpoint.location, "checkpoint completed");
+}
+
+impl CheckpointResponder for JobMasterGateway {
+    fn acknowledge(&self, ack: TaskAcknowledgement) {
+        let _ = self
+            .inbox
+            .send(JobMasterMessage::CheckpointAcknowledged(ack));
+    }
+
+    fn decline(&self, task: TaskId, checkpoint: u64, reason: String) {
+        let _ = self.inbox.send(JobMasterMessage::CheckpointDeclined {
+            task,
+            checkpoint,
+            reason,
+        });
+    }
+
+    fn finished(&self, task: TaskId, state: FinishedTaskState) {
+        let _ = self
+            .inbox
+            .send(JobMasterMessage::TaskFinishedState(task, state));
+    }
+}

@@ -1,0 +1,255 @@
+//! A task's side of checkpoints: the snapshot its chain takes as a barrier passes through, the
+//! asynchronous part that writes it, and where the acknowledgement goes.
+//!
+//! When barrier n reaches a task (injected at a source, or aligned over its input channels),
+//! the task calls `snapshot_state` on its chain head with a [`ChainSnapshot`]. Every operator
+//! takes the synchronous part of its snapshot, adds it, and passes the call on; network
+//! writers send their pending records and then the barrier into every channel. The task hands
+//! the collected snapshots to a thread of their own ([`TaskCheckpoints`]), which finishes them
+//! (encoding, or scanning a RocksDB checkpoint), writes one file per operator with state into
+//! the checkpoint's folder and acknowledges to the coordinator, while the task goes on
+//! processing.
+
+use std::sync::Arc;
+
+use eddy_checkpoint::{
+    CheckpointBarrier, CheckpointStorage, FinishedTaskState, SubtaskStateHandle,
+    TaskAcknowledgement, TaskId,
+};
+use eddy_core::FnResult;
+use eddy_functions::FunctionSnapshotContext;
+use eddy_state::{OperatorStateStore, PendingKeyedSnapshot};
+
+use crate::error::{call_user, TaskError};
+use crate::operators::OperatorStateHandler;
+use crate::snapshot::{OperatorSubtaskState, PendingSubtaskState};
+
+/// Where a task's checkpoint reports go (the JobMaster's coordinator).
+pub trait CheckpointResponder: Send + Sync {
+    /// The task wrote its part of a checkpoint.
+    fn acknowledge(&self, ack: TaskAcknowledgement);
+    /// The task could not write its part of checkpoint `checkpoint`.
+    fn decline(&self, task: TaskId, checkpoint: u64, reason: String);
+    /// The task finished; `state` stands for it in later checkpoints.
+    fn finished(&self, task: TaskId, state: FinishedTaskState);
+}
+
+/// What a task needs to take part in checkpoints.
+#[derive(Clone)]
+pub struct TaskCheckpointing {
+    /// Where state files go.
+    pub storage: Arc<CheckpointStorage>,
+    /// Where reports go.
+    pub responder: Arc<dyn CheckpointResponder>,
+}
+
+impl std::fmt::Debug for TaskCheckpointing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskCheckpointing")
+            .field("storage", &self.storage)
+            .finish()
+    }
+}
+
+/// The snapshots of a chain's operators, collected as a barrier passes through it.
+pub struct ChainSnapshot {
+    barrier: CheckpointBarrier,
+    is_final: bool,
+    operators: Vec<(String, PendingSubtaskState)>,
+}
+
+impl ChainSnapshot {
+    /// A snapshot for `barrier`, passed on downstream.
+    pub fn new(barrier: CheckpointBarrier) -> Self {
+        ChainSnapshot {
+            barrier,
+            is_final: false,
+            operators: Vec::new(),
+        }
+    }
+
+    /// The final snapshot of a task whose input has ended: no barrier goes downstream.
+    pub fn final_state(last_barrier: u64) -> Self {
+        ChainSnapshot {
+            barrier: CheckpointBarrier {
+                id: last_barrier,
+                timestamp: 0,
+                mode: eddy_checkpoint::CheckpointingMode::ExactlyOnce,
+            },
+            is_final: true,
+            operators: Vec::new(),
+        }
+    }
+
+    /// The barrier.
+    pub fn barrier(&self) -> &CheckpointBarrier {
+        &self.barrier
+    }
+
+    /// Whether this is a task's final snapshot, which writers do not pass on.
+    pub fn is_final(&self) -> bool {
+        self.is_final
+    }
+
+    /// The operators' snapshots so far, in chain order.
+    pub fn operators(&self) -> &[(String, PendingSubtaskState)] {
+        &self.operators
+    }
+
+    /// Takes an operator's part: its functions (in `logic`) write their operator state
+    /// (`write`), then its keyed state is copied (`keyed`). Errors name the operator.
+    pub fn take_operator<L>(
+        &mut self,
+        operator: (&str, &str),
+        operator_state: &mut OperatorStateHandler,
+        logic: &mut L,
+        write: impl FnOnce(&mut L, &FunctionSnapshotContext, &mut OperatorStateStore) -> FnResult<()>,
+        keyed: impl FnOnce(&mut L) -> FnResult<Option<PendingKeyedSnapshot>>,
+    ) -> Result<(), TaskError> {
+        let (operator_id, name) = operator;
+        let context = FunctionSnapshotContext::new(self.barrier.id, self.barrier.timestamp);
+        let operator = call_user(name, || {
+            operator_state.snapshot(&context, |context, store| write(logic, context, store))
+        })?;
+        let keyed = call_user(name, || keyed(logic))?;
+        self.operators.push((
+            operator_id.to_string(),
+            PendingSubtaskState { keyed, operator },
+        ));
+        Ok(())
+    }
+
+    fn into_operators(self) -> Vec<(String, PendingSubtaskState)> {
+        self.operators
+    }
+}
+
+/// A finished operator state encoded for a state file (`None`: nothing to store).
+fn encode(state: OperatorSubtaskState) -> Result<Option<Vec<u8>>, String> {
+    if state.keyed.is_none() && state.operator.is_empty() {
+        return Ok(None);
+    }
+    postcard::to_allocvec(&state)
+        .map(Some)
+        .map_err(|e| format!("cannot encode the state: {e}"))
+}
+
+/// Decodes a state file written by a checkpoint.
+pub fn decode_subtask_state(bytes: &[u8]) -> Result<OperatorSubtaskState, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("cannot decode a state file: {e}"))
+}
+
+/// A task's checkpoint bookkeeping: the last barrier it passed on, and where its snapshots go.
+pub(crate) struct TaskCheckpoints {
+    checkpointing: Option<TaskCheckpointing>,
+    task: TaskId,
+    /// `Name (i/n)`, for messages and thread names.
+    name: String,
+    last_barrier: u64,
+}
+
+impl TaskCheckpoints {
+    pub(crate) fn new(checkpointing: Option<TaskCheckpointing>, task: TaskId, name: &str) -> Self {
+        TaskCheckpoints {
+            checkpointing,
+            task,
+            name: name.to_string(),
+            last_barrier: 0,
+        }
+    }
+
+    /// Takes the chain's snapshot for `barrier` (`take` walks the chain), then writes it on a
+    /// thread of its own and acknowledges.
+    pub(crate) fn checkpoint(
+        &mut self,
+        barrier: CheckpointBarrier,
+        take: impl FnOnce(&mut ChainSnapshot) -> Result<(), TaskError>,
+    ) -> Result<(), TaskError> {
+        let Some(checkpointing) = self.checkpointing.clone() else {
+            return Ok(());
+        };
+        if barrier.id <= self.last_barrier {
+            return Ok(());
+        }
+        self.last_barrier = barrier.id;
+        let mut snapshot = ChainSnapshot::new(barrier);
+        take(&mut snapshot)?;
+        let (task, name, id) = (self.task, self.name.clone(), barrier.id);
+        let responder = checkpointing.responder.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{name} checkpoint {id}"))
+            .spawn(move || {
+                let written = write_states(&checkpointing.storage, id, task.1, snapshot);
+                match written {
+                    Ok(states) => responder.acknowledge(TaskAcknowledgement {
+                        task,
+                        checkpoint_id: id,
+                        states,
+                    }),
+                    Err(reason) => responder.decline(task, id, format!("{name}: {reason}")),
+                }
+            });
+        if let Err(e) = spawned {
+            checkpointing.responder.decline(
+                task,
+                id,
+                format!("{}: cannot start a snapshot thread: {e}", self.name),
+            );
+        }
+        Ok(())
+    }
+
+    /// The task's input ended: takes its final snapshot and reports it, so that later
+    /// checkpoints use it.
+    pub(crate) fn finish(
+        &mut self,
+        take: impl FnOnce(&mut ChainSnapshot) -> Result<(), TaskError>,
+    ) -> Result<(), TaskError> {
+        let Some(checkpointing) = &self.checkpointing else {
+            return Ok(());
+        };
+        let mut snapshot = ChainSnapshot::final_state(self.last_barrier);
+        take(&mut snapshot)?;
+        let mut states = Vec::new();
+        for (operator_id, pending) in snapshot.into_operators() {
+            let bytes = pending
+                .finish()
+                .map_err(|e| format!("cannot finish the final snapshot: {e}"))
+                .and_then(encode)
+                .map_err(|message| TaskError::Record {
+                    operator: self.name.clone(),
+                    message,
+                })?;
+            states.push((operator_id, bytes.unwrap_or_default()));
+        }
+        checkpointing.responder.finished(
+            self.task,
+            FinishedTaskState {
+                last_barrier: self.last_barrier,
+                states,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The asynchronous part: finishes every operator's snapshot and writes the non-empty ones.
+fn write_states(
+    storage: &CheckpointStorage,
+    id: u64,
+    subtask: u32,
+    snapshot: ChainSnapshot,
+) -> Result<Vec<(String, SubtaskStateHandle)>, String> {
+    let mut states = Vec::new();
+    for (operator_id, pending) in snapshot.into_operators() {
+        let finished = pending.finish().map_err(|e| e.to_string())?;
+        let handle = match encode(finished)? {
+            None => SubtaskStateHandle::empty(),
+            Some(bytes) => storage
+                .write_state(id, &format!("{operator_id}-{subtask}"), bytes)
+                .map_err(|e| e.to_string())?,
+        };
+        states.push((operator_id, handle));
+    }
+    Ok(states)
+}
