@@ -83,6 +83,16 @@ pub const CHECKPOINTS_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption 
     description: "Where checkpoints go: <dir>/<job-id>/chk-<n>/ (file:// URL or local path).",
 };
 
+/// `execution.state-recovery.path` (Flink 1.x: `execution.savepoint.path`; the CLI's `-s`):
+/// the checkpoint a new job starts from.
+pub const STATE_RECOVERY_PATH: ConfigOption<Cow<'static, str>> = ConfigOption {
+    key: "execution.state-recovery.path",
+    fallback_keys: &["execution.savepoint.path"],
+    default: Cow::Borrowed(""),
+    description: "Start the job from this checkpoint: a chk-<n> folder, or a job's checkpoint \
+                  folder (its latest completed checkpoint).",
+};
+
 /// What becomes of a job's completed checkpoints when it ends (Flink's externalized-checkpoint
 /// retention). Checkpoints of a job that finishes are always deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

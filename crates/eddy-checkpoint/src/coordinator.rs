@@ -241,6 +241,23 @@ impl CheckpointCoordinator {
         self.completed.iter()
     }
 
+    /// The newest completed checkpoint still retained.
+    pub fn latest_completed(&self) -> Option<&CompletedCheckpoint> {
+        self.completed.back()
+    }
+
+    /// Subtasks are being restarted (failover; `restarted` tells which): the pending
+    /// checkpoints are dropped without counting as failures (the restarted subtasks will never
+    /// acknowledge them), and the restarted subtasks count as running again. The next
+    /// checkpoint is due one interval from `now`.
+    pub fn restart(&mut self, restarted: impl Fn(TaskId) -> bool, now: Instant) {
+        for id in std::mem::take(&mut self.pending).into_keys() {
+            self.discard(id);
+        }
+        self.finished.retain(|&task, _| !restarted(task));
+        self.next_trigger = now + self.config.interval;
+    }
+
     /// When [`on_timer`](Self::on_timer) should run next: the next trigger or the earliest
     /// timeout.
     pub fn next_wakeup(&self) -> Instant {

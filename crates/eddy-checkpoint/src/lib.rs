@@ -24,4 +24,4 @@ pub use coordinator::{
 };
 pub use error::CheckpointError;
 pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};
-pub use storage::CheckpointStorage;
+pub use storage::{CheckpointReader, CheckpointStorage};

@@ -19,32 +19,8 @@ use eddy_core::ids::JobId;
 use crate::error::CheckpointError;
 use crate::metadata::{CheckpointMetadata, SubtaskStateHandle, METADATA_FILE};
 
-/// The checkpoint folders of one job.
-pub struct CheckpointStorage {
-    store: Arc<dyn ObjectStore>,
-    /// The job's folder inside the store.
-    job_root: Path,
-    /// The job's folder as the user named it, for messages.
-    location: String,
-    runtime: Arc<tokio::runtime::Runtime>,
-}
-
-impl std::fmt::Debug for CheckpointStorage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckpointStorage")
-            .field("location", &self.location)
-            .finish()
-    }
-}
-
 /// The local folder a `state.checkpoints.dir` value names: a `file://` URL or a plain path.
 fn local_folder(directory: &str) -> Result<std::path::PathBuf, CheckpointError> {
-    let unsupported = |scheme: &str| CheckpointError::Directory {
-        directory: directory.to_string(),
-        reason: format!(
-            "the {scheme}:// scheme is not supported; use a file:// URL or a local path"
-        ),
-    };
     match directory.split_once("://") {
         None => Ok(directory.into()),
         Some(("file", path)) if path.starts_with('/') => Ok(path.into()),
@@ -52,7 +28,149 @@ fn local_folder(directory: &str) -> Result<std::path::PathBuf, CheckpointError> 
             directory: directory.to_string(),
             reason: "a file:// URL needs an absolute path, e.g. file:///tmp/checkpoints".into(),
         }),
-        Some((scheme, _)) => Err(unsupported(scheme)),
+        Some((scheme, _)) => Err(CheckpointError::Directory {
+            directory: directory.to_string(),
+            reason: format!(
+                "the {scheme}:// scheme is not supported; use a file:// URL or a local path"
+            ),
+        }),
+    }
+}
+
+/// A folder in an object store, with blocking access (the store's API is asynchronous).
+#[derive(Clone)]
+struct Folder {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    /// The folder as the user named it, for messages.
+    location: String,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Folder {
+    /// A local folder (created if missing) as `directory` names it.
+    fn local(directory: &str) -> Result<Folder, CheckpointError> {
+        let folder = local_folder(directory)?;
+        let problem = |reason: String| CheckpointError::Directory {
+            directory: directory.to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(&folder).map_err(|e| problem(format!("cannot create it: {e}")))?;
+        let store = LocalFileSystem::new_with_prefix(&folder)
+            .map_err(|e| problem(e.to_string()))?
+            .with_automatic_cleanup(true);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("checkpoint-io")
+            .build()
+            .map_err(|e| problem(format!("cannot start the storage's I/O thread: {e}")))?;
+        Ok(Folder {
+            store: Arc::new(store),
+            root: Path::default(),
+            location: directory.trim_end_matches('/').to_string(),
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// The subfolder `name`.
+    fn child(&self, name: &str) -> Folder {
+        Folder {
+            root: self.root.child(name),
+            location: format!("{}/{name}", self.location),
+            ..self.clone()
+        }
+    }
+
+    fn error(&self, what: String, source: object_store::Error) -> CheckpointError {
+        CheckpointError::Storage {
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), CheckpointError> {
+        let path = self.root.child(name);
+        let payload = PutPayload::from(Bytes::from(bytes));
+        self.runtime
+            .block_on(self.store.put(&path, payload))
+            .map(|_| ())
+            .map_err(|e| self.error(format!("writing {}/{name}", self.location), e))
+    }
+
+    fn get(&self, name: &str) -> Result<Vec<u8>, CheckpointError> {
+        let path = self.root.child(name);
+        self.runtime
+            .block_on(async {
+                let result = self.store.get(&path).await?;
+                result.bytes().await
+            })
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| self.error(format!("reading {}/{name}", self.location), e))
+    }
+
+    fn exists(&self, name: &str) -> Result<bool, CheckpointError> {
+        let path = self.root.child(name);
+        match self.runtime.block_on(self.store.head(&path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.error(format!("reading {}/{name}", self.location), e)),
+        }
+    }
+
+    /// The ids of the `chk-<n>` subfolders that hold a `_metadata`, ascending.
+    fn completed_checkpoints(&self) -> Result<Vec<u64>, CheckpointError> {
+        let listing = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(Some(&self.root)))
+            .map_err(|e| self.error(format!("listing {}", self.location), e))?;
+        let mut ids: Vec<u64> = Vec::new();
+        for folder in listing.common_prefixes {
+            let id = folder
+                .filename()
+                .and_then(|name| name.strip_prefix("chk-"))
+                .and_then(|n| n.parse().ok());
+            if let Some(id) = id {
+                if self.child(&format!("chk-{id}")).exists(METADATA_FILE)? {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Deletes everything in the folder.
+    fn delete_all(&self) -> Result<(), CheckpointError> {
+        self.runtime
+            .block_on(async {
+                let files: Vec<_> = self.store.list(Some(&self.root)).try_collect().await?;
+                for file in files {
+                    self.store.delete(&file.location).await?;
+                }
+                Ok(())
+            })
+            .map_err(|e| self.error(format!("deleting {}", self.location), e))
+    }
+
+    fn read_metadata(&self) -> Result<CheckpointMetadata, CheckpointError> {
+        let bytes = self.get(METADATA_FILE)?;
+        serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Metadata {
+            location: self.location.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The checkpoint folders of one job.
+pub struct CheckpointStorage {
+    job: Folder,
+}
+
+impl std::fmt::Debug for CheckpointStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointStorage")
+            .field("location", &self.job.location)
+            .finish()
     }
 }
 
@@ -60,70 +178,23 @@ impl CheckpointStorage {
     /// The folders of job `job_id` under `directory` (a `file://` URL or a local path), which
     /// is created if missing.
     pub fn for_job(directory: &str, job_id: JobId) -> Result<Self, CheckpointError> {
-        let folder = local_folder(directory)?;
-        std::fs::create_dir_all(&folder).map_err(|e| CheckpointError::Directory {
-            directory: directory.to_string(),
-            reason: format!("cannot create it: {e}"),
-        })?;
-        let store = LocalFileSystem::new_with_prefix(&folder)
-            .map_err(|e| CheckpointError::Directory {
-                directory: directory.to_string(),
-                reason: e.to_string(),
-            })?
-            .with_automatic_cleanup(true);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("checkpoint-io")
-            .build()
-            .map_err(|e| CheckpointError::Directory {
-                directory: directory.to_string(),
-                reason: format!("cannot start the storage's I/O thread: {e}"),
-            })?;
         Ok(CheckpointStorage {
-            store: Arc::new(store),
-            job_root: Path::from(job_id.to_string()),
-            location: format!("{}/{job_id}", directory.trim_end_matches('/')),
-            runtime: Arc::new(runtime),
+            job: Folder::local(directory)?.child(&job_id.to_string()),
         })
     }
 
     /// The job's folder, as configured: `<dir>/<job-id>`.
     pub fn location(&self) -> &str {
-        &self.location
+        &self.job.location
     }
 
     /// The folder of checkpoint `id`: `<dir>/<job-id>/chk-<id>`.
     pub fn checkpoint_location(&self, id: u64) -> String {
-        format!("{}/chk-{id}", self.location)
+        self.folder(id).location
     }
 
-    fn folder(&self, id: u64) -> Path {
-        self.job_root.child(format!("chk-{id}"))
-    }
-
-    fn storage_error(&self, what: String, source: object_store::Error) -> CheckpointError {
-        CheckpointError::Storage {
-            what,
-            source: Box::new(source),
-        }
-    }
-
-    fn put(&self, path: Path, bytes: Vec<u8>) -> Result<(), CheckpointError> {
-        let payload = PutPayload::from(Bytes::from(bytes));
-        self.runtime
-            .block_on(self.store.put(&path, payload))
-            .map(|_| ())
-            .map_err(|e| self.storage_error(format!("writing {path}"), e))
-    }
-
-    fn get(&self, path: Path) -> Result<Vec<u8>, CheckpointError> {
-        self.runtime
-            .block_on(async {
-                let result = self.store.get(&path).await?;
-                result.bytes().await
-            })
-            .map(|bytes| bytes.to_vec())
-            .map_err(|e| self.storage_error(format!("reading {path}"), e))
+    fn folder(&self, id: u64) -> Folder {
+        self.job.child(&format!("chk-{id}"))
     }
 
     /// Writes one subtask's state file `name` into checkpoint `id`'s folder.
@@ -134,7 +205,7 @@ impl CheckpointStorage {
         bytes: Vec<u8>,
     ) -> Result<SubtaskStateHandle, CheckpointError> {
         let size = bytes.len() as u64;
-        self.put(self.folder(id).child(name), bytes)?;
+        self.folder(id).put(name, bytes)?;
         Ok(SubtaskStateHandle {
             file: Some(name.to_string()),
             size,
@@ -144,69 +215,97 @@ impl CheckpointStorage {
 
     /// Reads state file `file` of checkpoint `id`.
     pub fn read_state(&self, id: u64, file: &str) -> Result<Vec<u8>, CheckpointError> {
-        self.get(self.folder(id).child(file))
+        self.folder(id).get(file)
     }
 
     /// Writes checkpoint `metadata.checkpoint_id`'s `_metadata`, completing it.
     pub fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<(), CheckpointError> {
+        let folder = self.folder(metadata.checkpoint_id);
         let json = serde_json::to_vec_pretty(metadata).map_err(|e| CheckpointError::Metadata {
-            location: self.checkpoint_location(metadata.checkpoint_id),
+            location: folder.location.clone(),
             reason: e.to_string(),
         })?;
-        self.put(
-            self.folder(metadata.checkpoint_id).child(METADATA_FILE),
-            json,
-        )
+        folder.put(METADATA_FILE, json)
     }
 
     /// Reads checkpoint `id`'s `_metadata`.
     pub fn read_metadata(&self, id: u64) -> Result<CheckpointMetadata, CheckpointError> {
-        let bytes = self.get(self.folder(id).child(METADATA_FILE))?;
-        serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Metadata {
-            location: self.checkpoint_location(id),
-            reason: e.to_string(),
-        })
+        self.folder(id).read_metadata()
     }
 
     /// The ids of the checkpoints whose `_metadata` exists, ascending.
     pub fn completed_checkpoints(&self) -> Result<Vec<u64>, CheckpointError> {
-        let listing = self
-            .runtime
-            .block_on(self.store.list_with_delimiter(Some(&self.job_root)))
-            .map_err(|e| self.storage_error(format!("listing {}", self.location), e))?;
-        let mut ids: Vec<u64> = Vec::new();
-        for folder in listing.common_prefixes {
-            let Some(id) = folder
-                .filename()
-                .and_then(|name| name.strip_prefix("chk-"))
-                .and_then(|n| n.parse().ok())
-            else {
-                continue;
-            };
-            let metadata = folder.child(METADATA_FILE);
-            let exists = self.runtime.block_on(self.store.head(&metadata));
-            match exists {
-                Ok(_) => ids.push(id),
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(self.storage_error(format!("reading {metadata}"), e)),
-            }
-        }
-        ids.sort_unstable();
-        Ok(ids)
+        self.job.completed_checkpoints()
     }
 
     /// Deletes checkpoint `id`'s folder (complete or not).
     pub fn discard(&self, id: u64) -> Result<(), CheckpointError> {
-        let folder = self.folder(id);
-        self.runtime
-            .block_on(async {
-                let files: Vec<_> = self.store.list(Some(&folder)).try_collect().await?;
-                for file in files {
-                    self.store.delete(&file.location).await?;
-                }
-                Ok(())
-            })
-            .map_err(|e| self.storage_error(format!("deleting {folder}"), e))
+        self.folder(id).delete_all()
+    }
+
+    /// A reader of completed checkpoint `id`.
+    pub fn reader(&self, id: u64) -> Result<CheckpointReader, CheckpointError> {
+        CheckpointReader::in_folder(self.folder(id))
+    }
+}
+
+/// A completed checkpoint, read back for a restore.
+pub struct CheckpointReader {
+    folder: Folder,
+    metadata: CheckpointMetadata,
+}
+
+impl std::fmt::Debug for CheckpointReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointReader")
+            .field("location", &self.folder.location)
+            .finish()
+    }
+}
+
+impl CheckpointReader {
+    fn in_folder(folder: Folder) -> Result<Self, CheckpointError> {
+        let metadata = folder.read_metadata()?;
+        Ok(CheckpointReader { folder, metadata })
+    }
+
+    /// Opens `path` (a `file://` URL or a local path): a checkpoint folder (`chk-<n>` with a
+    /// `_metadata` file), or a job's checkpoint folder, whose latest completed checkpoint is
+    /// used.
+    pub fn open(path: &str) -> Result<Self, CheckpointError> {
+        let not_found = || CheckpointError::Directory {
+            directory: path.to_string(),
+            reason: "no completed checkpoint there: expected a chk-<n> folder with a _metadata \
+                     file, or a job's checkpoint folder holding one"
+                .into(),
+        };
+        if !local_folder(path)?.is_dir() {
+            return Err(not_found());
+        }
+        let folder = Folder::local(path)?;
+        if folder.exists(METADATA_FILE)? {
+            return Self::in_folder(folder);
+        }
+        let latest = folder
+            .completed_checkpoints()?
+            .pop()
+            .ok_or_else(not_found)?;
+        Self::in_folder(folder.child(&format!("chk-{latest}")))
+    }
+
+    /// The checkpoint's folder.
+    pub fn location(&self) -> &str {
+        &self.folder.location
+    }
+
+    /// Its metadata.
+    pub fn metadata(&self) -> &CheckpointMetadata {
+        &self.metadata
+    }
+
+    /// Reads one of its state files.
+    pub fn read_state(&self, file: &str) -> Result<Vec<u8>, CheckpointError> {
+        self.folder.get(file)
     }
 }
 
@@ -249,6 +348,38 @@ mod tests {
         storage.discard(2).unwrap();
         assert_eq!(storage.completed_checkpoints().unwrap(), Vec::<u64>::new());
         assert!(!dir.path().join(job.to_string()).join("chk-1").exists());
+    }
+
+    #[test]
+    fn readers_open_a_checkpoint_folder_or_a_jobs_latest_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = JobId::generate();
+        let storage = CheckpointStorage::for_job(dir.path().to_str().unwrap(), job).unwrap();
+        for id in [3, 7] {
+            storage.write_state(id, "s", vec![id as u8]).unwrap();
+            storage.write_metadata(&metadata(id)).unwrap();
+        }
+        // Checkpoint 9 never completed: it is not the latest.
+        storage.write_state(9, "s", vec![9]).unwrap();
+        let job_folder = dir.path().join(job.to_string());
+        let latest = CheckpointReader::open(&format!("file://{}", job_folder.display())).unwrap();
+        assert_eq!(latest.metadata().checkpoint_id, 7);
+        assert_eq!(latest.read_state("s").unwrap(), vec![7]);
+        let third = CheckpointReader::open(job_folder.join("chk-3").to_str().unwrap()).unwrap();
+        assert_eq!(
+            (
+                third.metadata().checkpoint_id,
+                third.read_state("s").unwrap()
+            ),
+            (3, vec![3])
+        );
+        assert_eq!(storage.reader(3).unwrap().metadata(), third.metadata());
+        for missing in [job_folder.join("chk-9"), dir.path().join("nothing-here")] {
+            let error = CheckpointReader::open(missing.to_str().unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("no completed checkpoint there"), "{error}");
+        }
     }
 
     #[test]

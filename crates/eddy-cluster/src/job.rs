@@ -9,6 +9,8 @@ use eddy_checkpoint::CheckpointConfig;
 use eddy_core::ids::JobId;
 use eddy_runtime::factory::TaskSettings;
 
+use crate::restart::{FailoverStrategy, RestartStrategy};
+
 /// A job's lifecycle state, as in Flink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JobStatus {
@@ -78,6 +80,12 @@ pub struct JobConfig {
     pub cancellation_timeout: Duration,
     /// Checkpointing settings (`None`: no checkpoints).
     pub checkpointing: Option<CheckpointConfig>,
+    /// Whether and when the job restarts after a failure.
+    pub restart_strategy: RestartStrategy,
+    /// Which subtasks a failure restarts.
+    pub failover_strategy: FailoverStrategy,
+    /// The checkpoint to start from (`eddy run -s`, `execution.state-recovery.path`).
+    pub restore_path: Option<String>,
 }
 
 impl Default for JobConfig {
@@ -87,6 +95,9 @@ impl Default for JobConfig {
             slot_request_timeout: Duration::from_secs(300),
             cancellation_timeout: Duration::from_secs(180),
             checkpointing: None,
+            restart_strategy: RestartStrategy::None,
+            failover_strategy: FailoverStrategy::Region,
+            restore_path: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod job;
 pub mod job_master;
 pub mod mini_cluster;
 pub mod resource_manager;
+pub mod restart;
 pub mod task_executor;
 
 pub use dispatcher::DispatcherGateway;

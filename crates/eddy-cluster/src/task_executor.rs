@@ -11,6 +11,7 @@ use eddy_graph::{JobGraph, VertexId};
 use eddy_runtime::checkpoint::TaskCheckpointing;
 use eddy_runtime::factory::JobCode;
 use eddy_runtime::network::LocalNetwork;
+use eddy_runtime::restore::JobRestoreState;
 use eddy_runtime::task::{spawn_task, TaskDescriptor, TaskHandle, TaskOutcome};
 
 use crate::gateway::spawn_component;
@@ -28,6 +29,7 @@ pub(crate) enum TaskExecutorMessage {
         code: Arc<JobCode>,
         job_master: JobMasterGateway,
         checkpointing: Option<TaskCheckpointing>,
+        restore: Option<Arc<JobRestoreState>>,
     },
     CancelTask(SubtaskKey),
     TriggerCheckpoint(SubtaskKey, CheckpointBarrier),
@@ -43,7 +45,7 @@ pub struct TaskExecutorGateway {
 
 impl TaskExecutorGateway {
     /// Deploys a subtask; its outcome is reported to `job_master`. With `checkpointing`, it
-    /// takes part in checkpoints.
+    /// takes part in checkpoints; with `restore`, it starts from that state.
     pub fn submit_task(
         &self,
         descriptor: TaskDescriptor,
@@ -51,6 +53,7 @@ impl TaskExecutorGateway {
         code: Arc<JobCode>,
         job_master: JobMasterGateway,
         checkpointing: Option<TaskCheckpointing>,
+        restore: Option<Arc<JobRestoreState>>,
     ) -> Result<(), ClusterError> {
         self.inbox
             .send(TaskExecutorMessage::SubmitTask {
@@ -59,6 +62,7 @@ impl TaskExecutorGateway {
                 code,
                 job_master,
                 checkpointing,
+                restore,
             })
             .map_err(|_| ClusterError::ShutDown)
     }
@@ -116,6 +120,7 @@ fn run(
                 code,
                 job_master,
                 checkpointing,
+                restore,
             } => {
                 let key = (
                     descriptor.job_id,
@@ -133,6 +138,7 @@ fn run(
                     code,
                     network.clone(),
                     checkpointing,
+                    restore,
                     on_exit,
                 ) {
                     Ok(handle) => {

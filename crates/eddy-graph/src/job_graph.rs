@@ -128,6 +128,34 @@ impl JobGraph {
         self.edges.iter().filter(move |e| e.source_vertex == vertex)
     }
 
+    /// The pipelined regions: groups of vertices connected by data exchanges (in a streaming
+    /// job every exchange is pipelined, so a region is a connected part of the graph). A
+    /// failure restarts its region. Each region lists its vertices ascending; regions are
+    /// ordered by their first vertex.
+    pub fn pipelined_regions(&self) -> Vec<Vec<VertexId>> {
+        let mut region: Vec<VertexId> = (0..self.vertices.len()).collect();
+        fn root(region: &mut [VertexId], mut v: VertexId) -> VertexId {
+            while region[v] != v {
+                region[v] = region[region[v]];
+                v = region[v];
+            }
+            v
+        }
+        for edge in &self.edges {
+            let (a, b) = (
+                root(&mut region, edge.source_vertex),
+                root(&mut region, edge.target_vertex),
+            );
+            region[a.max(b)] = a.min(b);
+        }
+        let mut groups: BTreeMap<VertexId, Vec<VertexId>> = BTreeMap::new();
+        for v in 0..self.vertices.len() {
+            let r = root(&mut region, v);
+            groups.entry(r).or_default().push(v);
+        }
+        groups.into_values().collect()
+    }
+
     /// Slots the job needs: per slot-sharing group, its largest parallelism; summed over groups.
     pub fn required_slots(&self) -> u32 {
         self.slot_sharing_groups().values().sum()

@@ -625,3 +625,30 @@ fn operator_ids_are_the_uid_or_a_hash_of_the_graph_position() {
     moved.edges[0].source = 3;
     assert_ne!(moved.operator_id(2), ids[1]);
 }
+
+#[test]
+fn pipelined_regions_are_the_connected_parts_of_the_job() {
+    // Two independent pipelines, the first with a fan-in: {1, 2 -> 3 -> 4} and {5 -> 6}.
+    let g = graph(
+        vec![
+            source(1, "A", 1),
+            source(2, "B", 1),
+            op(3, "Union", 2),
+            sink(4, "Sink", 1),
+            source(5, "C", 1),
+            sink(6, "Sink 2", 3),
+        ],
+        vec![
+            edge(1, 3, PartitionerKind::Rebalance),
+            edge(2, 3, PartitionerKind::Rebalance),
+            edge(3, 4, PartitionerKind::Rebalance),
+            edge(5, 6, PartitionerKind::Rebalance),
+        ],
+    );
+    let job = JobGraph::from_stream_graph(&g).unwrap();
+    let heads = |region: &Vec<usize>| -> Vec<NodeId> {
+        region.iter().map(|&v| job.vertices[v].head()).collect()
+    };
+    let regions: Vec<Vec<NodeId>> = job.pipelined_regions().iter().map(heads).collect();
+    assert_eq!(regions, vec![vec![1, 2, 3, 4], vec![5, 6]]);
+}

@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod network;
 pub mod operators;
 pub mod output;
+pub mod restore;
 pub mod side_output;
 pub mod snapshot;
 pub mod state_backend;

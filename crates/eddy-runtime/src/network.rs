@@ -49,11 +49,20 @@ impl LocalNetwork {
             .clone()
     }
 
-    /// Forgets every inbox of one run of a job, closing them so no producer stays blocked.
-    pub fn release_job_run(&self, job: JobId, run: u32) {
+    /// Forgets every inbox of a job, closing them so no producer stays blocked.
+    pub fn release_job(&self, job: JobId) {
+        self.release(|key| key.job == job);
+    }
+
+    /// Forgets the inboxes of one vertex's subtasks in one run of a job (its region restarts).
+    pub fn release_vertex(&self, job: JobId, run: u32, vertex: VertexId) {
+        self.release(|key| key.job == job && key.run == run && key.vertex == vertex);
+    }
+
+    fn release(&self, matches: impl Fn(&InboxKey) -> bool) {
         let mut inboxes = self.inboxes.lock();
         inboxes.retain(|key, inbox| {
-            let keep = !(key.job == job && key.run == run);
+            let keep = !matches(key);
             if !keep {
                 inbox.close();
             }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use eddy_checkpoint::config::STATE_RECOVERY_PATH;
 use eddy_checkpoint::CheckpointConfig;
+use eddy_cluster::restart::{RestartStrategy, FAILOVER_STRATEGY};
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
@@ -140,6 +142,7 @@ fn job_config(
             NETWORK_BATCH_SIZE.key, BUFFERS_PER_CHANNEL.key
         )));
     }
+    let checkpointing = checkpointing(config, graph)?;
     let backend = config.get(&STATE_BACKEND_TYPE)?;
     check_state_backend_built(backend)
         .map_err(|reason| config.reject(&STATE_BACKEND_TYPE, reason))?;
@@ -161,7 +164,11 @@ fn job_config(
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,
         cancellation_timeout: config.get(&TASK_CANCELLATION_TIMEOUT)?,
-        checkpointing: checkpointing(config, graph)?,
+        restart_strategy: RestartStrategy::from_configuration(config, checkpointing.is_some())?,
+        failover_strategy: config.get(&FAILOVER_STRATEGY)?,
+        restore_path: Some(config.get(&STATE_RECOVERY_PATH)?.trim().to_string())
+            .filter(|path| !path.is_empty()),
+        checkpointing,
     })
 }
 

@@ -346,7 +346,8 @@ fn choosing_rocksdb_without_the_feature_is_a_clear_error() {
         .key_by(|p: &Purchase| p.0)
         .process(Profile::new());
     reports.add_sink(common::RecordingSink::new().0);
-    let cause = common::failure_cause(env.execute("no rocksdb"));
+    // Refused when the job is submitted, before anything runs.
+    let cause = env.execute("no rocksdb").unwrap_err().to_string();
     assert!(
         cause.contains("state.backend.type") && cause.contains("--features rocksdb"),
         "{cause}"

@@ -14,6 +14,7 @@ mod chaining;
 mod checkpoints;
 mod client_context;
 mod connectors_e2e;
+mod failover;
 mod failures;
 mod ingestion_time;
 mod joins;

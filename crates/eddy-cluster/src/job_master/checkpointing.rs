@@ -10,6 +10,7 @@ use eddy_checkpoint::{
 use eddy_core::ids::JobId;
 use eddy_graph::JobGraph;
 use eddy_runtime::checkpoint::{CheckpointResponder, TaskCheckpointing};
+use eddy_runtime::restore::JobRestoreState;
 
 use super::{JobMasterGateway, JobMasterMessage};
 use crate::job::JobStatus;
@@ -102,6 +103,24 @@ impl JobCheckpointing {
             .map_err(|e| e.to_string())?;
         completed.iter().for_each(log_completed);
         Ok(())
+    }
+
+    /// Subtasks restart (`restarted` tells which): pending checkpoints are dropped.
+    pub fn restart(&mut self, restarted: impl Fn(TaskId) -> bool) {
+        self.coordinator.restart(restarted, Instant::now());
+    }
+
+    /// The state of the latest completed checkpoint, for `job`'s operators.
+    pub fn latest_restore(&self, job: &JobGraph) -> Result<Option<JobRestoreState>, String> {
+        let Some(latest) = self.coordinator.latest_completed() else {
+            return Ok(None);
+        };
+        let reader = self
+            .coordinator
+            .storage()
+            .reader(latest.id)
+            .map_err(|e| format!("cannot read checkpoint {}: {e}", latest.id))?;
+        JobRestoreState::load(&reader, job).map(Some)
     }
 
     /// The job reached a terminal state: keep or delete its checkpoints.

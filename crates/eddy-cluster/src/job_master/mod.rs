@@ -1,6 +1,7 @@
 //! The JobMaster: runs one job from slot request to terminal state.
 
 mod checkpointing;
+mod failover;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -8,14 +9,17 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
+use eddy_checkpoint::CheckpointReader;
 use eddy_checkpoint::{FinishedTaskState, TaskAcknowledgement, TaskId};
 use eddy_core::ids::JobId;
-use eddy_graph::{ExecutionGraph, JobGraph};
+use eddy_graph::{ExecutionGraph, JobGraph, VertexId};
 use eddy_runtime::factory::JobCode;
 use eddy_runtime::network::LocalNetwork;
+use eddy_runtime::restore::JobRestoreState;
 use eddy_runtime::task::{TaskDescriptor, TaskOutcome};
 
 use checkpointing::JobCheckpointing;
+use failover::{Failover, PendingRestart};
 
 use crate::dispatcher::DispatcherMessage;
 use crate::gateway::spawn_component;
@@ -89,28 +93,50 @@ struct JobMaster {
     started: Instant,
     running: HashSet<SubtaskKey>,
     deployed_to: HashMap<SubtaskKey, TaskExecutorGateway>,
+    /// The slot of each subtask (vertex, index), kept across restarts.
+    placements: HashMap<(VertexId, u32), AllocatedSlot>,
+    /// The run each vertex's subtasks belong to (a restart deploys its region in a new run).
+    vertex_runs: Vec<u32>,
+    /// How often each vertex was restarted.
+    attempts: Vec<u32>,
+    next_run: u32,
     checkpointing: Option<JobCheckpointing>,
+    /// The state the job started from (`-s`), for restarts before any checkpoint completed.
+    initial_restore: Option<Arc<JobRestoreState>>,
+    failover: Failover,
+    restart: Option<PendingRestart>,
     failure: Option<String>,
     last_slot_answer: Option<(u32, u32)>,
     deadline: Option<Instant>,
 }
 
-/// The run number of a job's first execution (restarts, in a later milestone, count up).
+/// The run number of a job's first execution; each restart deploys in a new run.
 const FIRST_RUN: u32 = 0;
 
 impl JobMaster {
     fn new(setup: JobMasterSetup, myself: JobMasterGateway) -> Self {
         JobMaster {
-            setup,
             myself,
             status: JobStatus::Created,
             started: Instant::now(),
             running: HashSet::new(),
             deployed_to: HashMap::new(),
+            placements: HashMap::new(),
+            vertex_runs: vec![FIRST_RUN; setup.job.vertices.len()],
+            attempts: vec![0; setup.job.vertices.len()],
+            next_run: FIRST_RUN + 1,
             checkpointing: None,
+            initial_restore: None,
+            failover: Failover::new(
+                &setup.job,
+                setup.config.failover_strategy,
+                setup.config.restart_strategy.clone(),
+            ),
+            restart: None,
             failure: None,
             last_slot_answer: None,
             deadline: None,
+            setup,
         }
     }
 
@@ -124,12 +150,13 @@ impl JobMaster {
             let checkpoint_due = self
                 .checkpointing
                 .as_ref()
-                .filter(|_| self.status == JobStatus::Running)
+                .filter(|_| self.status == JobStatus::Running && self.restart.is_none())
                 .map(JobCheckpointing::next_wakeup);
-            let wake = match (self.deadline, checkpoint_due) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let restart_due = self.restart.as_ref().map(PendingRestart::wakeup);
+            let wake = [self.deadline, checkpoint_due, restart_due]
+                .into_iter()
+                .flatten()
+                .min();
             let message = match wake {
                 Some(deadline) => inbox.recv_deadline(deadline),
                 None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -144,6 +171,9 @@ impl JobMaster {
                     if checkpoint_due.is_some_and(|d| now >= d) {
                         self.on_checkpoint_timer();
                     }
+                    if restart_due.is_some_and(|d| now >= d) {
+                        self.continue_restart();
+                    }
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -152,9 +182,7 @@ impl JobMaster {
             checkpointing.job_ended(self.status);
         }
         self.setup.resource_manager.release_slots(self.setup.job_id);
-        self.setup
-            .network
-            .release_job_run(self.setup.job_id, FIRST_RUN);
+        self.setup.network.release_job(self.setup.job_id);
         let result = JobResult {
             job_id: self.setup.job_id,
             job_name: self.setup.job.job_name.clone(),
@@ -203,8 +231,9 @@ impl JobMaster {
     fn on_checkpoint_timer(&mut self) {
         let job_id = self.setup.job_id;
         let (running, deployed) = (&self.running, &self.deployed_to);
+        let runs = &self.vertex_runs;
         let lookup = |(vertex, subtask): TaskId| {
-            let key = (job_id, FIRST_RUN, vertex, subtask);
+            let key = (job_id, runs[vertex], vertex, subtask);
             running
                 .contains(&key)
                 .then(|| deployed.get(&key).map(|g| (key, g.clone())))
@@ -246,46 +275,81 @@ impl JobMaster {
         }
     }
 
-    /// Places subtask i of every vertex in slot i of its slot-sharing group and deploys it.
+    /// Places subtask i of every vertex in slot i of its slot-sharing group and deploys it,
+    /// starting checkpointing and the state to start from (`-s`) first.
     fn deploy(&mut self, slots: Vec<AllocatedSlot>) -> Result<(), String> {
         let job = self.setup.job.clone();
-        let execution = ExecutionGraph::from_job_graph(&job);
-        if let Some(config) = &self.setup.config.checkpointing {
-            self.checkpointing = Some(JobCheckpointing::start(config, self.setup.job_id, &job)?);
-        }
-        let task_checkpointing = self
-            .checkpointing
-            .as_ref()
-            .map(|c| c.for_tasks(&self.myself));
         let mut remaining = slots.into_iter();
         let group_slots: BTreeMap<String, Vec<AllocatedSlot>> = job
             .slot_sharing_groups()
             .into_iter()
             .map(|(group, n)| (group, remaining.by_ref().take(n as usize).collect()))
             .collect();
+        for vertex in &job.vertices {
+            for subtask in 0..vertex.parallelism {
+                let slot = group_slots
+                    .get(&vertex.slot_sharing_group)
+                    .and_then(|s| s.get(subtask as usize))
+                    .ok_or_else(|| {
+                        format!(
+                            "no slot was allocated for {} ({}/{})",
+                            vertex.name,
+                            subtask + 1,
+                            vertex.parallelism
+                        )
+                    })?;
+                self.placements.insert((vertex.id, subtask), slot.clone());
+            }
+        }
+        if let Some(config) = &self.setup.config.checkpointing {
+            self.checkpointing = Some(JobCheckpointing::start(config, self.setup.job_id, &job)?);
+        }
+        if let Some(path) = &self.setup.config.restore_path {
+            let reader = CheckpointReader::open(path)
+                .map_err(|e| format!("cannot restore the job from {path}: {e}"))?;
+            let restore = JobRestoreState::load(&reader, &job)?;
+            tracing::info!(job = %self.setup.job_id, checkpoint = restore.checkpoint_id, location = %restore.location, "restoring the job");
+            self.initial_restore = Some(Arc::new(restore));
+        }
+        let all: Vec<VertexId> = (0..job.vertices.len()).collect();
+        self.deploy_vertices(&all, self.initial_restore.clone())
+    }
+
+    /// Deploys every subtask of `vertices` into its slot, restoring `restore` if given.
+    fn deploy_vertices(
+        &mut self,
+        vertices: &[VertexId],
+        restore: Option<Arc<JobRestoreState>>,
+    ) -> Result<(), String> {
+        let job = self.setup.job.clone();
+        let execution = ExecutionGraph::from_job_graph(&job);
+        let task_checkpointing = self
+            .checkpointing
+            .as_ref()
+            .map(|c| c.for_tasks(&self.myself));
         for subtask in execution.all_subtasks() {
-            let vertex = &job.vertices[subtask.vertex];
-            let slot = group_slots
-                .get(&vertex.slot_sharing_group)
-                .and_then(|s| s.get(subtask.subtask_index as usize))
-                .ok_or_else(|| format!("no slot was allocated for {}", subtask.name))?;
+            if !vertices.contains(&subtask.vertex) {
+                continue;
+            }
+            let slot = &self.placements[&(subtask.vertex, subtask.subtask_index)];
+            let run = self.vertex_runs[subtask.vertex];
             let key = (
                 self.setup.job_id,
-                FIRST_RUN,
+                run,
                 subtask.vertex,
                 subtask.subtask_index,
             );
             let descriptor = TaskDescriptor {
                 job_id: self.setup.job_id,
-                run: FIRST_RUN,
-                attempt_number: 0,
+                run,
+                attempt_number: self.attempts[subtask.vertex],
                 vertex: subtask.vertex,
                 subtask_index: subtask.subtask_index,
                 slot: format!("{}/{}", slot.task_manager, slot.slot_index),
                 execution_vertex: subtask.clone(),
                 settings: self.setup.config.task_settings.clone(),
             };
-            tracing::debug!(task = %subtask.name, task_manager = %slot.task_manager, slot = slot.slot_index, "deploying");
+            tracing::debug!(task = %subtask.name, task_manager = %slot.task_manager, slot = slot.slot_index, run, "deploying");
             slot.gateway
                 .submit_task(
                     descriptor,
@@ -293,6 +357,7 @@ impl JobMaster {
                     self.setup.code.clone(),
                     self.myself.clone(),
                     task_checkpointing.clone(),
+                    restore.clone(),
                 )
                 .map_err(|e| format!("could not deploy {}: {e}", subtask.name))?;
             self.running.insert(key);
@@ -301,12 +366,122 @@ impl JobMaster {
         Ok(())
     }
 
-    fn on_task_ended(&mut self, key: SubtaskKey, outcome: TaskOutcome) {
-        self.running.remove(&key);
-        if let TaskOutcome::Failed(message) = outcome {
+    /// A subtask failed while the job runs: restart its region if the restart strategy
+    /// allows, otherwise fail the job.
+    fn on_task_failure(&mut self, key: SubtaskKey, message: String) {
+        let now = Instant::now();
+        let Some((vertices, delay)) = self.failover.on_failure(key.2, now) else {
+            tracing::info!(job = %self.setup.job_id, strategy = %self.failover.restart_strategy().describe(), "the restart strategy allows no more restarts");
+            self.fail(message);
+            return;
+        };
+        tracing::warn!(job = %self.setup.job_id, delay_ms = delay.as_millis() as u64, vertices = vertices.len(), "restarting after a failure: {message}");
+        let restart = self.restart.get_or_insert_with(|| PendingRestart {
+            vertices: Default::default(),
+            stopping: Default::default(),
+            not_before: now,
+            give_up_at: now + self.setup.config.cancellation_timeout,
+        });
+        restart.vertices.extend(vertices.iter().copied());
+        restart.not_before = restart.not_before.max(now + delay);
+        let stopping: Vec<SubtaskKey> = self
+            .running
+            .iter()
+            .filter(|k| restart.vertices.contains(&k.2))
+            .copied()
+            .collect();
+        for key in stopping {
+            if restart.stopping.insert(key) {
+                if let Some(gateway) = self.deployed_to.get(&key) {
+                    gateway.cancel_task(key);
+                }
+            }
+        }
+        if let Some(checkpointing) = &mut self.checkpointing {
+            let restarted = &restart.vertices;
+            checkpointing.restart(|(vertex, _)| restarted.contains(&vertex));
+        }
+        self.continue_restart();
+    }
+
+    /// Deploys the restarting region once its subtasks stopped and the delay passed; fails the
+    /// job if they do not stop in time.
+    fn continue_restart(&mut self) {
+        let Some(restart) = &self.restart else {
+            return;
+        };
+        let now = Instant::now();
+        if !restart.stopping.is_empty() {
+            if now >= restart.give_up_at {
+                let stuck = restart.stopping.len();
+                self.restart = None;
+                self.fail(format!(
+                    "{stuck} subtasks did not stop within the cancellation timeout while the \
+                     job was restarting"
+                ));
+            }
+            return;
+        }
+        if now < restart.not_before {
+            return;
+        }
+        let Some(restart) = self.restart.take() else {
+            return;
+        };
+        let vertices: Vec<VertexId> = restart.vertices.into_iter().collect();
+        let result = self.redeploy(&vertices);
+        if let Err(message) = result {
             self.fail(message);
         }
-        if self.running.is_empty() {
+    }
+
+    /// Deploys `vertices` again in a new run, from the latest completed checkpoint.
+    fn redeploy(&mut self, vertices: &[VertexId]) -> Result<(), String> {
+        let job = self.setup.job.clone();
+        let restore = match &self.checkpointing {
+            Some(checkpointing) => checkpointing.latest_restore(&job)?.map(Arc::new),
+            None => None,
+        }
+        .or_else(|| self.initial_restore.clone());
+        let run = self.next_run;
+        self.next_run += 1;
+        for &vertex in vertices {
+            let old_run = self.vertex_runs[vertex];
+            self.setup
+                .network
+                .release_vertex(self.setup.job_id, old_run, vertex);
+            self.vertex_runs[vertex] = run;
+            self.attempts[vertex] += 1;
+        }
+        self.deployed_to
+            .retain(|key, _| !vertices.contains(&key.2) || key.1 == run);
+        tracing::info!(
+            job = %self.setup.job_id,
+            run,
+            checkpoint = restore.as_ref().map(|r| r.checkpoint_id),
+            "deploying the restarted subtasks"
+        );
+        self.deploy_vertices(vertices, restore)
+    }
+
+    fn on_task_ended(&mut self, key: SubtaskKey, outcome: TaskOutcome) {
+        if !self.running.remove(&key) {
+            return;
+        }
+        if let Some(restart) = &mut self.restart {
+            if restart.stopping.remove(&key) {
+                self.continue_restart();
+                return;
+            }
+        }
+        if let TaskOutcome::Failed(message) = outcome {
+            if self.status == JobStatus::Running {
+                self.on_task_failure(key, message);
+            } else {
+                self.fail(message);
+            }
+        }
+        if self.running.is_empty() && self.restart.is_none() {
             match self.status {
                 JobStatus::Running => self.transition(JobStatus::Finished),
                 JobStatus::Failing => self.transition(JobStatus::Failed),
@@ -320,6 +495,7 @@ impl JobMaster {
     fn fail(&mut self, message: String) {
         if matches!(self.status, JobStatus::Running | JobStatus::Created) {
             tracing::error!(job = %self.setup.job_id, "{message}");
+            self.restart = None;
             self.failure = Some(message);
             if self.running.is_empty() {
                 self.transition(JobStatus::Failed);
@@ -340,6 +516,7 @@ impl JobMaster {
             }
             JobStatus::Running if self.running.is_empty() => self.transition(JobStatus::Canceled),
             JobStatus::Running => {
+                self.restart = None;
                 self.transition(JobStatus::Cancelling);
                 self.cancel_running();
             }

@@ -26,6 +26,19 @@ macro_rules! integer_value {
 }
 integer_value!(u32, u64, i32, i64, usize);
 
+impl ConfigValue for f64 {
+    fn parse_config(raw: &str) -> Result<Self, String> {
+        raw.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| "expected a number, e.g. 1.5".into())
+    }
+    fn to_config_string(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl ConfigValue for bool {
     fn parse_config(raw: &str) -> Result<Self, String> {
         match raw.trim().to_ascii_lowercase().as_str() {

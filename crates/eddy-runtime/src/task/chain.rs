@@ -16,6 +16,7 @@ use crate::factory::{
 use crate::inbox::ChannelSender;
 use crate::network::{InboxKey, LocalNetwork};
 use crate::output::ErasedOutput;
+use crate::restore::JobRestoreState;
 
 /// The first operator of a task.
 pub enum ChainHead {
@@ -33,6 +34,8 @@ pub struct ChainBuilder<'a> {
     pub(crate) network: &'a LocalNetwork,
     pub(crate) cancelled: &'a Arc<AtomicBool>,
     pub(crate) clock: ProcessingTimeService,
+    /// The checkpoint the job restores from, if any.
+    pub(crate) restore: Option<&'a JobRestoreState>,
 }
 
 impl ChainBuilder<'_> {
@@ -56,6 +59,11 @@ impl ChainBuilder<'_> {
     fn setup(&self, node: NodeId) -> OperatorSetup {
         let d = self.descriptor;
         let stream_node = self.job.stream_graph.node(node);
+        let operator_id = self.job.stream_graph.operator_id(node);
+        let restored = self
+            .restore
+            .map(|r| r.for_subtask(&operator_id, d.subtask_index))
+            .unwrap_or_default();
         OperatorSetup {
             runtime: RuntimeContext {
                 job_id: d.job_id,
@@ -73,8 +81,8 @@ impl ChainBuilder<'_> {
                 settings
             },
             clock: self.clock.clone(),
-            operator_id: self.job.stream_graph.operator_id(node),
-            restored: Default::default(),
+            operator_id,
+            restored,
         }
     }
 

@@ -27,6 +27,7 @@ use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
 use crate::inbox::{ChannelEvent, InboxItem, Mail, TaskInbox};
 use crate::network::{InboxKey, LocalNetwork};
+use crate::restore::JobRestoreState;
 
 /// What a TaskManager needs to run one subtask (plain data; the code comes from [`JobCode`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,13 +92,15 @@ impl TaskHandle {
 }
 
 /// Starts a subtask on its own thread; `on_exit` is called with its outcome when it ends.
-/// With `checkpointing`, the subtask takes part in checkpoints.
+/// With `checkpointing`, the subtask takes part in checkpoints; with `restore`, its operators
+/// start from that checkpoint's state.
 pub fn spawn_task(
     descriptor: TaskDescriptor,
     job: Arc<JobGraph>,
     code: Arc<JobCode>,
     network: Arc<LocalNetwork>,
     checkpointing: Option<TaskCheckpointing>,
+    restore: Option<Arc<JobRestoreState>>,
     on_exit: impl FnOnce(TaskOutcome) + Send + 'static,
 ) -> std::io::Result<TaskHandle> {
     let name = descriptor.execution_vertex.name.clone();
@@ -128,7 +131,7 @@ pub fn spawn_task(
                     cancelled: &cancelled,
                     checkpoints,
                 };
-                let result = task.run(&job, &code, &network);
+                let result = task.run(&job, &code, &network, restore.as_deref());
                 inbox.close();
                 let outcome = match result {
                     Ok(()) => TaskOutcome::Finished,
@@ -164,6 +167,7 @@ impl RunningTask<'_> {
         job: &JobGraph,
         code: &JobCode,
         network: &LocalNetwork,
+        restore: Option<&JobRestoreState>,
     ) -> Result<(), TaskError> {
         let clock = ProcessingTimeService::new();
         let head = ChainBuilder {
@@ -173,6 +177,7 @@ impl RunningTask<'_> {
             network,
             cancelled: self.cancelled,
             clock: clock.clone(),
+            restore,
         }
         .build()?;
         let ticker = Ticker::new(self.descriptor.settings.auto_watermark_interval, clock);

@@ -3,6 +3,7 @@
 //! Not every test file uses every helper.
 #![allow(dead_code)]
 
+pub mod checkpointed;
 pub mod event_time;
 pub mod windows;
 

@@ -1,0 +1,122 @@
+//! Helpers for jobs that fail and recover: a sink whose output is exactly-once because it
+//! lives in the sink's operator state, and a probe that makes one subtask fail once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use eddy_api::prelude::*;
+
+/// Collects its input in its operator state and hands it over only when its input ends: a
+/// restore rolls the collected records back with everything else, so what it hands over is
+/// exactly-once, however often the job failed.
+#[derive(Clone)]
+pub struct CheckpointedCollectSink<T> {
+    state: ListStateDescriptor<T>,
+    collected: Vec<T>,
+    published: Arc<Mutex<Vec<T>>>,
+}
+
+impl<T: Data> CheckpointedCollectSink<T> {
+    /// A sink and the list it publishes into when its input ends.
+    pub fn new() -> (Self, Arc<Mutex<Vec<T>>>) {
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let sink = CheckpointedCollectSink {
+            state: ListStateDescriptor::new("collected"),
+            collected: Vec::new(),
+            published: published.clone(),
+        };
+        (sink, published)
+    }
+}
+
+impl<T: Data> SinkFunction<T> for CheckpointedCollectSink<T> {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.collected = ctx.operator_state_store().list_state(&self.state)?.get()?;
+        Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        _ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        store
+            .list_state(&self.state)?
+            .update(self.collected.clone())
+    }
+
+    fn invoke(&mut self, value: T, _ctx: &SinkContext) -> FnResult<()> {
+        self.collected.push(value);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> FnResult<()> {
+        let mut published = self.published.lock().unwrap();
+        published.extend(std::mem::take(&mut self.collected));
+        Ok(())
+    }
+}
+
+/// Makes a subtask instance fail at its `at`-th record: only the first instance to get there
+/// ([`FailOnce::at`]), or every one ([`FailOnce::always_at`]). Clones (the instances of every
+/// subtask and restart) share the count of injected failures.
+#[derive(Clone)]
+pub struct FailOnce {
+    at: u64,
+    once: bool,
+    seen: u64,
+    failures: Arc<AtomicU64>,
+    records: Arc<AtomicU64>,
+}
+
+impl FailOnce {
+    /// The first instance to see its `at`-th record (counted from 1) fails, no other.
+    pub fn at(at: u64) -> Self {
+        FailOnce {
+            at,
+            once: true,
+            seen: 0,
+            failures: Arc::new(AtomicU64::new(0)),
+            records: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Every instance fails at its `at`-th record.
+    pub fn always_at(at: u64) -> Self {
+        FailOnce {
+            once: false,
+            ..FailOnce::at(at)
+        }
+    }
+
+    /// A probe that never fails.
+    pub fn never() -> Self {
+        FailOnce::at(u64::MAX)
+    }
+
+    /// How many failures were injected.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
+    }
+
+    /// How many records all instances checked (a restore skips what its checkpoint covers;
+    /// a fresh start would see everything again).
+    pub fn records(&self) -> u64 {
+        self.records.load(Ordering::SeqCst)
+    }
+
+    /// Counts a record; the error to fail with when it is time.
+    pub fn check(&mut self) -> FnResult<()> {
+        self.seen += 1;
+        self.records.fetch_add(1, Ordering::SeqCst);
+        if self.seen != self.at {
+            return Ok(());
+        }
+        let earlier = self.failures.fetch_add(1, Ordering::SeqCst);
+        if self.once && earlier > 0 {
+            self.failures.fetch_sub(1, Ordering::SeqCst);
+            return Ok(());
+        }
+        Err(format!("injected failure at record {}", self.seen).into())
+    }
+}

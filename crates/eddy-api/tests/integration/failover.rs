@@ -1,0 +1,218 @@
+//! Recovery from failures: a subtask fails part-way, the restart strategy restarts the job
+//! from its latest completed checkpoint, the sources rewind, and the exactly-once output
+//! equals the output of a run without failure. Also: the restart strategies' limits, and a
+//! new job started from a retained checkpoint (`execution.state-recovery.path`, the CLI's
+//! `-s`) at another parallelism.
+
+use std::time::{Duration, Instant};
+
+use eddy_api::prelude::*;
+
+use crate::common::checkpointed::{CheckpointedCollectSink, FailOnce};
+use crate::common::{self, bounded};
+
+const KEYS: u64 = 7;
+
+/// `(key, running count of the key)` after each record of `0..records`, sorted.
+fn reference(records: u64) -> Vec<(u64, u64)> {
+    let mut counts = [0u64; KEYS as usize];
+    let mut out: Vec<(u64, u64)> = (0..records)
+        .map(|i| {
+            let key = i % KEYS;
+            counts[key as usize] += 1;
+            (key, counts[key as usize])
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// A running count per key in keyed state; `probe` may fail it.
+#[derive(Clone)]
+struct RunningCount {
+    count: ValueStateDescriptor<u64>,
+    probe: FailOnce,
+}
+
+impl KeyedProcessFunction<u64, u64, (u64, u64)> for RunningCount {
+    fn process_element(
+        &mut self,
+        value: u64,
+        ctx: &mut KeyedContext<'_, u64>,
+        out: &mut Collector<'_, (u64, u64)>,
+    ) -> FnResult<()> {
+        self.probe.check()?;
+        let mut count = ctx.state().value(&self.count)?;
+        let next = count.value()?.unwrap_or(0) + 1;
+        count.update(next)?;
+        out.collect((value % KEYS, next));
+        Ok(())
+    }
+}
+
+/// The environment of the failover tests: checkpoints every 20 ms into `dir`, fixed-delay
+/// restarts 10 ms apart.
+fn checkpointed_env(
+    dir: &std::path::Path,
+    parallelism: u32,
+    attempts: u32,
+) -> StreamExecutionEnvironment {
+    let env = common::env(parallelism);
+    env.enable_checkpointing(Duration::from_millis(20))
+        .set_checkpoint_storage(dir.to_str().unwrap())
+        .set_config("restart-strategy.type", "fixed-delay")
+        .set_config(
+            "restart-strategy.fixed-delay.attempts",
+            &attempts.to_string(),
+        )
+        .set_config("restart-strategy.fixed-delay.delay", "10 ms");
+    env
+}
+
+/// generator(records, rate) → key_by → running count (which `probe` may fail) → checkpointed
+/// collect sink. Returns the job's outcome and what the sink handed over.
+fn run_counting_job(
+    env: &StreamExecutionEnvironment,
+    records: u64,
+    rate: u64,
+    probe: FailOnce,
+) -> (Result<JobExecutionResult, JobError>, Vec<(u64, u64)>) {
+    let (sink, published) = CheckpointedCollectSink::new();
+    env.from_generator(Some(records), Some(rate), |i| i)
+        .key_by(|i: &u64| i % KEYS)
+        .process(RunningCount {
+            count: ValueStateDescriptor::new("count"),
+            probe,
+        })
+        .add_sink(sink);
+    let result = env.execute("failover");
+    let mut output = published.lock().unwrap().clone();
+    output.sort_unstable();
+    (result, output)
+}
+
+#[test]
+fn a_failed_subtask_restarts_from_the_latest_checkpoint_and_the_output_is_exactly_once() {
+    bounded(|| {
+        const RECORDS: u64 = 6_000;
+        for parallelism in [1, 2] {
+            let per_subtask = RECORDS / u64::from(parallelism);
+            // Mid-stream, and near the end (the sources may have finished by then).
+            for at in [per_subtask / 2, per_subtask - 20] {
+                let dir = tempfile::tempdir().unwrap();
+                let env = checkpointed_env(dir.path(), parallelism, 3);
+                let probe = FailOnce::at(at);
+                let (result, output) = run_counting_job(&env, RECORDS, 20_000, probe.clone());
+                result.unwrap_or_else(|e| panic!("p={parallelism} at={at}: {e}"));
+                assert_eq!(probe.failures(), 1, "p={parallelism} at={at}");
+                // Restored, not started over: what the checkpoint covered was not seen again.
+                let seen = probe.records();
+                assert!(
+                    seen > RECORDS && seen < RECORDS + at,
+                    "p={parallelism} at={at}: {seen} records processed"
+                );
+                assert_eq!(output, reference(RECORDS), "p={parallelism} at={at}");
+                // A finished job deletes its checkpoints.
+                let left: Vec<_> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .flat_map(|job| std::fs::read_dir(job.unwrap().path()).unwrap())
+                    .collect();
+                assert!(left.is_empty(), "{left:?}");
+            }
+        }
+    });
+}
+
+#[test]
+fn without_a_restart_strategy_the_first_failure_fails_the_job_with_its_root_cause() {
+    bounded(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let env = checkpointed_env(dir.path(), 2, 3);
+        env.set_config("restart-strategy.type", "none");
+        let (result, _) = run_counting_job(&env, 4_000, 40_000, FailOnce::at(100));
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("injected failure at record 100"), "{error}");
+        assert!(error.contains("/2)"), "names the subtask: {error}");
+    });
+}
+
+#[test]
+fn a_job_that_keeps_failing_fails_once_the_attempts_are_used_up() {
+    bounded(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let env = checkpointed_env(dir.path(), 1, 2);
+        let probe = FailOnce::always_at(50);
+        let (result, output) = run_counting_job(&env, 4_000, 40_000, probe.clone());
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("injected failure at record 50"), "{error}");
+        // The first run and two restarts each failed.
+        assert_eq!(probe.failures(), 3);
+        assert!(output.is_empty());
+    });
+}
+
+#[test]
+fn a_new_job_starts_from_a_retained_checkpoint_at_another_parallelism() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        let dir = tempfile::tempdir().unwrap();
+        // The first run is cancelled once checkpoint 2 is complete, and keeps its checkpoints.
+        let env = checkpointed_env(dir.path(), 2, 0);
+        env.set_config(
+            "execution.checkpointing.externalized-checkpoint-retention",
+            "RETAIN_ON_CANCELLATION",
+        );
+        let (sink, first_output) = CheckpointedCollectSink::<(u64, u64)>::new();
+        env.from_generator(Some(RECORDS), Some(4_000), |i| i)
+            .key_by(|i: &u64| i % KEYS)
+            .process(RunningCount {
+                count: ValueStateDescriptor::new("count"),
+                probe: FailOnce::never(),
+            })
+            .add_sink(sink);
+        let client = env.execute_async("first").unwrap();
+        let job_folder = dir.path().join(client.job_id().to_string());
+        let deadline = Instant::now() + common::WATCHDOG;
+        while !job_folder.join("chk-2").join("_metadata").exists() {
+            assert!(Instant::now() < deadline, "no checkpoint 2");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        client.cancel().unwrap();
+        assert!(client.get_job_execution_result().is_err());
+        assert!(
+            first_output.lock().unwrap().is_empty(),
+            "a cancelled sink publishes nothing"
+        );
+
+        // The second run restores the job's latest checkpoint at parallelism 3.
+        let env = checkpointed_env(dir.path(), 3, 0);
+        env.set_config(
+            "execution.state-recovery.path",
+            &format!("file://{}", job_folder.display()),
+        );
+        let probe = FailOnce::never();
+        let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, probe.clone());
+        result.unwrap();
+        assert_eq!(output, reference(RECORDS));
+        assert!(
+            probe.records() < RECORDS,
+            "the checkpoint's records are not processed again"
+        );
+    });
+}
+
+#[test]
+fn restoring_from_a_folder_without_a_checkpoint_is_a_clear_error() {
+    bounded(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let env = checkpointed_env(dir.path(), 1, 0);
+        env.set_config(
+            "execution.state-recovery.path",
+            dir.path().to_str().unwrap(),
+        );
+        let (result, _) = run_counting_job(&env, 10, 1_000_000, FailOnce::never());
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("cannot restore the job from"), "{error}");
+        assert!(error.contains("no completed checkpoint there"), "{error}");
+    });
+}

@@ -1,0 +1,97 @@
+//! Restoring a job from a completed checkpoint: each subtask of each operator receives its
+//! share of the state the checkpoint holds under the operator's id, redistributed when the
+//! parallelism changed (keyed state by key group, operator state by its redistribution mode).
+
+use std::collections::HashMap;
+
+use eddy_checkpoint::CheckpointReader;
+use eddy_graph::JobGraph;
+
+use crate::checkpoint::decode_subtask_state;
+use crate::snapshot::{OperatorSubtaskState, RestoredOperatorState};
+
+/// What every operator of a job restores from one checkpoint.
+#[derive(Debug, Default)]
+pub struct JobRestoreState {
+    /// The checkpoint's id.
+    pub checkpoint_id: u64,
+    /// Its folder.
+    pub location: String,
+    /// Per operator id: the state of each of its (new) subtasks.
+    operators: HashMap<String, Vec<RestoredOperatorState>>,
+}
+
+impl JobRestoreState {
+    /// Reads the checkpoint behind `reader` and assigns its state to the operators of `job`.
+    ///
+    /// State of an operator the job no longer has is an error (unless that operator kept no
+    /// state), as is keyed state written with another number of key groups. Operators the
+    /// checkpoint does not know start fresh.
+    pub fn load(reader: &CheckpointReader, job: &JobGraph) -> Result<Self, String> {
+        let metadata = reader.metadata();
+        let location = reader.location();
+        let graph = &job.stream_graph;
+        let in_job: HashMap<String, &eddy_graph::StreamNode> = graph
+            .nodes
+            .iter()
+            .map(|n| (graph.operator_id(n.id), n))
+            .collect();
+        let mut operators = HashMap::new();
+        for operator in &metadata.operators {
+            let has_state = operator.subtasks.iter().any(|s| s.file.is_some());
+            let Some(node) = in_job.get(&operator.operator_id) else {
+                if has_state {
+                    return Err(format!(
+                        "the checkpoint {location} holds state of operator '{}' (id {}), which \\
+                         this job does not have; give the operator that should take it over \\
+                         the same uid",
+                        operator.name, operator.operator_id
+                    ));
+                }
+                continue;
+            };
+            let old: Vec<OperatorSubtaskState> = operator
+                .subtasks
+                .iter()
+                .map(|handle| match &handle.file {
+                    None => Ok(OperatorSubtaskState::default()),
+                    Some(file) => reader
+                        .read_state(file)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| decode_subtask_state(&bytes))
+                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name)),
+                })
+                .collect::<Result<_, String>>()?;
+            let keyed = old.iter().any(|s| s.keyed.is_some());
+            if keyed && operator.max_parallelism != node.max_parallelism {
+                return Err(format!(
+                    "cannot restore '{}' from {location}: its keyed state was written with a \\
+                     max parallelism of {} (key groups), but the operator now has {}; set \\
+                     set_max_parallelism({}) on it (or pipeline.max-parallelism)",
+                    node.name,
+                    operator.max_parallelism,
+                    node.max_parallelism,
+                    operator.max_parallelism
+                ));
+            }
+            let shares = RestoredOperatorState::rescale(&old, node.parallelism)
+                .map_err(|e| format!("cannot restore '{}' from {location}: {e}", node.name))?;
+            operators.insert(operator.operator_id.clone(), shares);
+        }
+        Ok(JobRestoreState {
+            checkpoint_id: metadata.checkpoint_id,
+            location: location.to_string(),
+            operators,
+        })
+    }
+
+    /// What subtask `subtask` of operator `operator_id` starts from (fresh when the checkpoint
+    /// does not know the operator).
+    pub fn for_subtask(&self, operator_id: &str, subtask: u32) -> RestoredOperatorState {
+        self.operators
+            .get(operator_id)
+            .and_then(|shares| shares.get(subtask as usize))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
