@@ -195,7 +195,18 @@ pub struct CheckpointCoordinator {
     pending: BTreeMap<u64, PendingCheckpoint>,
     completed: VecDeque<CompletedCheckpoint>,
     finished: HashMap<TaskId, FinishedTaskState>,
+    /// Checkpoints aborted since the last [`take_aborted`](CheckpointCoordinator::take_aborted).
+    aborted: Vec<u64>,
     stats: CheckpointStats,
+}
+
+/// What [`CheckpointCoordinator::on_timer`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimerOutcome {
+    /// A barrier to inject.
+    pub trigger: Option<Trigger>,
+    /// A checkpoint that completed at once (every subtask had finished).
+    pub completed: Option<CompletedCheckpoint>,
 }
 
 impl CheckpointCoordinator {
@@ -217,6 +228,7 @@ impl CheckpointCoordinator {
             pending: BTreeMap::new(),
             completed: VecDeque::new(),
             finished: HashMap::new(),
+            aborted: Vec::new(),
             stats: CheckpointStats::default(),
         }
     }
@@ -268,14 +280,21 @@ impl CheckpointCoordinator {
         timeouts.fold(self.next_trigger, Instant::min)
     }
 
-    /// Aborts the checkpoints that timed out, then triggers the next one if it is due, fewer
-    /// than `max-concurrent-checkpoints` are pending and a source is still running.
-    /// `wall_millis` is the barrier's timestamp.
+    /// The checkpoints aborted since the last call (their subtasks are told).
+    pub fn take_aborted(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.aborted)
+    }
+
+    /// Aborts the checkpoints that timed out, then triggers the next one if it is due and
+    /// fewer than `max-concurrent-checkpoints` are pending. The barrier goes to the running
+    /// sources; when none runs any more, the checkpoint completes as the remaining subtasks
+    /// finish (at once when all have: the final checkpoint that lets finished subtasks commit
+    /// and end). `wall_millis` is the barrier's timestamp.
     pub fn on_timer(
         &mut self,
         now: Instant,
         wall_millis: i64,
-    ) -> Result<Option<Trigger>, CoordinatorError> {
+    ) -> Result<TimerOutcome, CoordinatorError> {
         let expired: Vec<u64> = self
             .pending
             .iter()
@@ -291,7 +310,7 @@ impl CheckpointCoordinator {
             self.abort(id, reason)?;
         }
         if now < self.next_trigger || self.pending.len() >= self.config.max_concurrent as usize {
-            return Ok(None);
+            return Ok(TimerOutcome::default());
         }
         self.next_trigger = now + self.config.interval;
         let sources: Vec<TaskId> = self
@@ -301,9 +320,6 @@ impl CheckpointCoordinator {
             .filter(|t| t.is_source && !self.finished.contains_key(&t.task))
             .map(|t| t.task)
             .collect();
-        if sources.is_empty() {
-            return Ok(None);
-        }
         let barrier = CheckpointBarrier {
             id: self.next_id,
             timestamp: wall_millis,
@@ -326,11 +342,20 @@ impl CheckpointCoordinator {
             }
         }
         tracing::debug!(job = %self.job_id, checkpoint = barrier.id, "triggering checkpoint");
+        let all_finished = pending.awaiting.is_empty();
         self.pending.insert(barrier.id, pending);
-        Ok(Some(Trigger {
-            barrier,
-            tasks: sources,
-        }))
+        let completed = if all_finished {
+            self.complete(barrier.id, now, wall_millis)?
+        } else {
+            None
+        };
+        Ok(TimerOutcome {
+            trigger: Some(Trigger {
+                barrier,
+                tasks: sources,
+            }),
+            completed,
+        })
     }
 
     /// A subtask wrote its part of a checkpoint. Returns the checkpoint if this completed it.
@@ -382,6 +407,10 @@ impl CheckpointCoordinator {
     ) -> Result<Vec<CompletedCheckpoint>, CoordinatorError> {
         let last_barrier = state.last_barrier;
         self.finished.insert(task, state);
+        if self.finished.len() == self.plan.tasks.len() {
+            // Every subtask has finished and waits for a checkpoint with its final state.
+            self.next_trigger = self.next_trigger.min(now + self.config.min_pause);
+        }
         let mut done = Vec::new();
         for (&id, pending) in self.pending.iter_mut() {
             if id > last_barrier && pending.awaiting.remove(&task) {
@@ -432,6 +461,7 @@ impl CheckpointCoordinator {
         }
         tracing::warn!(job = %self.job_id, checkpoint = id, "checkpoint failed: {reason}");
         self.discard(id);
+        self.aborted.push(id);
         self.stats.failed += 1;
         self.stats.failed_in_a_row += 1;
         if self.stats.failed_in_a_row > self.config.tolerable_failures {
@@ -481,6 +511,7 @@ impl CheckpointCoordinator {
         for old in older {
             self.pending.remove(&old);
             self.discard(old);
+            self.aborted.push(old);
         }
         self.completed.push_back(checkpoint.clone());
         while self.completed.len() > self.config.num_retained as usize {

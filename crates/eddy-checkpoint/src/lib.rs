@@ -20,7 +20,7 @@ pub use barrier::{CheckpointBarrier, CheckpointingMode};
 pub use config::{CheckpointConfig, CheckpointRetention};
 pub use coordinator::{
     CheckpointCoordinator, CheckpointPlan, CheckpointStats, CompletedCheckpoint, CoordinatorError,
-    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId, Trigger,
+    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId, TimerOutcome, Trigger,
 };
 pub use error::CheckpointError;
 pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};

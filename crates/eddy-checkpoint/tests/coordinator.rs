@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use eddy_checkpoint::{
     CheckpointConfig, CheckpointCoordinator, CheckpointRetention, CheckpointStorage,
-    FinishedTaskState, JobEnd, SubtaskStateHandle, TaskAcknowledgement,
+    FinishedTaskState, JobEnd, SubtaskStateHandle, TaskAcknowledgement, Trigger,
 };
 use eddy_core::config::RuntimeMode;
 use eddy_core::ids::JobId;
@@ -93,6 +93,16 @@ impl Fixture {
         self.start + Duration::from_millis(millis)
     }
 
+    /// The coordinator's timer at `millis`: the barrier it triggers, if any.
+    fn tick(&mut self, millis: u64) -> Option<Trigger> {
+        let outcome = self
+            .coordinator
+            .on_timer(self.at(millis), millis as i64)
+            .unwrap();
+        assert_eq!(outcome.completed, None);
+        outcome.trigger
+    }
+
     /// Subtask `subtask` of vertex `vertex` writes a file per operator and acknowledges.
     fn ack(&mut self, vertex: usize, subtask: u32, id: u64, at: u64) -> Option<u64> {
         let operators: Vec<&String> = if vertex == 0 {
@@ -126,13 +136,13 @@ impl Fixture {
 #[test]
 fn a_checkpoint_completes_when_every_subtask_acknowledged_and_names_every_operator() {
     let mut f = fixture(|_| {});
-    assert_eq!(f.coordinator.on_timer(f.at(999), 999).unwrap(), None);
-    let trigger = f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    assert_eq!(f.tick(999), None);
+    let trigger = f.tick(1000).unwrap();
     assert_eq!(trigger.barrier.id, 1);
     assert_eq!(trigger.barrier.timestamp, 1000);
     assert_eq!(trigger.tasks, vec![(0, 0), (0, 1)]);
     // One pending at a time (max-concurrent-checkpoints 1).
-    assert_eq!(f.coordinator.on_timer(f.at(2500), 2500).unwrap(), None);
+    assert_eq!(f.tick(2500), None);
     assert_eq!(f.ack(0, 0, 1, 1100), None);
     assert_eq!(f.ack(1, 1, 1, 1200), None);
     assert_eq!(f.ack(0, 1, 1, 1300), None);
@@ -170,7 +180,7 @@ fn a_checkpoint_completes_when_every_subtask_acknowledged_and_names_every_operat
         }
     }
     // The next one is due one interval after the last trigger.
-    let next = f.coordinator.on_timer(f.at(2500), 2500).unwrap().unwrap();
+    let next = f.tick(2500).unwrap();
     assert_eq!(next.barrier.id, 2);
 }
 
@@ -190,7 +200,7 @@ fn finished_subtasks_stand_in_with_their_final_state_for_later_checkpoints() {
         .task_finished((0, 1), final_state, f.at(10), 10)
         .unwrap();
     assert!(none.is_empty());
-    let trigger = f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    let trigger = f.tick(1000).unwrap();
     assert_eq!(
         trigger.tasks,
         vec![(0, 0)],
@@ -223,7 +233,7 @@ fn finished_subtasks_stand_in_with_their_final_state_for_later_checkpoints() {
         }
     );
     // Checkpoint 2 uses sink subtask 1's final state.
-    let trigger = f.coordinator.on_timer(f.at(2000), 2000).unwrap().unwrap();
+    let trigger = f.tick(2000).unwrap();
     assert_eq!(trigger.barrier.id, 2);
     f.ack(0, 0, 2, 2001);
     assert_eq!(f.ack(1, 0, 2, 2002), Some(2));
@@ -240,13 +250,13 @@ fn timeouts_and_declines_count_against_the_tolerance() {
         c.timeout = Duration::from_millis(500);
         c.tolerable_failures = 1;
     });
-    f.coordinator.on_timer(f.at(1000), 1000).unwrap().unwrap();
+    f.tick(1000).unwrap();
     f.ack(0, 0, 1, 1100);
     assert_eq!(f.coordinator.next_wakeup(), f.at(1500));
     // Expired at 1500: the first failure is tolerated, and the next is triggered at 2000.
-    assert_eq!(f.coordinator.on_timer(f.at(1500), 1500).unwrap(), None);
+    assert_eq!(f.tick(1500), None);
     assert_eq!(f.coordinator.stats().failed, 1);
-    let trigger = f.coordinator.on_timer(f.at(2000), 2000).unwrap().unwrap();
+    let trigger = f.tick(2000).unwrap();
     assert_eq!(trigger.barrier.id, 2);
     // A late acknowledgement of the aborted checkpoint is ignored.
     assert_eq!(f.ack(0, 1, 1, 2001), None);
@@ -295,10 +305,7 @@ fn a_completed_checkpoint_resets_the_failure_count_and_retention_follows_the_set
             c.num_retained = 2;
         });
         for (id, at) in [(1u64, 1000u64), (2, 2000), (3, 3000)] {
-            f.coordinator
-                .on_timer(f.at(at), at as i64)
-                .unwrap()
-                .unwrap();
+            f.tick(at).unwrap();
             for (vertex, subtask) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                 f.ack(vertex, subtask, id, at + 1);
             }
@@ -306,7 +313,7 @@ fn a_completed_checkpoint_resets_the_failure_count_and_retention_follows_the_set
         assert_eq!(f.coordinator.stats().completed, 3);
         assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![2, 3]);
         // A checkpoint left pending is discarded whatever the setting.
-        f.coordinator.on_timer(f.at(4000), 4000).unwrap().unwrap();
+        f.tick(4000).unwrap();
         f.ack(0, 0, 4, 4001);
         f.coordinator.job_ended(end);
         let left = f.storage.completed_checkpoints().unwrap();
@@ -317,4 +324,39 @@ fn a_completed_checkpoint_resets_the_failure_count_and_retention_follows_the_set
         );
         assert!(f.storage.read_state(4, &format!("{}-0", f.ids[0])).is_err());
     }
+}
+
+#[test]
+fn once_every_subtask_finished_the_final_checkpoint_completes_at_its_trigger() {
+    let mut f = fixture(|c| c.min_pause = Duration::from_millis(5));
+    let finish = |f: &mut Fixture, task: (usize, u32), ids: &[usize], at: u64| {
+        let states = ids
+            .iter()
+            .map(|&i| (f.ids[i].clone(), vec![i as u8]))
+            .collect();
+        let state = FinishedTaskState {
+            last_barrier: 0,
+            states,
+        };
+        f.coordinator
+            .task_finished(task, state, f.at(at), at as i64)
+            .unwrap()
+    };
+    assert!(finish(&mut f, (0, 0), &[0, 1], 10).is_empty());
+    assert!(finish(&mut f, (0, 1), &[0, 1], 11).is_empty());
+    assert!(finish(&mut f, (1, 0), &[2], 12).is_empty());
+    assert!(finish(&mut f, (1, 1), &[2], 13).is_empty());
+    // Every subtask finished: the next checkpoint is due after the min pause rather than the
+    // interval, goes to no source, and completes from the final states as it is triggered.
+    let outcome = f.coordinator.on_timer(f.at(18), 18).unwrap();
+    let trigger = outcome.trigger.unwrap();
+    assert!(trigger.tasks.is_empty());
+    let completed = outcome.completed.expect("complete at once");
+    assert_eq!(completed.id, trigger.barrier.id);
+    let metadata = f.storage.read_metadata(completed.id).unwrap();
+    assert!(metadata
+        .operators
+        .iter()
+        .all(|o| o.subtasks.iter().all(|s| s.finished)));
+    assert_eq!(f.coordinator.take_aborted(), Vec::<u64>::new());
 }

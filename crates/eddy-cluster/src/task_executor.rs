@@ -33,6 +33,7 @@ pub(crate) enum TaskExecutorMessage {
     },
     CancelTask(SubtaskKey),
     TriggerCheckpoint(SubtaskKey, CheckpointBarrier),
+    NotifyCheckpoint(SubtaskKey, u64, bool),
     TaskEnded(SubtaskKey, TaskOutcome),
     Shutdown,
 }
@@ -65,6 +66,15 @@ impl TaskExecutorGateway {
                 restore,
             })
             .map_err(|_| ClusterError::ShutDown)
+    }
+
+    /// Tells a running subtask that a checkpoint completed (or was aborted).
+    pub fn notify_checkpoint(&self, key: SubtaskKey, checkpoint_id: u64, completed: bool) {
+        let _ = self.inbox.send(TaskExecutorMessage::NotifyCheckpoint(
+            key,
+            checkpoint_id,
+            completed,
+        ));
     }
 
     /// Injects a checkpoint barrier at a running source subtask.
@@ -153,6 +163,11 @@ fn run(
             TaskExecutorMessage::TriggerCheckpoint(key, barrier) => {
                 if let Some(task) = tasks.get(&key) {
                     task.handle.trigger_checkpoint(barrier);
+                }
+            }
+            TaskExecutorMessage::NotifyCheckpoint(key, checkpoint_id, completed) => {
+                if let Some(task) = tasks.get(&key) {
+                    task.handle.notify_checkpoint(checkpoint_id, completed);
                 }
             }
             TaskExecutorMessage::CancelTask(key) => {

@@ -20,6 +20,7 @@ mod side_output;
 mod sink;
 mod source;
 mod transform;
+pub mod two_phase_commit;
 mod watermarks;
 pub mod windowing;
 
@@ -41,6 +42,7 @@ pub use transform::{
     CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector, MapFunction,
     Partitioner, ProcessFunction, ReduceFunction,
 };
+pub use two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkFunction};
 pub use watermarks::{
     BoundedOutOfOrderness, IngestionTime, NoWatermarks, RecordTimestamps, TimestampAssigner,
     WatermarkGenerator, WatermarkOutput, WatermarkStrategy, WithIdleness,

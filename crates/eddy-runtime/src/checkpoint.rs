@@ -199,14 +199,24 @@ impl TaskCheckpoints {
         Ok(())
     }
 
+    /// Whether the job takes checkpoints.
+    pub(crate) fn enabled(&self) -> bool {
+        self.checkpointing.is_some()
+    }
+
+    /// The last barrier the task passed on (0: none).
+    pub(crate) fn last_barrier(&self) -> u64 {
+        self.last_barrier
+    }
+
     /// The task's input ended: takes its final snapshot and reports it, so that later
-    /// checkpoints use it.
+    /// checkpoints use it. `false` when the job does not checkpoint.
     pub(crate) fn finish(
         &mut self,
         take: impl FnOnce(&mut ChainSnapshot) -> Result<(), TaskError>,
-    ) -> Result<(), TaskError> {
+    ) -> Result<bool, TaskError> {
         let Some(checkpointing) = &self.checkpointing else {
-            return Ok(());
+            return Ok(false);
         };
         let mut snapshot = ChainSnapshot::final_state(self.last_barrier);
         take(&mut snapshot)?;
@@ -229,7 +239,7 @@ impl TaskCheckpoints {
                 states,
             },
         );
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -100,6 +100,8 @@ pub trait SourceDriver: Send {
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
+    /// A checkpoint completed or was aborted (see [`Output::notify_checkpoint`]).
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
     /// Closes the source and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -122,6 +124,8 @@ pub trait InputProcessor: Send {
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
+    /// A checkpoint completed or was aborted (see [`Output::notify_checkpoint`]).
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
     /// Closes the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -146,6 +150,8 @@ pub trait TwoInputOperator<I1, I2>: Send {
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// A checkpoint barrier: snapshot the chain (see [`Output::snapshot_state`]).
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
+    /// A checkpoint completed or was aborted (see [`Output::notify_checkpoint`]).
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
     /// Closes the operator and the chain.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -244,6 +250,9 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     }
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
         self.chain.snapshot_state(snapshot)
+    }
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.chain.notify_checkpoint(checkpoint_id, completed)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
@@ -430,6 +439,9 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
     }
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
         self.operator.snapshot_state(snapshot)
+    }
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.operator.notify_checkpoint(checkpoint_id, completed)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.operator.close()

@@ -40,6 +40,10 @@ pub enum Mail {
     Cancel,
     /// Inject this barrier (source tasks): snapshot the chain and pass the barrier on.
     TriggerCheckpoint(CheckpointBarrier),
+    /// Checkpoint n completed: tell the functions (sinks commit what they pre-committed).
+    CheckpointComplete(u64),
+    /// Checkpoint n was aborted: tell the functions.
+    CheckpointAborted(u64),
 }
 
 /// What the task takes out of its inbox.

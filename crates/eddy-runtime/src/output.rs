@@ -43,6 +43,11 @@ pub trait Output<T>: Send {
     /// records, then the barrier into every channel).
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
 
+    /// Checkpoint `checkpoint_id` completed (`completed`) or was aborted: the operators' functions
+    /// are told, here and downstream in the chain (network writers end the call: every task
+    /// is told on its own).
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
+
     /// Releases resources, here and downstream. Called once, also after failures.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -125,6 +130,12 @@ impl<T: Data> Output<T> for FanOut<T> {
         self.outputs
             .iter_mut()
             .try_for_each(|o| o.snapshot_state(snapshot))
+    }
+
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.outputs
+            .iter_mut()
+            .try_for_each(|o| o.notify_checkpoint(checkpoint_id, completed))
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

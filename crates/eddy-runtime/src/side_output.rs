@@ -38,6 +38,8 @@ pub trait SideSink: Send {
     fn on_timer(&mut self, now: Instant) -> Result<(), TaskError>;
     /// Passes a checkpoint barrier on.
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
+    /// Passes a checkpoint notification on.
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
     /// Closes the consumers.
     fn close(&mut self) -> Result<(), TaskError>;
 }
@@ -75,6 +77,9 @@ impl<X: Data> SideSink for TypedSideSink<X> {
     }
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
         self.output.snapshot_state(snapshot)
+    }
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.output.notify_checkpoint(checkpoint_id, completed)
     }
     fn close(&mut self) -> Result<(), TaskError> {
         self.output.close()
@@ -161,6 +166,17 @@ impl SideChannels {
         self.sinks
             .iter_mut()
             .try_for_each(|s| s.snapshot_state(snapshot))
+    }
+
+    /// Passes a checkpoint notification to every consumer.
+    pub fn notify_checkpoint(
+        &mut self,
+        checkpoint_id: u64,
+        completed: bool,
+    ) -> Result<(), TaskError> {
+        self.sinks
+            .iter_mut()
+            .try_for_each(|s| s.notify_checkpoint(checkpoint_id, completed))
     }
 
     /// Closes every consumer, even after one fails; the first failure is returned.

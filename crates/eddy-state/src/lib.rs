@@ -40,11 +40,26 @@ macro_rules! checkpointed {
         }
         /// Called when a checkpoint snapshots the operator: write everything this function
         /// needs to resume into `store` (e.g. `store.list_state(&d)?.update(buffer)`); the
-        /// store's contents then go into the snapshot. Checkpoints arrive in M1.4.
+        /// store's contents then go into the snapshot.
         fn snapshot_state(
             &mut self,
             _ctx: &$crate::FunctionSnapshotContext,
             _store: &mut $crate::OperatorStateStore,
+        ) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+        /// Checkpoint `checkpoint_id` is complete: everything this function snapshotted for
+        /// it is durable (Flink's `CheckpointListener`); e.g. commit what was pre-committed.
+        fn notify_checkpoint_complete(
+            &mut self,
+            _checkpoint_id: u64,
+        ) -> $crate::__macro_support::FnResult<()> {
+            Ok(())
+        }
+        /// Checkpoint `checkpoint_id` was aborted: it will never complete.
+        fn notify_checkpoint_aborted(
+            &mut self,
+            _checkpoint_id: u64,
         ) -> $crate::__macro_support::FnResult<()> {
             Ok(())
         }

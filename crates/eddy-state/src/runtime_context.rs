@@ -23,6 +23,9 @@ pub struct RuntimeContext {
     pub max_parallelism: u32,
     /// How many times this subtask has been restarted before (0 on the first run).
     pub attempt_number: u32,
+    /// Whether the job takes checkpoints (Flink's `isCheckpointingEnabled`): transactional
+    /// sinks commit on completed checkpoints then, and at the end of their input otherwise.
+    pub checkpointing: bool,
     /// The keyed state of a function applied to a keyed stream (`None` elsewhere).
     pub keyed_state: Option<ErasedKeyedStateStore>,
 }
@@ -53,6 +56,7 @@ impl RuntimeContext {
             parallelism,
             max_parallelism: eddy_core::keygroup::default_max_parallelism(parallelism),
             attempt_number: 0,
+            checkpointing: false,
             keyed_state: None,
         }
     }

@@ -16,6 +16,9 @@ use super::{JobMasterGateway, JobMasterMessage};
 use crate::job::JobStatus;
 use crate::task_executor::{SubtaskKey, TaskExecutorGateway};
 
+/// Checkpoints the running subtasks are to be told about: (id, completed).
+pub(super) type Notifications = Vec<(u64, bool)>;
+
 /// Milliseconds since the epoch (barrier and metadata timestamps).
 fn wall_millis() -> i64 {
     SystemTime::now()
@@ -63,46 +66,75 @@ impl JobCheckpointing {
     pub fn on_timer(
         &mut self,
         tasks: impl Fn(TaskId) -> Option<(SubtaskKey, TaskExecutorGateway)>,
-    ) -> Result<(), String> {
-        let trigger = self
+    ) -> Result<Notifications, String> {
+        let outcome = self
             .coordinator
             .on_timer(Instant::now(), wall_millis())
             .map_err(|e| e.to_string())?;
-        if let Some(trigger) = trigger {
+        if let Some(trigger) = outcome.trigger {
             for task in trigger.tasks {
                 if let Some((key, gateway)) = tasks(task) {
                     gateway.trigger_checkpoint(key, trigger.barrier);
                 }
             }
         }
-        Ok(())
+        Ok(self.notifications(outcome.completed))
     }
 
     /// A subtask's acknowledgement.
-    pub fn acknowledge(&mut self, ack: TaskAcknowledgement) -> Result<(), String> {
+    pub fn acknowledge(&mut self, ack: TaskAcknowledgement) -> Result<Notifications, String> {
         let completed = self
             .coordinator
             .acknowledge(ack, Instant::now(), wall_millis())
             .map_err(|e| e.to_string())?;
-        completed.iter().for_each(log_completed);
-        Ok(())
+        Ok(self.notifications(completed))
     }
 
     /// A subtask could not take its part.
-    pub fn decline(&mut self, task: TaskId, checkpoint: u64, reason: &str) -> Result<(), String> {
+    pub fn decline(
+        &mut self,
+        task: TaskId,
+        checkpoint: u64,
+        reason: &str,
+    ) -> Result<Notifications, String> {
         self.coordinator
             .decline(task, checkpoint, reason)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(self.notifications(None))
     }
 
     /// A subtask finished with its final state.
-    pub fn task_finished(&mut self, task: TaskId, state: FinishedTaskState) -> Result<(), String> {
+    pub fn task_finished(
+        &mut self,
+        task: TaskId,
+        state: FinishedTaskState,
+    ) -> Result<Notifications, String> {
         let completed = self
             .coordinator
             .task_finished(task, state, Instant::now(), wall_millis())
             .map_err(|e| e.to_string())?;
-        completed.iter().for_each(log_completed);
-        Ok(())
+        let mut notifications = self.notifications(None);
+        notifications.extend(completed.iter().map(|c| {
+            log_completed(c);
+            (c.id, true)
+        }));
+        Ok(notifications)
+    }
+
+    /// What the running subtasks are to be told: the checkpoints aborted meanwhile, then
+    /// `completed`.
+    fn notifications(&mut self, completed: Option<CompletedCheckpoint>) -> Notifications {
+        let mut notifications: Notifications = self
+            .coordinator
+            .take_aborted()
+            .into_iter()
+            .map(|id| (id, false))
+            .collect();
+        if let Some(checkpoint) = completed {
+            log_completed(&checkpoint);
+            notifications.push((checkpoint.id, true));
+        }
+        notifications
     }
 
     /// Subtasks restart (`restarted` tells which): pending checkpoints are dropped.

@@ -18,7 +18,7 @@ use eddy_runtime::network::LocalNetwork;
 use eddy_runtime::restore::JobRestoreState;
 use eddy_runtime::task::{TaskDescriptor, TaskOutcome};
 
-use checkpointing::JobCheckpointing;
+use checkpointing::{JobCheckpointing, Notifications};
 use failover::{Failover, PendingRestart};
 
 use crate::dispatcher::DispatcherMessage;
@@ -215,16 +215,30 @@ impl JobMaster {
         }
     }
 
-    /// Runs a checkpoint step while the job runs; its error fails the job.
+    /// Runs a checkpoint step while the job runs and tells the running subtasks about the
+    /// checkpoints it completed or aborted; its error fails the job.
     fn with_checkpointing(
         &mut self,
-        step: impl FnOnce(&mut JobCheckpointing) -> Result<(), String>,
+        step: impl FnOnce(&mut JobCheckpointing) -> Result<Notifications, String>,
     ) {
         if self.status != JobStatus::Running {
             return;
         }
-        if let Some(Err(message)) = self.checkpointing.as_mut().map(step) {
-            self.fail(message);
+        match self.checkpointing.as_mut().map(step) {
+            Some(Ok(notifications)) => self.notify_running(&notifications),
+            Some(Err(message)) => self.fail(message),
+            None => {}
+        }
+    }
+
+    /// Tells every running subtask which checkpoints completed or were aborted.
+    fn notify_running(&self, notifications: &Notifications) {
+        for &(checkpoint, completed) in notifications {
+            for key in &self.running {
+                if let Some(gateway) = self.deployed_to.get(key) {
+                    gateway.notify_checkpoint(*key, checkpoint, completed);
+                }
+            }
         }
     }
 
@@ -241,10 +255,11 @@ impl JobMaster {
         };
         let result = match &mut self.checkpointing {
             Some(checkpointing) => checkpointing.on_timer(lookup),
-            None => Ok(()),
+            None => return,
         };
-        if let Err(message) = result {
-            self.fail(message);
+        match result {
+            Ok(notifications) => self.notify_running(&notifications),
+            Err(message) => self.fail(message),
         }
     }
 

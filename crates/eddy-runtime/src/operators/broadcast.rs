@@ -64,6 +64,14 @@ where
         self.function.snapshot_state(ctx, store)
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+        if completed {
+            self.function.notify_checkpoint_complete(checkpoint_id)
+        } else {
+            self.function.notify_checkpoint_aborted(checkpoint_id)
+        }
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.function.open(ctx)
     }
@@ -222,6 +230,14 @@ where
     ) -> FnResult<()> {
         self.broadcast.snapshot_into(store)?;
         self.function.snapshot_state(ctx, store)
+    }
+
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+        if completed {
+            self.function.notify_checkpoint_complete(checkpoint_id)
+        } else {
+            self.function.notify_checkpoint_aborted(checkpoint_id)
+        }
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

@@ -36,6 +36,10 @@ pub trait TwoInputLogic<I1, I2, O>: Send {
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
     }
+    /// Checkpoint `checkpoint_id` completed (or, `completed` false, was aborted).
+    fn notify_checkpoint(&mut self, _checkpoint_id: u64, _completed: bool) -> FnResult<()> {
+        Ok(())
+    }
     /// Keyed operators: their keyed state and timers in the backend-independent snapshot
     /// format (`None`: the operator keeps no keyed state).
     fn snapshot_keyed_state(
@@ -261,6 +265,15 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         )?;
         self.sides.snapshot_state(snapshot)?;
         self.next.snapshot_state(snapshot)
+    }
+
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        let logic = &mut self.logic;
+        call_user(&self.name, || {
+            logic.notify_checkpoint(checkpoint_id, completed)
+        })?;
+        self.sides.notify_checkpoint(checkpoint_id, completed)?;
+        self.next.notify_checkpoint(checkpoint_id, completed)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

@@ -49,6 +49,10 @@ where
         either!(self, logic => logic.open(ctx))
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+        either!(self, logic => logic.notify_checkpoint(checkpoint_id, completed))
+    }
+
     fn snapshot_keyed_state(
         &mut self,
         ctx: &RuntimeContext,

@@ -32,6 +32,8 @@ pub trait PerElement<I, O>: Send {
     ) -> FnResult<()>;
     /// The function's `open`.
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()>;
+    /// The function's `notify_checkpoint_complete` or `notify_checkpoint_aborted`.
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()>;
     /// Processes one element.
     fn call(&mut self, value: I, out: &mut Collector<'_, O>) -> FnResult<()>;
     /// The function's `close`.
@@ -56,6 +58,13 @@ macro_rules! forward_lifecycle {
         }
         fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
             self.0.open(ctx)
+        }
+        fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+            if completed {
+                self.0.notify_checkpoint_complete(checkpoint_id)
+            } else {
+                self.0.notify_checkpoint_aborted(checkpoint_id)
+            }
         }
         fn close(&mut self) -> FnResult<()> {
             self.0.close()
@@ -141,6 +150,10 @@ where
         store: &mut OperatorStateStore,
     ) -> FnResult<()> {
         self.function.snapshot_state(ctx, store)
+    }
+
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+        self.function.notify_checkpoint(checkpoint_id, completed)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

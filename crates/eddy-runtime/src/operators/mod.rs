@@ -20,6 +20,17 @@ macro_rules! forward_checkpointed {
         ) -> eddy_core::FnResult<()> {
             self.$field.snapshot_state(ctx, store)
         }
+        fn notify_checkpoint(
+            &mut self,
+            checkpoint_id: u64,
+            completed: bool,
+        ) -> eddy_core::FnResult<()> {
+            if completed {
+                self.$field.notify_checkpoint_complete(checkpoint_id)
+            } else {
+                self.$field.notify_checkpoint_aborted(checkpoint_id)
+            }
+        }
     };
 }
 
@@ -115,6 +126,11 @@ pub trait OneInputLogic<I, O>: Send {
     }
     /// Called once before the first batch.
     fn open(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
+        Ok(())
+    }
+    /// Checkpoint `checkpoint_id` completed (or, `completed` false, was aborted): the
+    /// functions' `notify_checkpoint_complete` / `notify_checkpoint_aborted`.
+    fn notify_checkpoint(&mut self, _checkpoint_id: u64, _completed: bool) -> FnResult<()> {
         Ok(())
     }
     /// Keyed operators: their keyed state and timers in the backend-independent snapshot
@@ -314,6 +330,15 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         )?;
         self.sides.snapshot_state(snapshot)?;
         self.next.snapshot_state(snapshot)
+    }
+
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        let logic = &mut self.logic;
+        call_user(&self.name, || {
+            logic.notify_checkpoint(checkpoint_id, completed)
+        })?;
+        self.sides.notify_checkpoint(checkpoint_id, completed)?;
+        self.next.notify_checkpoint(checkpoint_id, completed)
     }
 
     fn close(&mut self) -> Result<(), TaskError> {

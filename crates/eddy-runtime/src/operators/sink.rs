@@ -80,6 +80,17 @@ impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
         )
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        let sink = &mut self.sink;
+        call_user(&self.name, || {
+            if completed {
+                sink.notify_checkpoint_complete(checkpoint_id)
+            } else {
+                sink.notify_checkpoint_aborted(checkpoint_id)
+            }
+        })
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         let sink = &mut self.sink;
         call_user(&self.name, || sink.close())

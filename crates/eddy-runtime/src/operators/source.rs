@@ -88,6 +88,18 @@ impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
         self.next.snapshot_state(snapshot)
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        let source = &mut self.source;
+        call_user(&self.name, || {
+            if completed {
+                source.notify_checkpoint_complete(checkpoint_id)
+            } else {
+                source.notify_checkpoint_aborted(checkpoint_id)
+            }
+        })?;
+        self.next.notify_checkpoint(checkpoint_id, completed)
+    }
+
     fn close(&mut self) -> Result<(), TaskError> {
         let source = &mut self.source;
         let own = call_user(&self.name, || source.close());

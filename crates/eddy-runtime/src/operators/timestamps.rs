@@ -150,6 +150,10 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
         self.next.on_timer(now)
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.next.notify_checkpoint(checkpoint_id, completed)
+    }
+
     /// The watermark generator keeps no state (as in Flink): after a restore it starts over.
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
         self.next.snapshot_state(snapshot)

@@ -34,6 +34,8 @@ pub struct ChainBuilder<'a> {
     pub(crate) network: &'a LocalNetwork,
     pub(crate) cancelled: &'a Arc<AtomicBool>,
     pub(crate) clock: ProcessingTimeService,
+    /// Whether the job takes checkpoints.
+    pub(crate) checkpointing: bool,
     /// The checkpoint the job restores from, if any.
     pub(crate) restore: Option<&'a JobRestoreState>,
 }
@@ -73,6 +75,7 @@ impl ChainBuilder<'_> {
                 parallelism: stream_node.parallelism,
                 max_parallelism: stream_node.max_parallelism,
                 attempt_number: d.attempt_number,
+                checkpointing: self.checkpointing,
                 keyed_state: None,
             },
             settings: {

@@ -22,7 +22,7 @@ pub use valve::{ValveChange, WatermarkValve};
 
 use alignment::{AlignmentStep, BarrierAligner};
 
-use crate::checkpoint::{TaskCheckpointing, TaskCheckpoints};
+use crate::checkpoint::{ChainSnapshot, TaskCheckpointing, TaskCheckpoints};
 use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
 use crate::inbox::{ChannelEvent, InboxItem, Mail, TaskInbox};
@@ -81,6 +81,15 @@ impl TaskHandle {
     /// Injects checkpoint barrier `barrier` (source subtasks).
     pub fn trigger_checkpoint(&self, barrier: CheckpointBarrier) {
         self.inbox.post(Mail::TriggerCheckpoint(barrier));
+    }
+
+    /// Tells the subtask that checkpoint `checkpoint_id` completed (or was aborted).
+    pub fn notify_checkpoint(&self, checkpoint_id: u64, completed: bool) {
+        self.inbox.post(if completed {
+            Mail::CheckpointComplete(checkpoint_id)
+        } else {
+            Mail::CheckpointAborted(checkpoint_id)
+        });
     }
 
     /// Waits for the subtask's thread to end.
@@ -177,6 +186,7 @@ impl RunningTask<'_> {
             network,
             cancelled: self.cancelled,
             clock: clock.clone(),
+            checkpointing: self.checkpoints.enabled(),
             restore,
         }
         .build()?;
@@ -185,28 +195,68 @@ impl RunningTask<'_> {
             ChainHead::Source(mut driver) => {
                 let result = driver.open().and_then(|()| {
                     self.source_loop(driver.as_mut(), ticker)?;
-                    self.checkpoints.finish(|s| driver.snapshot_state(s))
+                    self.finish(driver.as_mut())
                 });
                 finish_with_close(result, driver.close())
             }
             ChainHead::Input(mut processor) => {
                 let result = processor.open().and_then(|()| {
                     self.input_loop(processor.as_mut(), ticker)?;
-                    self.checkpoints.finish(|s| processor.snapshot_state(s))
+                    self.finish(processor.as_mut())
                 });
                 finish_with_close(result, processor.close())
             }
         }
     }
 
-    /// Passes barrier `barrier` through the chain (`take` starts the walk at the head) and
-    /// hands the snapshot to its asynchronous part.
-    fn checkpoint(
-        &mut self,
-        barrier: CheckpointBarrier,
-        take: impl FnOnce(&mut crate::checkpoint::ChainSnapshot) -> Result<(), TaskError>,
-    ) -> Result<(), TaskError> {
-        self.checkpoints.checkpoint(barrier, take)
+    /// The input has ended. With checkpointing, the task reports its final state and stays
+    /// until a checkpoint holding that state completes, so that what its functions commit on
+    /// completion (transactional sinks) is covered by a checkpoint.
+    fn finish<H: ChainHeadOps + ?Sized>(&mut self, head: &mut H) -> Result<(), TaskError> {
+        if !self.checkpoints.finish(|s| head.snapshot(s))? {
+            return Ok(());
+        }
+        let last_barrier = self.checkpoints.last_barrier();
+        loop {
+            match self.inbox.wait_mail(IDLE_WAIT) {
+                Some(Mail::CheckpointComplete(id)) => {
+                    head.notify(id, true)?;
+                    if id > last_barrier {
+                        return Ok(());
+                    }
+                }
+                Some(Mail::CheckpointAborted(id)) => head.notify(id, false)?,
+                Some(Mail::Cancel) => return Err(TaskError::Canceled),
+                // The task passes no more barriers.
+                Some(Mail::TriggerCheckpoint(_)) => {}
+                None if self.cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
+                None => {}
+            }
+        }
+    }
+}
+
+/// What the task loop needs of its chain's head for checkpoints.
+trait ChainHeadOps {
+    fn snapshot(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError>;
+    fn notify(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError>;
+}
+
+impl ChainHeadOps for dyn SourceDriver + '_ {
+    fn snapshot(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.snapshot_state(snapshot)
+    }
+    fn notify(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.notify_checkpoint(checkpoint_id, completed)
+    }
+}
+
+impl ChainHeadOps for dyn InputProcessor + '_ {
+    fn snapshot(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+        self.snapshot_state(snapshot)
+    }
+    fn notify(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
+        self.notify_checkpoint(checkpoint_id, completed)
     }
 }
 
@@ -262,14 +312,18 @@ impl Ticker {
 
 impl RunningTask<'_> {
     /// Handles a mail; `Err` ends the task.
-    fn on_mail(
+    fn on_mail<H: ChainHeadOps + ?Sized>(
         &mut self,
         mail: Mail,
-        take: impl FnOnce(&mut crate::checkpoint::ChainSnapshot) -> Result<(), TaskError>,
+        head: &mut H,
     ) -> Result<(), TaskError> {
         match mail {
             Mail::Cancel => Err(TaskError::Canceled),
-            Mail::TriggerCheckpoint(barrier) => self.checkpoint(barrier, take),
+            Mail::TriggerCheckpoint(barrier) => {
+                self.checkpoints.checkpoint(barrier, |s| head.snapshot(s))
+            }
+            Mail::CheckpointComplete(id) => head.notify(id, true),
+            Mail::CheckpointAborted(id) => head.notify(id, false),
         }
     }
 
@@ -287,7 +341,7 @@ impl RunningTask<'_> {
             // Between two polls the source's position matches what it emitted: the place
             // for a barrier.
             if let Some(mail) = self.inbox.try_mail() {
-                self.on_mail(mail, |s| driver.snapshot_state(s))?;
+                self.on_mail(mail, driver)?;
             }
             match driver.poll()? {
                 SourceStatus::MoreAvailable => {
@@ -301,7 +355,7 @@ impl RunningTask<'_> {
                     last_flush = Instant::now();
                     let wait = ticker.wait_limit(wait.min(settings.buffer_timeout));
                     if let Some(mail) = self.inbox.wait_mail(wait) {
-                        self.on_mail(mail, |s| driver.snapshot_state(s))?;
+                        self.on_mail(mail, driver)?;
                     }
                 }
                 SourceStatus::Finished => return driver.finish(),
@@ -320,7 +374,8 @@ impl RunningTask<'_> {
         step: AlignmentStep,
     ) -> Result<(), TaskError> {
         if let Some(barrier) = step.ready {
-            self.checkpoint(barrier, |s| processor.snapshot_state(s))?;
+            self.checkpoints
+                .checkpoint(barrier, |s| processor.snapshot_state(s))?;
         }
         if step.release_all {
             self.inbox.unblock_all();
@@ -384,7 +439,7 @@ impl RunningTask<'_> {
                 }
             };
             match item {
-                InboxItem::Mail(mail) => self.on_mail(mail, |s| processor.snapshot_state(s))?,
+                InboxItem::Mail(mail) => self.on_mail(mail, processor)?,
                 InboxItem::Event(channel, event) => {
                     let (input, local) = channels[channel];
                     let valve = &mut valves[usize::from(input)];

@@ -79,6 +79,14 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
         self.0.send_pending()
     }
 
+    fn notify_checkpoint(
+        &mut self,
+        _checkpoint_id: u64,
+        _completed: bool,
+    ) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
         if snapshot.is_final() {
             return Ok(());

@@ -60,6 +60,10 @@ pub trait WindowContents<T, K, W: Window, O>: Clone + Send + 'static {
         ctx: &FunctionSnapshotContext,
         store: &mut OperatorStateStore,
     ) -> FnResult<()>;
+    /// A checkpoint completed: the functions' `notify_checkpoint_complete`.
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()>;
+    /// A checkpoint was aborted: the functions' `notify_checkpoint_aborted`.
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> FnResult<()>;
     /// Called once per subtask before the first element.
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()>;
     /// Called once at the end.
@@ -181,6 +185,16 @@ where
     ) -> FnResult<()> {
         self.aggregate.snapshot_state(ctx, store)?;
         self.process.snapshot_state(ctx, store)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.aggregate.notify_checkpoint_complete(checkpoint_id)?;
+        self.process.notify_checkpoint_complete(checkpoint_id)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.aggregate.notify_checkpoint_aborted(checkpoint_id)?;
+        self.process.notify_checkpoint_aborted(checkpoint_id)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
@@ -310,6 +324,14 @@ where
         self.process.snapshot_state(ctx, store)
     }
 
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.process.notify_checkpoint_complete(checkpoint_id)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.process.notify_checkpoint_aborted(checkpoint_id)
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.process.open(ctx)
     }
@@ -390,6 +412,16 @@ where
     ) -> FnResult<()> {
         self.aggregate.snapshot_state(ctx, store)?;
         self.process.snapshot_state(ctx, store)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.aggregate.notify_checkpoint_complete(checkpoint_id)?;
+        self.process.notify_checkpoint_complete(checkpoint_id)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.aggregate.notify_checkpoint_aborted(checkpoint_id)?;
+        self.process.notify_checkpoint_aborted(checkpoint_id)
     }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {

@@ -488,6 +488,14 @@ where
         self.spec.contents.snapshot_state(ctx, store)
     }
 
+    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> FnResult<()> {
+        if completed {
+            self.spec.contents.notify_checkpoint_complete(checkpoint_id)
+        } else {
+            self.spec.contents.notify_checkpoint_aborted(checkpoint_id)
+        }
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;
         self.timers
