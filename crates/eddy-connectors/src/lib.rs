@@ -14,6 +14,8 @@
 //!
 //! * [`PrintSink`]: one line per element on stdout or stderr (`print`, `printToErr`).
 //! * [`TextFileSink`]: one line per element into files (`writeAsText`).
+//! * [`FileSink`]: exactly-once part files, bucketed and rolled, committed on checkpoints
+//!   (`FileSink.forRowFormat`).
 //! * [`SocketSink`]: serialized elements to a TCP server (`writeToSocket`).
 //! * [`DiscardingSink`]: drops everything.
 //!
@@ -57,6 +59,7 @@ macro_rules! split_state_hooks {
 
 pub mod collection;
 pub mod discard;
+pub mod file_sink;
 pub mod generator;
 mod net;
 pub mod print;
@@ -72,6 +75,7 @@ mod testing;
 
 pub use collection::CollectionSource;
 pub use discard::DiscardingSink;
+pub use file_sink::{DefaultRollingPolicy, FileSink};
 pub use generator::GeneratorSource;
 pub use print::PrintSink;
 pub use sequence::NumberSequenceSource;

@@ -36,8 +36,9 @@ pub trait TwoPhaseCommitSink<T>: Clone + Send + 'static {
         Ok(())
     }
 
-    /// After a restore, once the restored transactions are committed again and before the
-    /// first new one begins: remove what the failed run wrote after its last checkpoint.
+    /// After a restore or a restart (`ctx.attempt_number > 0`), once the restored transactions
+    /// are committed again and before the first new one begins: remove what the failed run
+    /// wrote after its last checkpoint.
     fn recovered(&mut self, _ctx: &RuntimeContext) -> FnResult<()> {
         Ok(())
     }
@@ -81,6 +82,8 @@ pub struct TwoPhaseCommitSinkFunction<S: TwoPhaseCommitSink<T>, T> {
     current: Option<S::Transaction>,
     pending: Vec<(u64, S::Transaction)>,
     restored: Vec<(u64, S::Transaction)>,
+    /// Restored from a snapshot.
+    recovering: bool,
     last_checkpoint: u64,
     checkpointing: bool,
     _input: std::marker::PhantomData<fn(T)>,
@@ -95,6 +98,7 @@ impl<S: TwoPhaseCommitSink<T>, T> TwoPhaseCommitSinkFunction<S, T> {
             current: None,
             pending: Vec::new(),
             restored: Vec::new(),
+            recovering: false,
             last_checkpoint: 0,
             checkpointing: false,
             _input: std::marker::PhantomData,
@@ -114,9 +118,9 @@ impl<S: TwoPhaseCommitSink<T>, T> TwoPhaseCommitSinkFunction<S, T> {
 
 impl<S: TwoPhaseCommitSink<T>, T: Data> SinkFunction<T> for TwoPhaseCommitSinkFunction<S, T> {
     fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
-        let restored = ctx.is_restored();
+        self.recovering = ctx.is_restored();
         let list = ctx.operator_state_store().union_list_state(&self.state)?;
-        if restored {
+        if self.recovering {
             self.restored = list.get()?;
         }
         Ok(())
@@ -128,7 +132,9 @@ impl<S: TwoPhaseCommitSink<T>, T: Data> SinkFunction<T> for TwoPhaseCommitSinkFu
         for (_, transaction) in std::mem::take(&mut self.restored) {
             self.sink.commit(transaction)?;
         }
-        self.sink.recovered(ctx)?;
+        if self.recovering || ctx.attempt_number > 0 {
+            self.sink.recovered(ctx)?;
+        }
         self.current = Some(self.sink.begin_transaction()?);
         Ok(())
     }
