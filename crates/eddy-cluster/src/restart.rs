@@ -215,7 +215,8 @@ pub enum RestartStrategy {
 
 impl RestartStrategy {
     /// The strategy `config` chooses; unset, Flink's default: fixed-delay with unlimited
-    /// attempts every second when `checkpointing`, none otherwise.
+    /// attempts (`restart-strategy.fixed-delay.delay` apart, 1 s by default) when
+    /// `checkpointing`, none otherwise.
     pub fn from_configuration(
         config: &Configuration,
         checkpointing: bool,
@@ -223,7 +224,7 @@ impl RestartStrategy {
         Ok(match config.get(&RESTART_STRATEGY)? {
             RestartStrategyType::Default if checkpointing => RestartStrategy::FixedDelay {
                 attempts: i32::MAX as u32,
-                delay: FIXED_DELAY_DELAY.default,
+                delay: config.get(&FIXED_DELAY_DELAY)?,
             },
             RestartStrategyType::Default | RestartStrategyType::None => RestartStrategy::None,
             RestartStrategyType::FixedDelay => RestartStrategy::FixedDelay {

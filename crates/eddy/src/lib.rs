@@ -14,4 +14,7 @@ pub enum ProgramError {
     /// The job could not be built, or it failed.
     #[error(transparent)]
     Job(#[from] eddy_api::JobError),
+    /// The job ran, but its output is wrong (test programs that check their output).
+    #[error("the job's output is wrong: {0}")]
+    Check(String),
 }

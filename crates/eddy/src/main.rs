@@ -26,7 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a job on the embedded mini-cluster: `eddy run <job> [job args…] [-p N] [-D key=value]…`
+    /// Runs a job on the embedded mini-cluster: `eddy run [-s PATH] <job> [job args…] [-p N]
+    /// [-D key=value]…`
     Run(JobArgs),
     /// Prints a job's execution plan as JSON without running it.
     Info(JobArgs),
@@ -48,6 +49,10 @@ struct JobArgs {
     /// A configuration override, e.g. `-D taskmanager.numberOfTaskSlots=2` (repeatable).
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     dynamic_properties: Vec<String>,
+    /// Start from a retained checkpoint: a `chk-<n>` folder, or a job's checkpoint folder
+    /// (its latest completed checkpoint).
+    #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
+    restore_path: Option<String>,
     /// The job (see `eddy examples`).
     job: String,
     /// The job's arguments; `-p` and `-D` may also appear here.
@@ -121,6 +126,7 @@ fn prepare(
     JobArgs {
         parallelism,
         dynamic_properties,
+        restore_path,
         job,
         args,
     }: JobArgs,
@@ -135,6 +141,7 @@ fn prepare(
     let mut options = ClientOptions {
         parallelism,
         dynamic_properties,
+        restore_path,
     };
     if options.parallelism == Some(0) {
         anyhow::bail!("invalid parallelism '0': expected a whole number of at least 1");

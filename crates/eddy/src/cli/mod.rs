@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use eddy_api::checkpoint::config::STATE_RECOVERY_PATH;
 use eddy_api::environment::context::{
     clear_client_context, set_client_context, ClientContext, ClientMode,
 };
@@ -21,10 +22,13 @@ pub struct ClientOptions {
     pub parallelism: Option<u32>,
     /// `-D key=value` overrides.
     pub dynamic_properties: Vec<String>,
+    /// `-s`: the checkpoint to start from.
+    pub restore_path: Option<String>,
 }
 
-/// Separates the client's own options (`-p N`, `--parallelism N`, `-D k=v`, `-Dk=v`) from the
-/// job's arguments, wherever they stand after the job name.
+/// Separates the client's own options (`-p N`, `--parallelism N`, `-D k=v`, `-Dk=v`,
+/// `-s PATH`, `--fromSavepoint PATH`) from the job's arguments, wherever they stand after the
+/// job name.
 pub fn split_client_options(
     args: &[String],
     options: &mut ClientOptions,
@@ -44,6 +48,12 @@ pub fn split_client_options(
                     .next()
                     .ok_or("-D needs key=value, e.g. -D parallelism.default=4")?;
                 options.dynamic_properties.push(value.clone());
+            }
+            "-s" | "--fromSavepoint" => {
+                let value = iter.next().ok_or_else(|| {
+                    format!("{arg} needs a checkpoint folder, e.g. {arg} /tmp/checkpoints/<job-id>")
+                })?;
+                options.restore_path = Some(value.clone());
             }
             other if other.starts_with("-D") && other.len() > 2 => {
                 options.dynamic_properties.push(other[2..].to_string());
@@ -76,6 +86,9 @@ pub fn load_configuration(options: &ClientOptions) -> Result<Configuration, JobE
     config.apply_dynamic_properties(&options.dynamic_properties)?;
     if let Some(p) = options.parallelism {
         config.set(&PARALLELISM_DEFAULT, p);
+    }
+    if let Some(path) = &options.restore_path {
+        config.set(&STATE_RECOVERY_PATH, path.clone().into());
     }
     config.get(&PARALLELISM_DEFAULT)?;
     Ok(config)

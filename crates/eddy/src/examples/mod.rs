@@ -3,6 +3,7 @@
 
 mod broadcast_rules;
 mod numbers;
+mod sequence_check;
 mod socket_window_wordcount;
 mod temperature_alert;
 mod window_aggregate;
@@ -18,6 +19,7 @@ pub use broadcast_rules::{
     RuleVersions, BROADCAST_RULES_USAGE,
 };
 pub use numbers::numbers;
+pub use sequence_check::{sequence_check, verify_sequence_output, SEQUENCE_CHECK_USAGE};
 pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
 pub use temperature_alert::{
     parse_reading, temperature_alert, Reading, TemperatureChangeAlert, TEMPERATURE_ALERT_USAGE,
@@ -62,6 +64,14 @@ pub const EXAMPLES: &[Example] = &[
             "Prints generated numbers at a fixed rate; unbounded unless --count (Ctrl-C stops it).",
         usage: "[--rate R] [--count N]",
         main: numbers,
+    },
+    Example {
+        name: "sequence-check",
+        description: "Checks exactly-once end to end: per-key sequence numbers through keyed \
+             state into the exactly-once file sink, with an optional injected failure; verifies \
+             its own output.",
+        usage: SEQUENCE_CHECK_USAGE,
+        main: sequence_check,
     },
     Example {
         name: "window-aggregate",
