@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use eddy_checkpoint::CheckpointStats;
+
 use eddy_cluster::{DispatcherGateway, JobStatus, MiniCluster};
 use eddy_core::ids::JobId;
 
@@ -15,6 +17,10 @@ pub struct JobExecutionResult {
     pub job_id: JobId,
     /// Its runtime, from submission to the end.
     pub net_runtime: Duration,
+    /// Its checkpoints, when it took any.
+    pub checkpoints: Option<CheckpointStats>,
+    /// Per restart after a failure: from the failure to the restarted subtasks' deployment.
+    pub recoveries: Vec<Duration>,
 }
 
 /// A handle on a submitted job (`execute_async`).
@@ -61,6 +67,8 @@ impl JobClient {
             JobStatus::Finished => Ok(JobExecutionResult {
                 job_id: self.job_id,
                 net_runtime: result.runtime,
+                checkpoints: result.checkpoints,
+                recoveries: result.recoveries,
             }),
             JobStatus::Canceled => Err(JobError::Canceled {
                 job_id: self.job_id,

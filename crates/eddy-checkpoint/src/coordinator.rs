@@ -104,6 +104,8 @@ pub struct TaskAcknowledgement {
     pub checkpoint_id: u64,
     /// Its operators' states: (operator id, where the state is), one per chained operator.
     pub states: Vec<(String, SubtaskStateHandle)>,
+    /// How long the subtask's synchronous part took (its processing paused meanwhile).
+    pub sync_duration: Duration,
 }
 
 /// A finished subtask's final state.
@@ -126,7 +128,7 @@ pub struct Trigger {
 }
 
 /// A checkpoint whose `_metadata` is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CompletedCheckpoint {
     /// Its id.
     pub id: u64,
@@ -163,7 +165,7 @@ pub struct CoordinatorError {
 }
 
 /// Counters over a job's checkpoints.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointStats {
     /// Checkpoints triggered.
     pub triggered: u64,
@@ -173,6 +175,10 @@ pub struct CheckpointStats {
     pub failed: u64,
     /// Failures since the last completed checkpoint.
     pub failed_in_a_row: u32,
+    /// Every completed checkpoint, in order.
+    pub history: Vec<CompletedCheckpoint>,
+    /// The synchronous pause of every acknowledgement (one per subtask and checkpoint).
+    pub sync_pauses: Vec<Duration>,
 }
 
 struct PendingCheckpoint {
@@ -365,6 +371,7 @@ impl CheckpointCoordinator {
         now: Instant,
         wall_millis: i64,
     ) -> Result<Option<CompletedCheckpoint>, CoordinatorError> {
+        self.stats.sync_pauses.push(ack.sync_duration);
         let Some(pending) = self.pending.get_mut(&ack.checkpoint_id) else {
             // Already aborted, or subsumed by a later checkpoint.
             return Ok(None);
@@ -430,11 +437,11 @@ impl CheckpointCoordinator {
     }
 
     /// The job ended: pending checkpoints are discarded, completed ones kept or deleted as
-    /// `execution.checkpointing.externalized-checkpoint-retention` says.
+    /// `execution.checkpointing.externalized-checkpoint-retention` says. Call it once every
+    /// subtask has ended: folders of checkpoints that were aborted but written to afterwards
+    /// are removed too.
     pub fn job_ended(&mut self, end: JobEnd) {
-        for id in std::mem::take(&mut self.pending).into_keys() {
-            self.discard(id);
-        }
+        self.pending.clear();
         let keep = match end {
             JobEnd::Finished => false,
             JobEnd::Canceled => self.config.retention == CheckpointRetention::RetainOnCancellation,
@@ -443,9 +450,11 @@ impl CheckpointCoordinator {
             }
         };
         if !keep {
-            for checkpoint in std::mem::take(&mut self.completed) {
-                self.discard(checkpoint.id);
-            }
+            self.completed.clear();
+        }
+        let kept: Vec<u64> = self.completed.iter().map(|c| c.id).collect();
+        if let Err(e) = self.storage.discard_all_except(&kept) {
+            tracing::warn!(job = %self.job_id, "could not delete checkpoints: {e}");
         }
     }
 
@@ -513,6 +522,7 @@ impl CheckpointCoordinator {
             self.discard(old);
             self.aborted.push(old);
         }
+        self.stats.history.push(checkpoint.clone());
         self.completed.push_back(checkpoint.clone());
         while self.completed.len() > self.config.num_retained as usize {
             if let Some(old) = self.completed.pop_front() {

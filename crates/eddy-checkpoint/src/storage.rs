@@ -243,6 +243,26 @@ impl CheckpointStorage {
         self.folder(id).delete_all()
     }
 
+    /// Deletes every `chk-<n>` folder of the job (complete or not, known to the coordinator
+    /// or left behind by a late writer) except those in `keep`.
+    pub fn discard_all_except(&self, keep: &[u64]) -> Result<(), CheckpointError> {
+        let listing = self
+            .job
+            .runtime
+            .block_on(self.job.store.list_with_delimiter(Some(&self.job.root)))
+            .map_err(|e| self.job.error(format!("listing {}", self.job.location), e))?;
+        for folder in listing.common_prefixes {
+            let id = folder
+                .filename()
+                .and_then(|name| name.strip_prefix("chk-"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(id) = id.filter(|id| !keep.contains(id)) {
+                self.discard(id)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A reader of completed checkpoint `id`.
     pub fn reader(&self, id: u64) -> Result<CheckpointReader, CheckpointError> {
         CheckpointReader::in_folder(self.folder(id))

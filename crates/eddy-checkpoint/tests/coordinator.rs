@@ -125,6 +125,7 @@ impl Fixture {
             task: (vertex, subtask),
             checkpoint_id: id,
             states,
+            sync_duration: Duration::from_millis(1),
         };
         self.coordinator
             .acknowledge(ack, self.at(at), at as i64)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use eddy_checkpoint::CheckpointConfig;
+use eddy_checkpoint::{CheckpointConfig, CheckpointStats};
 use eddy_core::ids::JobId;
 use eddy_runtime::factory::TaskSettings;
 
@@ -67,6 +67,10 @@ pub struct JobResult {
     pub runtime: Duration,
     /// The root cause, for failed jobs: names the operator and subtask.
     pub failure: Option<String>,
+    /// The job's checkpoints, when it took any.
+    pub checkpoints: Option<CheckpointStats>,
+    /// Per restart: from the failure to the restarted subtasks' deployment.
+    pub recoveries: Vec<Duration>,
 }
 
 /// Settings of one job run.

@@ -140,12 +140,25 @@ pub fn decode_subtask_state(bytes: &[u8]) -> Result<OperatorSubtaskState, String
 }
 
 /// A task's checkpoint bookkeeping: the last barrier it passed on, and where its snapshots go.
+///
+/// Dropping it waits for the snapshot threads still writing, so that a task has ended only
+/// once nothing more is written on its behalf (the job's checkpoints are cleaned up after its
+/// tasks ended).
 pub(crate) struct TaskCheckpoints {
     checkpointing: Option<TaskCheckpointing>,
     task: TaskId,
     /// `Name (i/n)`, for messages and thread names.
     name: String,
     last_barrier: u64,
+    writers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TaskCheckpoints {
+    fn drop(&mut self) {
+        for writer in self.writers.drain(..) {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl TaskCheckpoints {
@@ -155,6 +168,7 @@ impl TaskCheckpoints {
             task,
             name: name.to_string(),
             last_barrier: 0,
+            writers: Vec::new(),
         }
     }
 
@@ -173,7 +187,9 @@ impl TaskCheckpoints {
         }
         self.last_barrier = barrier.id;
         let mut snapshot = ChainSnapshot::new(barrier);
+        let started = std::time::Instant::now();
         take(&mut snapshot)?;
+        let sync_duration = started.elapsed();
         let (task, name, id) = (self.task, self.name.clone(), barrier.id);
         let responder = checkpointing.responder.clone();
         let spawned = std::thread::Builder::new()
@@ -185,16 +201,21 @@ impl TaskCheckpoints {
                         task,
                         checkpoint_id: id,
                         states,
+                        sync_duration,
                     }),
                     Err(reason) => responder.decline(task, id, format!("{name}: {reason}")),
                 }
             });
-        if let Err(e) = spawned {
-            checkpointing.responder.decline(
+        match spawned {
+            Ok(writer) => {
+                self.writers.retain(|w| !w.is_finished());
+                self.writers.push(writer);
+            }
+            Err(e) => checkpointing.responder.decline(
                 task,
                 id,
                 format!("{}: cannot start a snapshot thread: {e}", self.name),
-            );
+            ),
         }
         Ok(())
     }
@@ -207,6 +228,20 @@ impl TaskCheckpoints {
     /// The last barrier the task passed on (0: none).
     pub(crate) fn last_barrier(&self) -> u64 {
         self.last_barrier
+    }
+
+    /// The subtask had finished before the checkpoint it restores from: it reports the final
+    /// state it had then (per operator: id and encoded state) and runs no code.
+    pub(crate) fn report_finished(&self, states: Vec<(String, Vec<u8>)>) {
+        if let Some(checkpointing) = &self.checkpointing {
+            checkpointing.responder.finished(
+                self.task,
+                FinishedTaskState {
+                    last_barrier: 0,
+                    states,
+                },
+            );
+        }
     }
 
     /// The task's input ended: takes its final snapshot and reports it, so that later

@@ -19,7 +19,12 @@ pub struct JobRestoreState {
     pub location: String,
     /// Per operator id: the state of each of its (new) subtasks.
     operators: HashMap<String, Vec<RestoredOperatorState>>,
+    /// Per operator id: the old parallelism, and the final states of its old subtasks.
+    finished: HashMap<String, (u32, FinalStates)>,
 }
+
+/// For each old subtask that had finished, its final state as written (empty: none).
+type FinalStates = Vec<Option<Vec<u8>>>;
 
 impl JobRestoreState {
     /// Reads the checkpoint behind `reader` and assigns its state to the operators of `job`.
@@ -37,6 +42,7 @@ impl JobRestoreState {
             .map(|n| (graph.operator_id(n.id), n))
             .collect();
         let mut operators = HashMap::new();
+        let mut finished = HashMap::new();
         for operator in &metadata.operators {
             let has_state = operator.subtasks.iter().any(|s| s.file.is_some());
             let Some(node) = in_job.get(&operator.operator_id) else {
@@ -50,18 +56,24 @@ impl JobRestoreState {
                 }
                 continue;
             };
-            let old: Vec<OperatorSubtaskState> = operator
-                .subtasks
-                .iter()
-                .map(|handle| match &handle.file {
-                    None => Ok(OperatorSubtaskState::default()),
+            let mut finals = Vec::with_capacity(operator.subtasks.len());
+            let mut old: Vec<OperatorSubtaskState> = Vec::with_capacity(operator.subtasks.len());
+            for handle in &operator.subtasks {
+                let bytes = match &handle.file {
+                    None => Vec::new(),
                     Some(file) => reader
                         .read_state(file)
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| decode_subtask_state(&bytes))
-                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name)),
-                })
-                .collect::<Result<_, String>>()?;
+                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name))?,
+                };
+                old.push(if bytes.is_empty() {
+                    OperatorSubtaskState::default()
+                } else {
+                    decode_subtask_state(&bytes)
+                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name))?
+                });
+                finals.push(handle.finished.then_some(bytes));
+            }
+            finished.insert(operator.operator_id.clone(), (operator.parallelism, finals));
             let keyed = old.iter().any(|s| s.keyed.is_some());
             if keyed && operator.max_parallelism != node.max_parallelism {
                 return Err(format!(
@@ -82,7 +94,25 @@ impl JobRestoreState {
             checkpoint_id: metadata.checkpoint_id,
             location: location.to_string(),
             operators,
+            finished,
         })
+    }
+
+    /// The final state of subtask `subtask` of operator `operator_id` (now at `parallelism`)
+    /// if it had finished when the checkpoint was taken (empty: no state). Such a subtask is
+    /// not run again. After a change of parallelism no subtask counts as finished: the
+    /// operator runs again from its redistributed state.
+    pub fn finished_state(
+        &self,
+        operator_id: &str,
+        subtask: u32,
+        parallelism: u32,
+    ) -> Option<&[u8]> {
+        let (old_parallelism, states) = self.finished.get(operator_id)?;
+        if *old_parallelism != parallelism {
+            return None;
+        }
+        states.get(subtask as usize)?.as_deref()
     }
 
     /// What subtask `subtask` of operator `operator_id` starts from (fresh when the checkpoint

@@ -16,6 +16,7 @@ mod client_context;
 mod connectors_e2e;
 mod failover;
 mod failures;
+mod fault_tolerance;
 mod file_sink;
 mod ingestion_time;
 mod joins;

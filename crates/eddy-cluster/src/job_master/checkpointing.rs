@@ -155,6 +155,11 @@ impl JobCheckpointing {
         JobRestoreState::load(&reader, job).map(Some)
     }
 
+    /// The checkpoints so far.
+    pub fn stats(&self) -> &eddy_checkpoint::CheckpointStats {
+        self.coordinator.stats()
+    }
+
     /// The job reached a terminal state: keep or delete its checkpoints.
     pub fn job_ended(&mut self, status: JobStatus) {
         let end = match status {

@@ -16,6 +16,8 @@ pub(super) struct PendingRestart {
     pub vertices: BTreeSet<VertexId>,
     /// Subtasks asked to stop that have not ended yet.
     pub stopping: HashSet<SubtaskKey>,
+    /// When the (first) failure was reported.
+    pub failed_at: Instant,
     /// The restart delay ends here.
     pub not_before: Instant,
     /// Subtasks still stopping here fail the job.

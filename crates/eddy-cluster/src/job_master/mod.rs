@@ -105,6 +105,8 @@ struct JobMaster {
     initial_restore: Option<Arc<JobRestoreState>>,
     failover: Failover,
     restart: Option<PendingRestart>,
+    /// Per restart: from the failure to the deployment of the restarted subtasks.
+    recoveries: Vec<Duration>,
     failure: Option<String>,
     last_slot_answer: Option<(u32, u32)>,
     deadline: Option<Instant>,
@@ -133,6 +135,7 @@ impl JobMaster {
                 setup.config.restart_strategy.clone(),
             ),
             restart: None,
+            recoveries: Vec::new(),
             failure: None,
             last_slot_answer: None,
             deadline: None,
@@ -189,6 +192,8 @@ impl JobMaster {
             status: self.status,
             runtime: self.started.elapsed(),
             failure: self.failure.take(),
+            checkpoints: self.checkpointing.as_ref().map(|c| c.stats().clone()),
+            recoveries: std::mem::take(&mut self.recoveries),
         };
         let _ = self
             .setup
@@ -394,6 +399,7 @@ impl JobMaster {
         let restart = self.restart.get_or_insert_with(|| PendingRestart {
             vertices: Default::default(),
             stopping: Default::default(),
+            failed_at: now,
             not_before: now,
             give_up_at: now + self.setup.config.cancellation_timeout,
         });
@@ -444,9 +450,9 @@ impl JobMaster {
             return;
         };
         let vertices: Vec<VertexId> = restart.vertices.into_iter().collect();
-        let result = self.redeploy(&vertices);
-        if let Err(message) = result {
-            self.fail(message);
+        match self.redeploy(&vertices) {
+            Ok(()) => self.recoveries.push(restart.failed_at.elapsed()),
+            Err(message) => self.fail(message),
         }
     }
 

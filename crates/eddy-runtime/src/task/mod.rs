@@ -25,7 +25,7 @@ use alignment::{AlignmentStep, BarrierAligner};
 use crate::checkpoint::{ChainSnapshot, TaskCheckpointing, TaskCheckpoints};
 use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
-use crate::inbox::{ChannelEvent, InboxItem, Mail, TaskInbox};
+use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, Mail, TaskInbox};
 use crate::network::{InboxKey, LocalNetwork};
 use crate::restore::JobRestoreState;
 
@@ -178,6 +178,9 @@ impl RunningTask<'_> {
         network: &LocalNetwork,
         restore: Option<&JobRestoreState>,
     ) -> Result<(), TaskError> {
+        if let Some(states) = restore.and_then(|r| self.finished_on_restore(job, r)) {
+            return self.end_finished(job, network, states);
+        }
         let clock = ProcessingTimeService::new();
         let head = ChainBuilder {
             descriptor: self.descriptor,
@@ -207,6 +210,60 @@ impl RunningTask<'_> {
                 finish_with_close(result, processor.close())
             }
         }
+    }
+
+    /// The final states of this subtask's operators if every one of them had finished in the
+    /// checkpoint the job restores from (Flink's finished-on-restore tasks).
+    fn finished_on_restore(
+        &self,
+        job: &JobGraph,
+        restore: &JobRestoreState,
+    ) -> Option<Vec<(String, Vec<u8>)>> {
+        let graph = &job.stream_graph;
+        let subtask = self.descriptor.subtask_index;
+        job.vertices[self.descriptor.vertex]
+            .operators
+            .iter()
+            .map(|&node| {
+                let id = graph.operator_id(node);
+                let parallelism = graph.node(node).parallelism;
+                let state = restore.finished_state(&id, subtask, parallelism)?;
+                Some((id, state.to_vec()))
+            })
+            .collect()
+    }
+
+    /// A subtask that had finished before the checkpoint: it ends every output channel (its
+    /// consumers have already seen all it emitted) and reports its final state again, without
+    /// running any operator: what its functions did at the end of their input is not redone.
+    fn end_finished(
+        &mut self,
+        job: &JobGraph,
+        network: &LocalNetwork,
+        states: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), TaskError> {
+        let d = self.descriptor;
+        tracing::debug!(task = %d.execution_vertex.name, "finished before the checkpoint: not run again");
+        for output in &d.execution_vertex.outputs {
+            let target = job.edges[output.edge].target_vertex;
+            for &(subtask, channel) in &output.consumers {
+                let key = InboxKey {
+                    job: d.job_id,
+                    run: d.run,
+                    vertex: target,
+                    subtask,
+                };
+                let inbox = network.inbox(
+                    key,
+                    d.settings.buffers_per_channel,
+                    d.settings.floating_buffers_per_gate,
+                );
+                ChannelSender::new(inbox, channel, self.cancelled.clone())
+                    .send(ChannelEvent::EndOfPartition)?;
+            }
+        }
+        self.checkpoints.report_finished(states);
+        Ok(())
     }
 
     /// The input has ended. With checkpointing, the task reports its final state and stays

@@ -1,5 +1,6 @@
 //! Benchmark programs (not tests): they print events/s and their ratio to a plain loop.
 
+pub mod checkpoints;
 mod common;
 mod pipeline;
 pub mod state;
@@ -56,6 +57,34 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
         /// Engine configuration, e.g. `-D pipeline.auto-watermark-interval=50ms` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+    },
+    /// Throughput with checkpoints every interval against none (keyed reduce, tumbling
+    /// windows), checkpoint duration and size, the synchronous pause, and recovery time.
+    Checkpoints {
+        /// Records of the keyed-reduce runs.
+        #[arg(long, default_value_t = 500_000_000)]
+        records: u64,
+        /// Records of the tumbling-window runs.
+        #[arg(long, default_value_t = 50_000_000)]
+        window_records: u64,
+        /// Distinct keys of the window runs.
+        #[arg(long, default_value_t = 1024)]
+        keys: u64,
+        /// Parallelism of the keyed operators.
+        #[arg(short = 'p', long, default_value_t = 1)]
+        parallelism: u32,
+        /// Checkpoint interval in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// Rounds; medians are shown.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Also print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+        /// Engine configuration, e.g. `-D state.backend.type=rocksdb` (repeatable).
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
     },
@@ -117,6 +146,29 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 Some(case) => windows::run_single(case, &settings, &config),
                 None => windows::run(&settings, &config),
             }
+        }
+        BenchCommand::Checkpoints {
+            records,
+            window_records,
+            keys,
+            parallelism,
+            interval_ms,
+            rounds,
+            json,
+            dynamic_properties,
+        } => {
+            let mut config = eddy_core::config::Configuration::new();
+            config.apply_dynamic_properties(&dynamic_properties)?;
+            let settings = checkpoints::CheckpointBenchSettings {
+                records,
+                window_records,
+                keys,
+                parallelism,
+                interval: std::time::Duration::from_millis(interval_ms.max(1)),
+                rounds: rounds.max(1),
+                json,
+            };
+            checkpoints::run(&settings, &config)
         }
         BenchCommand::State {
             keys,

@@ -137,6 +137,18 @@ pub fn run_case(
     parallelism: u32,
     config: &Configuration,
 ) -> anyhow::Result<(Totals, f64)> {
+    run_case_with_result(case, records, keys, parallelism, config)
+        .map(|(totals, seconds, _)| (totals, seconds))
+}
+
+/// [`run_case`], also returning the job's result (with its checkpoint statistics).
+pub fn run_case_with_result(
+    case: WindowCase,
+    records: u64,
+    keys: u64,
+    parallelism: u32,
+    config: &Configuration,
+) -> anyhow::Result<(Totals, f64, JobExecutionResult)> {
     let env = StreamExecutionEnvironment::with_configuration(config.clone());
     env.set_parallelism(parallelism);
     let totals = Arc::new(Mutex::new(Totals::default()));
@@ -166,10 +178,10 @@ pub fn run_case(
             .add_sink(sink),
     };
     let start = Instant::now();
-    env.execute(case.label())?;
+    let result = env.execute(case.label())?;
     let seconds = start.elapsed().as_secs_f64();
     let totals = *totals.lock();
-    Ok((totals, seconds))
+    Ok((totals, seconds, result))
 }
 
 /// The totals a correct run of `case` emits, in one pass over the elements: every element is

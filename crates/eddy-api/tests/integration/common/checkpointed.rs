@@ -6,14 +6,20 @@ use std::sync::{Arc, Mutex};
 
 use eddy_api::prelude::*;
 
-/// Collects its input in its operator state and hands it over only when its input ends: a
-/// restore rolls the collected records back with everything else, so what it hands over is
+/// Collects its input in its operator state and hands it over once its input has ended and a
+/// checkpoint holding its final state completed (at once without checkpointing): a restore
+/// rolls the collected records back with everything else, so what it hands over is
 /// exactly-once, however often the job failed.
 #[derive(Clone)]
 pub struct CheckpointedCollectSink<T> {
     state: ListStateDescriptor<T>,
     collected: Vec<T>,
     published: Arc<Mutex<Vec<T>>>,
+    probe: FailOnce,
+    checkpointing: bool,
+    finished: bool,
+    /// The last checkpoint snapshotted: the one holding the final state comes after it.
+    last_snapshot: u64,
 }
 
 impl<T: Data> CheckpointedCollectSink<T> {
@@ -24,8 +30,18 @@ impl<T: Data> CheckpointedCollectSink<T> {
             state: ListStateDescriptor::new("collected"),
             collected: Vec::new(),
             published: published.clone(),
+            probe: FailOnce::never(),
+            checkpointing: false,
+            finished: false,
+            last_snapshot: 0,
         };
         (sink, published)
+    }
+
+    /// The sink failing as `probe` says.
+    pub fn failing(mut self, probe: FailOnce) -> Self {
+        self.probe = probe;
+        self
     }
 }
 
@@ -37,23 +53,46 @@ impl<T: Data> SinkFunction<T> for CheckpointedCollectSink<T> {
 
     fn snapshot_state(
         &mut self,
-        _ctx: &FunctionSnapshotContext,
+        ctx: &FunctionSnapshotContext,
         store: &mut OperatorStateStore,
     ) -> FnResult<()> {
+        self.last_snapshot = ctx.checkpoint_id();
         store
             .list_state(&self.state)?
             .update(self.collected.clone())
     }
 
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.checkpointing = ctx.checkpointing;
+        Ok(())
+    }
+
     fn invoke(&mut self, value: T, _ctx: &SinkContext) -> FnResult<()> {
+        self.probe.check()?;
         self.collected.push(value);
         Ok(())
     }
 
     fn finish(&mut self) -> FnResult<()> {
+        self.finished = true;
+        if !self.checkpointing {
+            self.publish();
+        }
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        if self.finished && checkpoint_id > self.last_snapshot {
+            self.publish();
+        }
+        Ok(())
+    }
+}
+
+impl<T> CheckpointedCollectSink<T> {
+    fn publish(&mut self) {
         let mut published = self.published.lock().unwrap();
         published.extend(std::mem::take(&mut self.collected));
-        Ok(())
     }
 }
 
