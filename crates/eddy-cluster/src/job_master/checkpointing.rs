@@ -48,11 +48,15 @@ impl JobCheckpointing {
         })
     }
 
-    /// What every subtask is given to take part.
-    pub fn for_tasks(&self, job_master: &JobMasterGateway) -> TaskCheckpointing {
+    /// What the subtasks deployed in run `run` are given to take part: their reports carry
+    /// the run, so that those of a run replaced by a restart are ignored.
+    pub fn for_tasks(&self, job_master: &JobMasterGateway, run: u32) -> TaskCheckpointing {
         TaskCheckpointing {
             storage: self.coordinator.storage().clone(),
-            responder: std::sync::Arc::new(job_master.clone()),
+            responder: std::sync::Arc::new(RunResponder {
+                job_master: job_master.clone(),
+                run,
+            }),
         }
     }
 
@@ -175,24 +179,32 @@ fn log_completed(checkpoint: &CompletedCheckpoint) {
     tracing::debug!(checkpoint = checkpoint.id, location = %checkpoint.location, "checkpoint completed");
 }
 
-impl CheckpointResponder for JobMasterGateway {
+/// Where the subtasks of one run report.
+struct RunResponder {
+    job_master: JobMasterGateway,
+    run: u32,
+}
+
+impl CheckpointResponder for RunResponder {
     fn acknowledge(&self, ack: TaskAcknowledgement) {
-        let _ = self
-            .inbox
-            .send(JobMasterMessage::CheckpointAcknowledged(ack));
+        let message = JobMasterMessage::CheckpointAcknowledged(self.run, ack);
+        let _ = self.job_master.inbox.send(message);
     }
 
     fn decline(&self, task: TaskId, checkpoint: u64, reason: String) {
-        let _ = self.inbox.send(JobMasterMessage::CheckpointDeclined {
-            task,
-            checkpoint,
-            reason,
-        });
+        let _ = self
+            .job_master
+            .inbox
+            .send(JobMasterMessage::CheckpointDeclined {
+                run: self.run,
+                task,
+                checkpoint,
+                reason,
+            });
     }
 
     fn finished(&self, task: TaskId, state: FinishedTaskState) {
-        let _ = self
-            .inbox
-            .send(JobMasterMessage::TaskFinishedState(task, state));
+        let message = JobMasterMessage::TaskFinishedState(self.run, task, state);
+        let _ = self.job_master.inbox.send(message);
     }
 }

@@ -32,13 +32,15 @@ pub(crate) enum JobMasterMessage {
     SlotAnswer(SlotRequestAnswer),
     TaskEnded(SubtaskKey, TaskOutcome),
     Cancel,
-    CheckpointAcknowledged(TaskAcknowledgement),
+    /// Checkpoint reports, with the run of the subtask that sent them.
+    CheckpointAcknowledged(u32, TaskAcknowledgement),
     CheckpointDeclined {
+        run: u32,
         task: TaskId,
         checkpoint: u64,
         reason: String,
     },
-    TaskFinishedState(TaskId, FinishedTaskState),
+    TaskFinishedState(u32, TaskId, FinishedTaskState),
 }
 
 /// Handle on a JobMaster.
@@ -206,18 +208,39 @@ impl JobMaster {
             JobMasterMessage::SlotAnswer(answer) => self.on_slot_answer(answer),
             JobMasterMessage::TaskEnded(key, outcome) => self.on_task_ended(key, outcome),
             JobMasterMessage::Cancel => self.on_cancel(),
-            JobMasterMessage::CheckpointAcknowledged(ack) => {
-                self.with_checkpointing(|c| c.acknowledge(ack))
+            // Reports of subtasks a restart replaced are stale: a finished state of the
+            // old run must not stand for the new run's subtask.
+            JobMasterMessage::CheckpointAcknowledged(run, ack) => {
+                if self.is_current(run, ack.task) {
+                    self.with_checkpointing(|c| c.acknowledge(ack))
+                }
             }
             JobMasterMessage::CheckpointDeclined {
+                run,
                 task,
                 checkpoint,
                 reason,
-            } => self.with_checkpointing(|c| c.decline(task, checkpoint, &reason)),
-            JobMasterMessage::TaskFinishedState(task, state) => {
-                self.with_checkpointing(|c| c.task_finished(task, state))
+            } => {
+                if self.is_current(run, task) {
+                    self.with_checkpointing(|c| c.decline(task, checkpoint, &reason))
+                }
+            }
+            JobMasterMessage::TaskFinishedState(run, task, state) => {
+                if self.is_current(run, task) {
+                    self.with_checkpointing(|c| c.task_finished(task, state))
+                }
             }
         }
+    }
+
+    /// Whether `run` is the run the subtask `task` is deployed in now, and that run is not
+    /// being replaced by a restart.
+    fn is_current(&self, run: u32, task: TaskId) -> bool {
+        let restarting = self
+            .restart
+            .as_ref()
+            .is_some_and(|r| r.vertices.contains(&task.0));
+        self.vertex_runs.get(task.0) == Some(&run) && !restarting
     }
 
     /// Runs a checkpoint step while the job runs and tells the running subtasks about the
@@ -343,10 +366,12 @@ impl JobMaster {
     ) -> Result<(), String> {
         let job = self.setup.job.clone();
         let execution = ExecutionGraph::from_job_graph(&job);
+        // One deployment: every vertex in it belongs to the same run.
+        let run = vertices.first().map_or(FIRST_RUN, |&v| self.vertex_runs[v]);
         let task_checkpointing = self
             .checkpointing
             .as_ref()
-            .map(|c| c.for_tasks(&self.myself));
+            .map(|c| c.for_tasks(&self.myself, run));
         for subtask in execution.all_subtasks() {
             if !vertices.contains(&subtask.vertex) {
                 continue;
