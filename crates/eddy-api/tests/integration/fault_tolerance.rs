@@ -68,7 +68,9 @@ impl Injected {
 
 /// Passes records on, failing in `map`, `snapshot_state` or `initialize_state` as the case
 /// says (a restore failure follows a failure in `map`, which makes the first restore). A
-/// failure in `map` waits for a completed checkpoint, so that the job restores one.
+/// failure in `map` waits for a completed checkpoint, so that the job restores one: it comes
+/// with the first record, or the first completion, after both (the source holds its end back
+/// until then).
 #[derive(Clone)]
 struct Injecting {
     case: Case,
@@ -101,16 +103,23 @@ impl<T: Data> MapFunction<T, T> for Injecting {
 
     fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> FnResult<()> {
         self.completed = true;
-        Ok(())
+        self.maybe_fail()
     }
 
     fn map(&mut self, value: T) -> FnResult<T> {
         self.seen += 1;
+        self.maybe_fail()?;
+        Ok(value)
+    }
+}
+
+impl Injecting {
+    fn maybe_fail(&self) -> FnResult<()> {
         let fails_here = matches!(self.case.point, FailurePoint::Map | FailurePoint::Restore);
         if fails_here && self.seen >= self.case.at && self.completed {
             self.injected.fail_once("in a map")?;
         }
-        Ok(value)
+        Ok(())
     }
 }
 
@@ -142,7 +151,16 @@ impl<T, S: SourceFunction<T>> SourceFunction<T> for FailingSource<S> {
         if self.case.point == FailurePoint::Source && self.polls == self.case.at {
             self.injected.fail_once("in a source")?;
         }
-        self.inner.poll_next(out)
+        let status = self.inner.poll_next(out)?;
+        // A map failure is to come while the source runs: hold its end back until then.
+        let map_failure = matches!(self.case.point, FailurePoint::Map | FailurePoint::Restore);
+        if matches!(status, SourceStatus::Finished)
+            && map_failure
+            && self.injected.failures.load(Ordering::SeqCst) == 0
+        {
+            return Ok(SourceStatus::NothingAvailable(Duration::from_millis(1)));
+        }
+        Ok(status)
     }
     fn close(&mut self) -> FnResult<()> {
         self.inner.close()
