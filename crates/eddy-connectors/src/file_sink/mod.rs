@@ -63,21 +63,13 @@ where
     /// line separator) into part files under `base_path`, bucketed by hour.
     pub fn for_row_format(base_path: impl Into<PathBuf>, encoder: E) -> Self {
         FileSink {
-            writer: FileSinkWriter {
-                base: base_path.into(),
+            writer: FileSinkWriter::unopened(
+                base_path.into(),
                 encoder,
-                assigner: DateTimeBucketAssigner::default(),
-                policy: DefaultRollingPolicy::default(),
-                prefix: "part".into(),
-                suffix: String::new(),
-                run: String::new(),
-                subtask: 0,
-                counter: 0,
-                open: HashMap::new(),
-                last_inactivity_check: 0,
-                scratch: Vec::new(),
-                _input: std::marker::PhantomData,
-            },
+                DateTimeBucketAssigner::default(),
+                DefaultRollingPolicy::default(),
+                ("part".into(), String::new()),
+            ),
         }
     }
 }
@@ -92,21 +84,13 @@ where
     pub fn with_bucket_assigner<B2: BucketAssigner<T>>(self, assigner: B2) -> FileSink<T, E, B2> {
         let w = self.writer;
         FileSink {
-            writer: FileSinkWriter {
-                base: w.base,
-                encoder: w.encoder,
+            writer: FileSinkWriter::unopened(
+                w.base,
+                w.encoder,
                 assigner,
-                policy: w.policy,
-                prefix: w.prefix,
-                suffix: w.suffix,
-                run: w.run,
-                subtask: w.subtask,
-                counter: w.counter,
-                open: HashMap::new(),
-                last_inactivity_check: 0,
-                scratch: Vec::new(),
-                _input: std::marker::PhantomData,
-            },
+                w.policy,
+                (w.prefix, w.suffix),
+            ),
         }
     }
 
@@ -175,13 +159,32 @@ pub struct FileSinkWriter<T, E, B> {
 impl<T, E: Clone, B: Clone> Clone for FileSinkWriter<T, E, B> {
     /// An unopened copy (the runtime clones sinks before `open`).
     fn clone(&self) -> Self {
+        FileSinkWriter::unopened(
+            self.base.clone(),
+            self.encoder.clone(),
+            self.assigner.clone(),
+            self.policy,
+            (self.prefix.clone(), self.suffix.clone()),
+        )
+    }
+}
+
+impl<T, E, B> FileSinkWriter<T, E, B> {
+    /// A writer that has not opened yet, naming part files `<prefix>-…<suffix>`.
+    fn unopened(
+        base: PathBuf,
+        encoder: E,
+        assigner: B,
+        policy: DefaultRollingPolicy,
+        (prefix, suffix): (String, String),
+    ) -> Self {
         FileSinkWriter {
-            base: self.base.clone(),
-            encoder: self.encoder.clone(),
-            assigner: self.assigner.clone(),
-            policy: self.policy,
-            prefix: self.prefix.clone(),
-            suffix: self.suffix.clone(),
+            base,
+            encoder,
+            assigner,
+            policy,
+            prefix,
+            suffix,
             run: String::new(),
             subtask: 0,
             counter: 0,
