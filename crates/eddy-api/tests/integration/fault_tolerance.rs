@@ -152,10 +152,15 @@ impl<T, S: SourceFunction<T>> SourceFunction<T> for FailingSource<S> {
             self.injected.fail_once("in a source")?;
         }
         let status = self.inner.poll_next(out)?;
-        // A map failure is to come while the source runs: hold its end back until then.
-        let map_failure = matches!(self.case.point, FailurePoint::Map | FailurePoint::Restore);
+        // A map or snapshot failure is to come while the source runs (a slow state backend
+        // may take longer than the whole stream to complete the checkpoints before it): hold
+        // the source's end back until then.
+        let later_failure = matches!(
+            self.case.point,
+            FailurePoint::Map | FailurePoint::Restore | FailurePoint::Snapshot
+        );
         if matches!(status, SourceStatus::Finished)
-            && map_failure
+            && later_failure
             && self.injected.failures.load(Ordering::SeqCst) == 0
         {
             return Ok(SourceStatus::NothingAvailable(Duration::from_millis(1)));
