@@ -14,8 +14,8 @@ use eddy_functions::windowing::{
     CountEvictor, CountTrigger, GlobalWindow, GlobalWindows, PurgingTrigger, Window, WindowAssigner,
 };
 use eddy_functions::{
-    Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag, Partitioner,
-    ProcessFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
+    BorrowedKey, Collector, FilterFunction, FlatMapFunction, KeySelector, MapFunction, OutputTag,
+    Partitioner, ProcessFunction, TimestampAssigner, WatermarkGenerator, WatermarkStrategy,
 };
 use eddy_graph::{ChainingStrategy, NodeId, NodeKind, PartitionerKind};
 use eddy_runtime::factory::{EdgeFactory, OneInputFactory, OperatorSetup};
@@ -371,6 +371,18 @@ impl<T: Data> DataStream<T> {
             Arc::new(KeyGroupEdge::<T, K, KS>::new(key_selector.clone())),
         );
         KeyedStream::new(stream, key_selector)
+    }
+
+    /// Partitions the stream by a key lent out of each element, e.g. `key_by_ref(|t| &t.0)`:
+    /// the same partitioning as [`key_by`](Self::key_by) with a selector returning a clone, but
+    /// routing and keyed-state lookups borrow the key instead of cloning it per record (for
+    /// string or other heap-allocated keys, that is most of what a keyed exchange costs).
+    pub fn key_by_ref<K, F>(&self, field: F) -> KeyedStream<T, K, BorrowedKey<F>>
+    where
+        K: Key,
+        F: for<'a> Fn(&'a T) -> &'a K + Clone + Send + Sync + 'static,
+    {
+        self.key_by(BorrowedKey::new(field))
     }
 
     // ----- windows over the whole stream -----

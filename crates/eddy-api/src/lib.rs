@@ -85,8 +85,8 @@ pub mod prelude {
         Window, WindowAssigner, WindowContext,
     };
     pub use eddy_functions::{
-        Boundedness, BroadcastContext, BroadcastProcessFunction, CoFlatMapFunction, CoMapFunction,
-        CoProcessFunction, Collector, FilterFunction, FlatMapFunction, KeySelector,
+        BorrowedKey, Boundedness, BroadcastContext, BroadcastProcessFunction, CoFlatMapFunction,
+        CoMapFunction, CoProcessFunction, Collector, FilterFunction, FlatMapFunction, KeySelector,
         KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedCoProcessFunction, KeyedContext,
         KeyedProcessFunction, KeyedReadOnlyBroadcastContext, MapFunction, OutputTag, Partitioner,
         ProcessContext, ProcessFunction, ProcessJoinContext, ProcessJoinFunction,

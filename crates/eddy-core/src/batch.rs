@@ -166,6 +166,12 @@ impl<T> Batch<T> {
             .map(|(i, v)| (v, self.timestamp(i)))
     }
 
+    /// The values and, if any record has one, the timestamps, consuming the batch.
+    #[inline]
+    pub fn into_parts(self) -> (Vec<T>, Option<Vec<i64>>) {
+        (self.values, self.timestamps)
+    }
+
     /// The records, consuming the batch.
     pub fn into_records(self) -> Records<T> {
         Records {

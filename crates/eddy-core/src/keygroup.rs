@@ -37,6 +37,51 @@ pub fn operator_index_for_key_group(max_parallelism: u32, parallelism: u32, key_
     (u64::from(key_group) * u64::from(parallelism) / u64::from(max_parallelism)) as u32
 }
 
+/// Key groups of hashes and their owning subtasks, for one `max_parallelism` and one
+/// parallelism, at the cost of a mask and a table lookup per key: the same results as
+/// [`key_group_for_hash`] and [`operator_index_for_key_group`], without their two 64-bit
+/// divisions per record (a power-of-two max parallelism, the default, needs no division at
+/// all).
+#[derive(Debug, Clone)]
+pub struct KeyGroupRouting {
+    max_parallelism: u32,
+    /// `max_parallelism - 1` when it is a power of two.
+    mask: Option<u64>,
+    /// The owning subtask of each key group.
+    owners: Vec<u32>,
+}
+
+impl KeyGroupRouting {
+    /// The routing of `max_parallelism` key groups onto `parallelism` subtasks.
+    pub fn new(max_parallelism: u32, parallelism: u32) -> Self {
+        let max_parallelism = max_parallelism.max(1);
+        KeyGroupRouting {
+            max_parallelism,
+            mask: max_parallelism
+                .is_power_of_two()
+                .then(|| u64::from(max_parallelism) - 1),
+            owners: (0..max_parallelism)
+                .map(|kg| operator_index_for_key_group(max_parallelism, parallelism, kg))
+                .collect(),
+        }
+    }
+
+    /// The key group of a key hash.
+    #[inline(always)]
+    pub fn key_group(&self, hash: u64) -> u32 {
+        match self.mask {
+            Some(mask) => (hash & mask) as u32,
+            None => (hash % u64::from(self.max_parallelism)) as u32,
+        }
+    }
+
+    /// The subtask owning the key group of a key hash.
+    #[inline(always)]
+    pub fn owner(&self, hash: u64) -> u32 {
+        self.owners[self.key_group(hash) as usize]
+    }
+}
+
 /// A contiguous, inclusive range of key groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyGroupRange {
@@ -119,6 +164,28 @@ mod tests {
         assert_eq!(default_max_parallelism(86), 256);
         assert_eq!(default_max_parallelism(200), 512);
         assert_eq!(default_max_parallelism(30000), 32768);
+    }
+
+    #[test]
+    fn routing_matches_the_division_formulas() {
+        for max in [1u32, 7, 128, 1000, 4096] {
+            for par in [1u32, 2, 3, 7] {
+                let routing = KeyGroupRouting::new(max, par);
+                let mut hash = 0x1234_5678_9abc_def0u64;
+                for _ in 0..2000 {
+                    hash = hash
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let key_group = key_group_for_hash(hash, max);
+                    assert_eq!(routing.key_group(hash), key_group, "max {max}");
+                    assert_eq!(
+                        routing.owner(hash),
+                        operator_index_for_key_group(max, par, key_group),
+                        "max {max} par {par}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

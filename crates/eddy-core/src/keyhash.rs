@@ -43,11 +43,27 @@ impl Folder {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut tail = [0u8; 8];
-            tail[..rest.len()].copy_from_slice(rest);
-            self.word(u64::from_le_bytes(tail));
+            self.word(tail_word(rest));
         }
         self.word(bytes.len() as u64);
+    }
+}
+
+/// The 1 to 7 bytes of `rest` as a little-endian word padded with zeros, read with (possibly
+/// overlapping) loads instead of a copy of variable length: short keys (words, ids) are mostly
+/// tail.
+#[inline(always)]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    debug_assert!((1..8).contains(&n));
+    if n >= 4 {
+        let low = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let high = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
+        // The overlapping bytes land on the same bits in both halves.
+        u64::from(low) | (u64::from(high) << (8 * (n - 4)))
+    } else {
+        let (first, middle, last) = (rest[0], rest[n / 2], rest[n - 1]);
+        u64::from(first) | (u64::from(middle) << (8 * (n / 2))) | (u64::from(last) << (8 * (n - 1)))
     }
 }
 
@@ -273,6 +289,20 @@ mod tests {
             stable_hash(&Some(0u8)).unwrap(),
             stable_hash(&None::<u8>).unwrap()
         );
+    }
+
+    #[test]
+    fn tail_words_are_the_zero_padded_little_endian_bytes() {
+        let bytes: Vec<u8> = (1..=7u8).map(|b| b.wrapping_mul(37) | 0x80).collect();
+        for n in 1..8 {
+            let mut padded = [0u8; 8];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                tail_word(&bytes[..n]),
+                u64::from_le_bytes(padded),
+                "{n} bytes"
+            );
+        }
     }
 
     // The hash of every key shape is pinned with literal values, computed independently, in

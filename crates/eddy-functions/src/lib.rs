@@ -39,8 +39,8 @@ pub use side_output::{OutputTag, SideOutputs};
 pub use sink::{SinkContext, SinkFunction};
 pub use source::{Boundedness, SourceFunction, SourceOutput, SourceStatus};
 pub use transform::{
-    CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector, MapFunction,
-    Partitioner, ProcessFunction, ReduceFunction,
+    BorrowedKey, CoFlatMapFunction, CoMapFunction, FilterFunction, FlatMapFunction, KeySelector,
+    MapFunction, Partitioner, ProcessFunction, ReduceFunction,
 };
 pub use two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkFunction};
 pub use watermarks::{

@@ -49,6 +49,46 @@ pub trait ReduceFunction<T>: Clone + Send + 'static {
 pub trait KeySelector<T, K>: Clone + Send + 'static {
     /// The element's key.
     fn get_key(&self, value: &T) -> K;
+
+    /// Calls `f` with the element's key. Selectors that can lend the key out of the element
+    /// ([`BorrowedKey`]) do so without building an owned key: routing by key and looking a key
+    /// up in keyed state then cost no clone per record.
+    #[inline]
+    fn with_key<R>(&self, value: &T, f: impl FnOnce(&K) -> R) -> R
+    where
+        Self: Sized,
+    {
+        f(&self.get_key(value))
+    }
+}
+
+/// A key selector that lends a part of the element as its key (`key_by_ref(|t| &t.0)`), the
+/// counterpart of a Java key selector returning a field: the key is cloned only where an owned
+/// one must be kept (a new entry of keyed state), never to route or look up a record.
+#[derive(Clone)]
+pub struct BorrowedKey<F>(F);
+
+impl<F> BorrowedKey<F> {
+    /// The selector lending `field(element)`.
+    pub fn new(field: F) -> Self {
+        BorrowedKey(field)
+    }
+}
+
+impl<T, K, F> KeySelector<T, K> for BorrowedKey<F>
+where
+    K: Clone,
+    F: for<'a> Fn(&'a T) -> &'a K + Clone + Send + 'static,
+{
+    #[inline]
+    fn get_key(&self, value: &T) -> K {
+        (self.0)(value).clone()
+    }
+
+    #[inline]
+    fn with_key<R>(&self, value: &T, f: impl FnOnce(&K) -> R) -> R {
+        f((self.0)(value))
+    }
 }
 
 impl<T, K, F> KeySelector<T, K> for F

@@ -1,6 +1,7 @@
 //! Rolling aggregations of a keyed stream (`reduce`, `min`, `max`, `min_by`, `max_by`) on every
 //! state backend, at parallelism 1 and 2, in STREAMING (every update) and BATCH (final values)
-//! mode, against reference loops.
+//! mode, with an owned (`key_by`) and a borrowed (`key_by_ref`) key selector, against reference
+//! loops.
 
 use crate::common;
 
@@ -83,20 +84,39 @@ fn aggregate(
     }
 }
 
+/// How the key is selected: cloned out of the element, or lent.
+#[derive(Clone, Copy, Debug)]
+enum Selector {
+    Owned,
+    Borrowed,
+}
+
+const SELECTORS: [Selector; 2] = [Selector::Owned, Selector::Borrowed];
+
 fn run(
     backend: &str,
     parallelism: u32,
     mode: RuntimeMode,
     aggregation: Aggregation,
+    selector: Selector,
 ) -> Vec<Element> {
     let env = env_on_backend(backend, parallelism);
     env.set_runtime_mode(mode);
     bounded(move || {
-        let keyed = env.from_elements(elements()).key_by(|t: &Element| t.0);
-        aggregate(aggregation, &keyed)
-            .execute_and_collect("keyed aggregation")
-            .unwrap()
+        let stream = env.from_elements(elements());
+        let out = match selector {
+            Selector::Owned => aggregate(aggregation, &stream.key_by(|t: &Element| t.0)),
+            Selector::Borrowed => aggregate(aggregation, &stream.key_by_ref(|t: &Element| &t.0)),
+        };
+        out.execute_and_collect("keyed aggregation").unwrap()
     })
+}
+
+/// Every aggregation with every key selector.
+fn combinations() -> impl Iterator<Item = (Aggregation, Selector)> {
+    AGGREGATIONS
+        .into_iter()
+        .flat_map(|a| SELECTORS.into_iter().map(move |s| (a, s)))
 }
 
 /// Groups by key, keeping arrival order within each key (the order across keys and subtasks is
@@ -113,13 +133,19 @@ fn by_key(values: &[Element]) -> BTreeMap<u32, Vec<Element>> {
 fn streaming_aggregations_emit_every_update_per_key_on_every_backend() {
     for backend in state_backends() {
         for parallelism in [1, 2] {
-            for aggregation in AGGREGATIONS {
-                let got = run(backend, parallelism, RuntimeMode::Streaming, aggregation);
+            for (aggregation, selector) in combinations() {
+                let got = run(
+                    backend,
+                    parallelism,
+                    RuntimeMode::Streaming,
+                    aggregation,
+                    selector,
+                );
                 let expected = reference_updates(aggregation, &elements());
                 assert_eq!(
                     by_key(&got),
                     by_key(&expected),
-                    "{aggregation:?} on {backend} at p={parallelism}"
+                    "{aggregation:?} ({selector:?} key) on {backend} at p={parallelism}"
                 );
             }
         }
@@ -130,8 +156,14 @@ fn streaming_aggregations_emit_every_update_per_key_on_every_backend() {
 fn batch_aggregations_emit_one_final_value_per_key_on_every_backend() {
     for backend in state_backends() {
         for parallelism in [1, 2] {
-            for aggregation in AGGREGATIONS {
-                let mut got = run(backend, parallelism, RuntimeMode::Batch, aggregation);
+            for (aggregation, selector) in combinations() {
+                let mut got = run(
+                    backend,
+                    parallelism,
+                    RuntimeMode::Batch,
+                    aggregation,
+                    selector,
+                );
                 got.sort();
                 let mut last: BTreeMap<u32, Element> = BTreeMap::new();
                 for element in reference_updates(aggregation, &elements()) {
@@ -140,7 +172,7 @@ fn batch_aggregations_emit_one_final_value_per_key_on_every_backend() {
                 let expected: Vec<Element> = last.into_values().collect();
                 assert_eq!(
                     got, expected,
-                    "{aggregation:?} on {backend} at p={parallelism}"
+                    "{aggregation:?} ({selector:?} key) on {backend} at p={parallelism}"
                 );
             }
         }

@@ -307,6 +307,30 @@ fn key_by_uses_the_consumers_max_parallelism() {
 }
 
 #[test]
+fn key_by_ref_places_each_key_where_key_by_does() {
+    bounded(|| {
+        let env = env(3);
+        let (sink, records) = RecordingSink::new();
+        let elements: Vec<(String, u64)> = (0..300u64)
+            .map(|i| (format!("key-{}", i * 7 % 23), i))
+            .collect();
+        env.from_elements(elements.clone())
+            .key_by_ref(|t: &(String, u64)| &t.0)
+            .as_data_stream()
+            .add_sink(sink)
+            .set_parallelism(3);
+        env.execute("key_by_ref").unwrap();
+
+        let mut expected = vec![Vec::new(); 3];
+        for element in elements {
+            expected[reference_subtask(&element.0, 128, 3) as usize].push(element);
+        }
+        assert_eq!(per_subtask(&records, 3), expected);
+        assert!(expected.iter().all(|v| !v.is_empty()));
+    });
+}
+
+#[test]
 fn partition_custom_places_each_element_where_the_partitioner_says() {
     bounded(|| {
         let env = env(3);

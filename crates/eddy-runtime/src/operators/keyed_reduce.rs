@@ -49,23 +49,27 @@ where
     KS: KeySelector<T, K>,
     R: ReduceFunction<T>,
 {
-    /// Folds `value` into its key's accumulator and returns a reference to the new value.
+    /// Folds `value` into its key's accumulator and returns what `out` makes of the new value.
+    /// The key is looked up borrowed (see [`KeySelector::with_key`]); an owned key is built
+    /// only for a key seen for the first time.
     #[inline(always)]
-    fn fold(&mut self, value: T, timestamp: i64) -> FnResult<&T> {
-        let key = self.key_selector.get_key(&value);
-        match self.state.entry(key) {
-            Entry::Occupied(entry) => {
-                let slot = entry.into_mut();
-                let previous = slot.0.take().ok_or("reduce state was left empty")?;
-                let reduced = self.reducer.reduce(previous, value)?;
-                slot.1 = timestamp;
-                Ok(slot.0.insert(reduced))
-            }
+    fn fold<O>(&mut self, value: T, timestamp: i64, out: impl FnOnce(&T) -> O) -> FnResult<O> {
+        let state = &mut self.state;
+        if let Some(slot) = self.key_selector.with_key(&value, |key| state.get_mut(key)) {
+            return Ok(out(reduce_into(&mut self.reducer, slot, value, timestamp)?));
+        }
+        match self.state.entry(self.key_selector.get_key(&value)) {
+            // Only a selector whose lent and owned keys differ gets here.
+            Entry::Occupied(entry) => Ok(out(reduce_into(
+                &mut self.reducer,
+                entry.into_mut(),
+                value,
+                timestamp,
+            )?)),
             Entry::Vacant(entry) => {
                 let slot = entry.insert((Some(value), timestamp));
-                slot.0
-                    .as_ref()
-                    .ok_or_else(|| "reduce state was left empty".into())
+                let value = slot.0.as_ref().ok_or("reduce state was left empty")?;
+                Ok(out(value))
             }
         }
     }
@@ -73,16 +77,30 @@ where
     /// STREAMING: one output per input, the updated value, keeping the input's timestamp. The
     /// output is collected in place over the input batch's allocation.
     fn process_streaming(&mut self, batch: Batch<T>) -> FnResult<Batch<T>> {
-        batch.try_map_values(|value| self.fold(value, NO_TIMESTAMP).cloned())
+        batch.try_map_values(|value| self.fold(value, NO_TIMESTAMP, T::clone))
     }
 
     /// BATCH: only accumulate; results leave at the end of input.
     fn process_batch_mode(&mut self, batch: Batch<T>) -> FnResult<()> {
         for record in batch.into_records() {
-            self.fold(record.value, record.timestamp)?;
+            self.fold(record.value, record.timestamp, |_| ())?;
         }
         Ok(())
     }
+}
+
+/// Reduces `value` into a key's accumulator slot; returns the new accumulated value.
+#[inline(always)]
+fn reduce_into<'s, T, R: ReduceFunction<T>>(
+    reducer: &mut R,
+    slot: &'s mut (Option<T>, i64),
+    value: T,
+    timestamp: i64,
+) -> FnResult<&'s T> {
+    let previous = slot.0.take().ok_or("reduce state was left empty")?;
+    let reduced = reducer.reduce(previous, value)?;
+    slot.1 = timestamp;
+    Ok(slot.0.insert(reduced))
 }
 
 impl<T, K, KS, R> OneInputLogic<T, T> for KeyedReduceLogic<T, K, KS, R>

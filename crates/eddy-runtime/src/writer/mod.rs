@@ -162,6 +162,8 @@ pub struct PartitionedWriter<T, S> {
     pending: Vec<Batch<T>>,
     selector: S,
     batch_size: usize,
+    /// The channel of each record of the batch being routed (kept to reuse its allocation).
+    targets: Vec<u32>,
 }
 
 impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
@@ -173,6 +175,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
             pending,
             selector,
             batch_size,
+            targets: Vec::new(),
         })
     }
 
@@ -186,16 +189,35 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
 }
 
 impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
+    /// Selects every record's channel in one pass over the batch, then scatters the records
+    /// into the channels' pending batches.
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
-        for record in batch.into_records() {
-            let channel = self.selector.select(&record.value, n)? as usize;
-            let pending = &mut self.pending[channel];
-            pending.push(record.value, record.timestamp);
-            if pending.len() >= self.batch_size {
-                self.send_channel(channel)?;
+        let mut targets = std::mem::take(&mut self.targets);
+        self.selector.select_all(batch.values(), n, &mut targets)?;
+        let (values, timestamps) = batch.into_parts();
+        match timestamps {
+            None => {
+                for (value, &channel) in values.into_iter().zip(&targets) {
+                    let pending = &mut self.pending[channel as usize];
+                    pending.push_value(value);
+                    if pending.len() >= self.batch_size {
+                        self.send_channel(channel as usize)?;
+                    }
+                }
+            }
+            Some(timestamps) => {
+                let records = values.into_iter().zip(timestamps);
+                for ((value, timestamp), &channel) in records.zip(&targets) {
+                    let pending = &mut self.pending[channel as usize];
+                    pending.push(value, timestamp);
+                    if pending.len() >= self.batch_size {
+                        self.send_channel(channel as usize)?;
+                    }
+                }
             }
         }
+        self.targets = targets;
         Ok(())
     }
 

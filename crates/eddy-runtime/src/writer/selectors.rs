@@ -3,7 +3,8 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use eddy_core::keygroup::{operator_index_for_key_group, KeyHasher};
+use eddy_core::keygroup::KeyGroupRouting;
+use eddy_core::keyhash::stable_hash;
 use eddy_functions::{KeySelector, Partitioner};
 
 use crate::error::TaskError;
@@ -12,6 +13,22 @@ use crate::error::TaskError;
 pub trait ChannelSelector<T>: Send {
     /// The channel for `value`.
     fn select(&mut self, value: &T, num_channels: u32) -> Result<u32, TaskError>;
+
+    /// The channels of a whole batch's values, into `channels` (replacing what it held).
+    /// Selectors whose per-record work has a batch-level form override this.
+    fn select_all(
+        &mut self,
+        values: &[T],
+        num_channels: u32,
+        channels: &mut Vec<u32>,
+    ) -> Result<(), TaskError> {
+        channels.clear();
+        channels.reserve(values.len());
+        for value in values {
+            channels.push(self.select(value, num_channels)?);
+        }
+        Ok(())
+    }
 }
 
 /// Round-robin (rebalance and rescale), starting at a given channel.
@@ -73,8 +90,9 @@ impl<T> ChannelSelector<T> for ShuffleSelector {
 pub struct KeyGroupSelector<K, KS> {
     key_selector: KS,
     _key: std::marker::PhantomData<fn() -> K>,
-    hasher: KeyHasher,
     max_parallelism: u32,
+    /// The routing for the channel count it was built for.
+    routing: Option<(u32, KeyGroupRouting)>,
     operator: String,
 }
 
@@ -85,9 +103,25 @@ impl<K, KS> KeyGroupSelector<K, KS> {
         KeyGroupSelector {
             key_selector,
             _key: std::marker::PhantomData,
-            hasher: KeyHasher::new(),
             max_parallelism,
+            routing: None,
             operator,
+        }
+    }
+
+    fn routing(&mut self, num_channels: u32) -> &KeyGroupRouting {
+        let max_parallelism = self.max_parallelism;
+        if self.routing.as_ref().map(|(n, _)| *n) != Some(num_channels) {
+            let routing = KeyGroupRouting::new(max_parallelism, num_channels);
+            self.routing = Some((num_channels, routing));
+        }
+        &self.routing.as_ref().expect("routing was just built").1
+    }
+
+    fn hash_error(&self, error: eddy_core::error::CodecError) -> TaskError {
+        TaskError::Record {
+            operator: self.operator.clone(),
+            message: format!("cannot hash the record's key: {error}"),
         }
     }
 }
@@ -99,19 +133,34 @@ where
 {
     #[inline]
     fn select(&mut self, value: &T, num_channels: u32) -> Result<u32, TaskError> {
-        let key = self.key_selector.get_key(value);
-        let key_group = self
-            .hasher
-            .key_group(&key, self.max_parallelism)
-            .map_err(|e| TaskError::Record {
-                operator: self.operator.clone(),
-                message: format!("cannot hash the record's key: {e}"),
-            })?;
-        Ok(operator_index_for_key_group(
-            self.max_parallelism,
-            num_channels,
-            key_group,
-        ))
+        let hash = self
+            .key_selector
+            .with_key(value, |key| stable_hash(key))
+            .map_err(|e| self.hash_error(e))?;
+        Ok(self.routing(num_channels).owner(hash))
+    }
+
+    /// One pass over the batch: key, hash and owner per value, with the routing table looked
+    /// up once per batch.
+    fn select_all(
+        &mut self,
+        values: &[T],
+        num_channels: u32,
+        channels: &mut Vec<u32>,
+    ) -> Result<(), TaskError> {
+        // Sized first, then written in place: no capacity check per record.
+        channels.clear();
+        channels.resize(values.len(), 0);
+        self.routing(num_channels);
+        let (key_selector, routing) = (&self.key_selector, &self.routing);
+        let routing = &routing.as_ref().expect("routing was just built").1;
+        for (channel, value) in channels.iter_mut().zip(values) {
+            match key_selector.with_key(value, |key| stable_hash(key)) {
+                Ok(hash) => *channel = routing.owner(hash),
+                Err(e) => return Err(self.hash_error(e)),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_api::prelude::*;
 
-use super::common::{median, CountingSink};
+use super::common::{median, process_cpu_seconds, CountingSink};
 
 /// Short strings the string cases draw from (so the keyed case has this many keys).
 const WORDS: [&str; 16] = [
@@ -19,7 +19,7 @@ const WORDS: [&str; 16] = [
 ];
 
 /// Distinct keys in the u64 keyed case.
-const U64_KEYS: u64 = 1024;
+const U64_KEYS: u64 = 10_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Case {
@@ -27,6 +27,7 @@ enum Case {
     StatelessString,
     KeyedU64,
     KeyedString,
+    KeyedStringBorrowed,
 }
 
 impl Case {
@@ -36,6 +37,7 @@ impl Case {
             Case::StatelessString => "stateless-string",
             Case::KeyedU64 => "keyed-u64",
             Case::KeyedString => "keyed-string",
+            Case::KeyedStringBorrowed => "keyed-string-ref",
         }
     }
 
@@ -45,6 +47,7 @@ impl Case {
             Case::StatelessString => "stateless map+filter, string",
             Case::KeyedU64 => "keyed reduce, u64",
             Case::KeyedString => "keyed reduce, string",
+            Case::KeyedStringBorrowed => "keyed reduce, string by ref",
         }
     }
 }
@@ -58,13 +61,21 @@ fn mark(mut s: String) -> String {
     s
 }
 
-/// Runs one case on the engine; returns (records reaching the sink, seconds).
+/// One engine run: records that reached the sink, wall-clock seconds, and the CPU seconds
+/// (user + system, every thread of the process) it took.
+struct EngineRun {
+    records_out: u64,
+    seconds: f64,
+    cpu_seconds: f64,
+}
+
+/// Runs one case on the engine.
 fn engine(
     case: Case,
     records: u64,
     parallelism: u32,
     config: &Configuration,
-) -> anyhow::Result<(u64, f64)> {
+) -> anyhow::Result<EngineRun> {
     let env = StreamExecutionEnvironment::with_configuration(config.clone());
     env.set_parallelism(parallelism);
     let counter = Arc::new(AtomicU64::new(0));
@@ -94,13 +105,20 @@ fn engine(
                 .reduce(|a, b| (a.0, a.1 + b.1))
                 .add_sink(sink);
         }
+        Case::KeyedStringBorrowed => {
+            env.from_generator(Some(records), None, |i| (word(i), 1u64))
+                .key_by_ref(|t: &(String, u64)| &t.0)
+                .reduce(|a, b| (a.0, a.1 + b.1))
+                .add_sink(sink);
+        }
     }
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
     env.execute(case.label())?;
-    Ok((
-        counter.load(Ordering::Relaxed),
-        start.elapsed().as_secs_f64(),
-    ))
+    Ok(EngineRun {
+        records_out: counter.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+        cpu_seconds: process_cpu_seconds() - cpu_start,
+    })
 }
 
 /// The same computation as a plain single-threaded loop; returns (records out, seconds).
@@ -142,7 +160,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
                 out += 1;
             }
         }
-        Case::KeyedString => {
+        Case::KeyedString | Case::KeyedStringBorrowed => {
             let mut state: FxHashMap<String, (String, u64)> = FxHashMap::default();
             for i in 0..records {
                 let record = (word(black_box(i)), 1u64);
@@ -162,9 +180,11 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
     (out, start.elapsed().as_secs_f64())
 }
 
-/// One measured case: median engine rate, median loop rate, median of the per-round ratios.
+/// One measured case: median engine rate and CPU nanoseconds per record, median loop rate,
+/// median of the per-round ratios.
 struct Measurement {
     engine_rate: f64,
+    engine_cpu_ns: f64,
     loop_rate: f64,
     ratio: f64,
 }
@@ -178,21 +198,25 @@ fn measure(
     rounds: u32,
     config: &Configuration,
 ) -> anyhow::Result<Measurement> {
-    let (mut engine_rates, mut loop_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut engine_rates, mut cpu_ns, mut loop_rates, mut ratios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
         let (loop_out, loop_secs) = plain_loop(case, records);
-        let (engine_out, engine_secs) = engine(case, records, parallelism, config)?;
+        let run = engine(case, records, parallelism, config)?;
         anyhow::ensure!(
-            engine_out == loop_out,
-            "{}: the engine produced {engine_out} records but the plain loop {loop_out}",
-            case.label()
+            run.records_out == loop_out,
+            "{}: the engine produced {} records but the plain loop {loop_out}",
+            case.label(),
+            run.records_out
         );
-        engine_rates.push(records as f64 / engine_secs);
+        engine_rates.push(records as f64 / run.seconds);
+        cpu_ns.push(run.cpu_seconds * 1e9 / records as f64);
         loop_rates.push(records as f64 / loop_secs);
-        ratios.push(loop_secs / engine_secs);
+        ratios.push(loop_secs / run.seconds);
     }
     Ok(Measurement {
         engine_rate: median(engine_rates),
+        engine_cpu_ns: median(cpu_ns),
         loop_rate: median(loop_rates),
         ratio: median(ratios),
     })
@@ -207,16 +231,17 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 4] = [
+    const ALL: [Case; 5] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
         Case::KeyedString,
+        Case::KeyedStringBorrowed,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64 or keyed-string"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string or keyed-string-ref"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");
@@ -228,36 +253,49 @@ pub fn run(
         "eddy bench pipeline: {records} records per run; medians over {rounds} rounds, each a plain-loop run then an engine run"
     );
     println!(
-        "{:<30} {:>3} {:>16} {:>16} {:>7}",
-        "case", "p", "engine ev/s", "plain loop ev/s", "ratio"
+        "CPU ns/rec: the process's user + system time per record, all threads (the plain loop uses one core)"
+    );
+    println!(
+        "{:<30} {:>3} {:>14} {:>11} {:>16} {:>11} {:>7}",
+        "case", "p", "engine ev/s", "CPU ns/rec", "plain loop ev/s", "loop ns/rec", "ratio"
     );
     for case in ALL
         .into_iter()
         .filter(|c| cases.is_empty() || cases.iter().any(|w| w == c.id()))
     {
+        let mut first: Option<(u32, Measurement)> = None;
         for &p in parallelisms {
-            let Measurement {
-                engine_rate,
-                loop_rate,
-                ratio,
-            } = measure(case, records, p, rounds, config)?;
+            let m = measure(case, records, p, rounds, config)?;
             println!(
-                "{:<30} {:>3} {:>16.0} {:>16.0} {:>7.2}",
+                "{:<30} {:>3} {:>14.0} {:>11.2} {:>16.0} {:>11.2} {:>7.2}",
                 case.label(),
                 p,
-                engine_rate,
-                loop_rate,
-                ratio
+                m.engine_rate,
+                m.engine_cpu_ns,
+                m.loop_rate,
+                1e9 / m.loop_rate,
+                m.ratio
             );
             if json {
                 println!(
                     "{}",
                     serde_json::json!({
                         "bench": "pipeline", "case": case.label(), "parallelism": p,
-                        "records": records, "engine_events_per_s": engine_rate,
-                        "loop_events_per_s": loop_rate, "ratio": ratio,
+                        "records": records, "engine_events_per_s": m.engine_rate,
+                        "engine_cpu_ns_per_record": m.engine_cpu_ns,
+                        "loop_events_per_s": m.loop_rate, "ratio": m.ratio,
                     })
                 );
+            }
+            match &first {
+                None => first = Some((p, m)),
+                Some((p1, base)) => println!(
+                    "{:<30} {:>3} throughput p{p}/p{p1} {:.2}, CPU per record p{p}/p{p1} {:.2}",
+                    "",
+                    "",
+                    m.engine_rate / base.engine_rate,
+                    m.engine_cpu_ns / base.engine_cpu_ns
+                ),
             }
         }
     }
