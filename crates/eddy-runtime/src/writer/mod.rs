@@ -180,44 +180,28 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     }
 
     fn send_channel(&mut self, channel: usize) -> Result<(), TaskError> {
-        let batch = std::mem::replace(
-            &mut self.pending[channel],
-            Batch::with_capacity(self.batch_size),
-        );
+        // Room for a batch plus a typical share of one more incoming batch: a channel's pending
+        // batch is sent once it reaches the batch size, which the last share may overshoot.
+        let capacity = self.batch_size + self.batch_size / self.channels.len() + 2;
+        let batch = std::mem::replace(&mut self.pending[channel], Batch::with_capacity(capacity));
         send_batch(&self.channels[channel], batch)
     }
 }
 
 impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
-    /// Selects every record's channel in one pass over the batch, then scatters the records
-    /// into the channels' pending batches.
+    /// Selects every record's channel in one pass over the batch, moves the records into the
+    /// channels' pending batches (see [`Batch::scatter_into`]), and sends those that are full.
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
         let mut targets = std::mem::take(&mut self.targets);
         self.selector.select_all(batch.values(), n, &mut targets)?;
-        let (values, timestamps) = batch.into_parts();
-        match timestamps {
-            None => {
-                for (value, &channel) in values.into_iter().zip(&targets) {
-                    let pending = &mut self.pending[channel as usize];
-                    pending.push_value(value);
-                    if pending.len() >= self.batch_size {
-                        self.send_channel(channel as usize)?;
-                    }
-                }
-            }
-            Some(timestamps) => {
-                let records = values.into_iter().zip(timestamps);
-                for ((value, timestamp), &channel) in records.zip(&targets) {
-                    let pending = &mut self.pending[channel as usize];
-                    pending.push(value, timestamp);
-                    if pending.len() >= self.batch_size {
-                        self.send_channel(channel as usize)?;
-                    }
-                }
+        batch.scatter_into(&targets, &mut self.pending);
+        self.targets = targets;
+        for channel in 0..self.channels.len() {
+            if self.pending[channel].len() >= self.batch_size {
+                self.send_channel(channel)?;
             }
         }
-        self.targets = targets;
         Ok(())
     }
 

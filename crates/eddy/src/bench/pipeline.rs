@@ -180,46 +180,72 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
     (out, start.elapsed().as_secs_f64())
 }
 
-/// One measured case: median engine rate and CPU nanoseconds per record, median loop rate,
-/// median of the per-round ratios.
+/// One case at one parallelism over all rounds: the median engine rate and CPU nanoseconds
+/// per record, the median loop rate, the median of the per-round engine/loop ratios, and the
+/// median of the per-round ratios against the first parallelism (throughput, CPU per record).
 struct Measurement {
     engine_rate: f64,
     engine_cpu_ns: f64,
     loop_rate: f64,
     ratio: f64,
+    scaling: Option<(f64, f64)>,
 }
 
-/// Alternates plain-loop and engine runs for `rounds` rounds. Each round's ratio compares runs
-/// made back to back, so drifting machine speed (shared virtual machines) affects both sides.
+/// Per round: one plain-loop run, then one engine run at each parallelism, back to back, so
+/// drifting machine speed (shared virtual machines) affects every side of a round's ratios.
 fn measure(
     case: Case,
     records: u64,
-    parallelism: u32,
+    parallelisms: &[u32],
     rounds: u32,
     config: &Configuration,
-) -> anyhow::Result<Measurement> {
-    let (mut engine_rates, mut cpu_ns, mut loop_rates, mut ratios) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+) -> anyhow::Result<Vec<Measurement>> {
+    // Per parallelism: (engine rate, CPU ns per record, loop rate, ratio) of each round.
+    let mut samples: Vec<Vec<(f64, f64, f64, f64)>> = vec![Vec::new(); parallelisms.len()];
     for _ in 0..rounds.max(1) {
         let (loop_out, loop_secs) = plain_loop(case, records);
-        let run = engine(case, records, parallelism, config)?;
-        anyhow::ensure!(
-            run.records_out == loop_out,
-            "{}: the engine produced {} records but the plain loop {loop_out}",
-            case.label(),
-            run.records_out
-        );
-        engine_rates.push(records as f64 / run.seconds);
-        cpu_ns.push(run.cpu_seconds * 1e9 / records as f64);
-        loop_rates.push(records as f64 / loop_secs);
-        ratios.push(loop_secs / run.seconds);
+        for (i, &parallelism) in parallelisms.iter().enumerate() {
+            let run = engine(case, records, parallelism, config)?;
+            anyhow::ensure!(
+                run.records_out == loop_out,
+                "{} at parallelism {parallelism}: the engine produced {} records but the plain loop {loop_out}",
+                case.label(),
+                run.records_out
+            );
+            samples[i].push((
+                records as f64 / run.seconds,
+                run.cpu_seconds * 1e9 / records as f64,
+                records as f64 / loop_secs,
+                loop_secs / run.seconds,
+            ));
+        }
     }
-    Ok(Measurement {
-        engine_rate: median(engine_rates),
-        engine_cpu_ns: median(cpu_ns),
-        loop_rate: median(loop_rates),
-        ratio: median(ratios),
-    })
+    let column = |p: usize, f: fn(&(f64, f64, f64, f64)) -> f64| -> Vec<f64> {
+        samples[p].iter().map(f).collect()
+    };
+    Ok((0..parallelisms.len())
+        .map(|p| {
+            let scaling = (p > 0).then(|| {
+                let per_round = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+                    median(
+                        samples[p]
+                            .iter()
+                            .zip(&samples[0])
+                            .map(|(this, first)| f(this) / f(first))
+                            .collect(),
+                    )
+                };
+                (per_round(|s| s.0), per_round(|s| s.1))
+            });
+            Measurement {
+                engine_rate: median(column(p, |s| s.0)),
+                engine_cpu_ns: median(column(p, |s| s.1)),
+                loop_rate: median(column(p, |s| s.2)),
+                ratio: median(column(p, |s| s.3)),
+                scaling,
+            }
+        })
+        .collect())
 }
 
 /// Runs every case at every parallelism and prints the table.
@@ -250,7 +276,7 @@ pub fn run(
         "--parallelism values must be at least 1"
     );
     println!(
-        "eddy bench pipeline: {records} records per run; medians over {rounds} rounds, each a plain-loop run then an engine run"
+        "eddy bench pipeline: {records} records per run; medians over {rounds} rounds, each a plain-loop run then an engine run at every parallelism"
     );
     println!(
         "CPU ns/rec: the process's user + system time per record, all threads (the plain loop uses one core)"
@@ -263,9 +289,8 @@ pub fn run(
         .into_iter()
         .filter(|c| cases.is_empty() || cases.iter().any(|w| w == c.id()))
     {
-        let mut first: Option<(u32, Measurement)> = None;
-        for &p in parallelisms {
-            let m = measure(case, records, p, rounds, config)?;
+        let measurements = measure(case, records, parallelisms, rounds, config)?;
+        for (&p, m) in parallelisms.iter().zip(&measurements) {
             println!(
                 "{:<30} {:>3} {:>14.0} {:>11.2} {:>16.0} {:>11.2} {:>7.2}",
                 case.label(),
@@ -276,6 +301,14 @@ pub fn run(
                 1e9 / m.loop_rate,
                 m.ratio
             );
+            if let Some((throughput, cpu)) = m.scaling {
+                println!(
+                    "{:<30} {:>3} throughput p{p}/p{first} {throughput:.2}, CPU per record p{p}/p{first} {cpu:.2} (medians of per-round ratios)",
+                    "",
+                    "",
+                    first = parallelisms[0],
+                );
+            }
             if json {
                 println!(
                     "{}",
@@ -284,18 +317,10 @@ pub fn run(
                         "records": records, "engine_events_per_s": m.engine_rate,
                         "engine_cpu_ns_per_record": m.engine_cpu_ns,
                         "loop_events_per_s": m.loop_rate, "ratio": m.ratio,
+                        "throughput_vs_first_parallelism": m.scaling.map(|s| s.0),
+                        "cpu_per_record_vs_first_parallelism": m.scaling.map(|s| s.1),
                     })
                 );
-            }
-            match &first {
-                None => first = Some((p, m)),
-                Some((p1, base)) => println!(
-                    "{:<30} {:>3} throughput p{p}/p{p1} {:.2}, CPU per record p{p}/p{p1} {:.2}",
-                    "",
-                    "",
-                    m.engine_rate / base.engine_rate,
-                    m.engine_cpu_ns / base.engine_cpu_ns
-                ),
             }
         }
     }

@@ -5,6 +5,8 @@
 //! stateless pipelines) therefore move nothing but their values, and a map over a batch is a
 //! plain `Vec` map that can reuse the allocation.
 
+mod scatter;
+
 use crate::record::{StreamRecord, NO_TIMESTAMP};
 
 /// A batch of records: values plus, when any record has one, their timestamps.
