@@ -24,6 +24,9 @@ const NANOS_PER_SECOND: u128 = 1_000_000_000;
 /// * Bounded (`count = Some(n)`): subtask `i` of `p` generates the contiguous index range
 ///   `[i*n/p, (i+1)*n/p)`, in ascending order; all subtasks together generate `0..n` once.
 /// * Unbounded (`count = None`): subtask `i` generates indexes `i, i+p, i+2p, …`.
+/// * Bounded and [`interleaved`](Self::interleaved): subtask `i` generates `i, i+p, …` below
+///   `n`, so that the subtasks advance through the index space together (for generators whose
+///   index is also their event time).
 ///
 /// With a rate limit of `r` records per second for the whole source, every subtask gets exactly
 /// `r/p` records per second (a fraction, so there is no remainder to distribute and every
@@ -39,6 +42,7 @@ pub struct GeneratorSource<T, F> {
     generator: F,
     count: Option<u64>,
     rate: Option<u64>,
+    interleaved: bool,
     /// This subtask's remaining indexes.
     splits: IndexSplits,
     /// The indexes restored in `initialize_state` (`None`: start fresh in `open`).
@@ -58,6 +62,7 @@ impl<T, F: Clone> Clone for GeneratorSource<T, F> {
             generator: self.generator.clone(),
             count: self.count,
             rate: self.rate,
+            interleaved: self.interleaved,
             splits: self.splits.clone(),
             restored: self.restored.clone(),
             emitted: self.emitted,
@@ -90,6 +95,7 @@ where
             generator,
             count,
             rate: None,
+            interleaved: false,
             splits: IndexSplits::default(),
             restored: None,
             emitted: 0,
@@ -119,6 +125,14 @@ where
         self
     }
 
+    /// Interleaves the subtasks' shares of a bounded source (subtask `i` of `p` generates
+    /// `i, i+p, …`) instead of giving each a contiguous range: all subtasks then move through
+    /// the indexes, and so through event time when that grows with the index, at one pace.
+    pub fn interleaved(mut self) -> Self {
+        self.interleaved = true;
+        self
+    }
+
     /// How many elements the whole source generates (`None`: unbounded).
     pub fn count(&self) -> Option<u64> {
         self.count
@@ -143,6 +157,7 @@ impl<T, F> GeneratorSource<T, F> {
         let p = u64::from(parallelism.max(1));
         let i = u64::from(index);
         let split = match self.count {
+            Some(count) if self.interleaved => IndexSplit::strided_below(i, p, count),
             Some(count) => {
                 let (n, p, i) = (u128::from(count), u128::from(p), u128::from(i));
                 IndexSplit::range(i * n / p, (i + 1) * n / p)
@@ -286,6 +301,25 @@ mod tests {
         let reference: Vec<String> = (0..10).map(|i| format!("item-{i}")).collect();
         assert_eq!(shares.concat(), reference);
         assert_eq!(source.boundedness(), Boundedness::Bounded);
+    }
+
+    #[test]
+    fn interleaved_shares_take_turns_and_restore_at_other_parallelisms() {
+        let source = GeneratorSource::bounded(11, |i| i).interleaved();
+        let shares = run_parallel(&source, 3).unwrap();
+        assert_eq!(
+            shares,
+            vec![vec![0, 3, 6, 9], vec![1, 4, 7, 10], vec![2, 5, 8]]
+        );
+        let expected: Vec<u64> = (0..11).collect();
+        for (old, polls, new) in [(3, 1, 2), (2, 1, 3), (4, 2, 1)] {
+            let run = run_with_restore(&source, old, polls, new, None).unwrap();
+            assert_eq!(
+                run.all_sorted(),
+                expected,
+                "{old} -> {new} after {polls} polls"
+            );
+        }
     }
 
     #[test]

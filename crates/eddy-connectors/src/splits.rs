@@ -61,6 +61,16 @@ impl IndexSplit {
     }
 
     /// The unbounded indexes `first, first + stride, …`.
+    /// The indexes `first, first + stride, …` below `end`.
+    pub fn strided_below(first: u64, stride: u64, end: u64) -> Self {
+        let stride = stride.max(1);
+        IndexSplit {
+            next: first,
+            stride,
+            remaining: Some(u128::from(end.saturating_sub(first).div_ceil(stride))),
+        }
+    }
+
     pub fn strided(first: u64, stride: u64) -> Self {
         IndexSplit {
             next: first,

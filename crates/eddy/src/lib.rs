@@ -1,9 +1,10 @@
-//! The `eddy` command's library: the bundled example jobs, the client that runs them, and the
-//! benchmark programs.
+//! The `eddy` command's library: the bundled example jobs, the client that runs them, the
+//! benchmark programs, and the Nexmark tools.
 
 pub mod bench;
 pub mod cli;
 pub mod examples;
+pub mod nexmark;
 
 /// Why a bundled program could not run.
 #[derive(Debug, thiserror::Error)]

@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         bench: eddy::bench::BenchCommand,
     },
+    /// The Nexmark benchmark's tools: `eddy nexmark generate` writes its event stream.
+    Nexmark {
+        #[command(subcommand)]
+        command: eddy::nexmark::NexmarkCommand,
+    },
 }
 
 /// A job and its options, for `run` and `info`.
@@ -111,6 +116,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { bench } => {
             eddy::bench::run(bench)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Nexmark { command } => {
+            eddy::nexmark::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -9,6 +9,7 @@ mod common;
 mod bench_windows;
 mod broadcast_rules_example;
 mod cli;
+mod nexmark_generate;
 mod sequence_check;
 mod socket_window_wordcount;
 mod temperature_alert_example;

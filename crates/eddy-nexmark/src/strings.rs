@@ -1,0 +1,88 @@
+//! Random strings as the reference builds them.
+
+use crate::random::JavaRandom;
+
+/// The shortest string `next_string` makes (before trimming).
+const MIN_STRING_LENGTH: i32 = 3;
+
+/// A string of 3 to `max_length - 1` characters: lowercase letters, and `special` with
+/// probability 1/13, trimmed of surrounding whitespace.
+pub fn next_string(random: &mut JavaRandom, max_length: i32, special: char) -> String {
+    let len = MIN_STRING_LENGTH + random.next_int_below(max_length - MIN_STRING_LENGTH);
+    let mut s = String::with_capacity(len as usize);
+    for _ in 0..len {
+        if random.next_int_below(13) == 0 {
+            s.push(special);
+        } else {
+            s.push(char::from(b'a' + random.next_int_below(26) as u8));
+        }
+    }
+    // Java's trim: every leading and trailing char up to U+0020.
+    s.trim_matches(|c: char| c <= ' ').to_string()
+}
+
+/// A string of exactly `length` characters, six per random `int` (base 26 digits of it; a
+/// negative `int` gives characters just below `a`, as in the reference).
+pub fn next_exact_string(random: &mut JavaRandom, length: usize) -> String {
+    let mut s = String::with_capacity(length);
+    let (mut rnd, mut left) = (0i32, 0);
+    for _ in 0..length {
+        if left == 0 {
+            rnd = random.next_int();
+            left = 6;
+        }
+        s.push(char::from((i32::from(b'a') + rnd % 26) as u8));
+        rnd /= 26;
+        left -= 1;
+    }
+    s
+}
+
+/// Padding such that `current_size` plus its length is `average_size` on average: uniform
+/// within ±20 % of the missing bytes.
+pub fn next_extra(random: &mut JavaRandom, current_size: usize, average_size: u32) -> String {
+    let average = average_size as usize;
+    if current_size > average {
+        return String::new();
+    }
+    let missing = average - current_size;
+    // Java's Math.round: half up.
+    let delta = (missing as f64 * 0.2 + 0.5).floor() as usize;
+    let min_size = missing - delta;
+    let size = if delta == 0 {
+        min_size
+    } else {
+        min_size + random.next_int_below((2 * delta) as i32) as usize
+    };
+    next_exact_string(random, size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_follow_the_reference_rules() {
+        let mut random = JavaRandom::new(7);
+        for _ in 0..1000 {
+            let s = next_string(&mut random, 20, ' ');
+            assert!(
+                s.len() <= 19 && !s.starts_with(' ') && !s.ends_with(' '),
+                "{s:?}"
+            );
+            assert!(
+                s.chars().all(|c| c == ' ' || c.is_ascii_lowercase()),
+                "{s:?}"
+            );
+            let u = next_string(&mut random, 5, '_');
+            assert!((3..=4).contains(&u.len()), "{u:?}");
+        }
+        assert_eq!(next_exact_string(&mut random, 13).len(), 13);
+        // 100 - 32 = 68 missing bytes: 68 ± 14 (Math.round(13.6) = 14), so 54..=81.
+        for _ in 0..1000 {
+            let extra = next_extra(&mut random, 32, 100);
+            assert!((54..82).contains(&extra.len()), "{}", extra.len());
+        }
+        assert_eq!(next_extra(&mut random, 120, 100), "");
+    }
+}

@@ -1,0 +1,4 @@
+//! The generator against the reference's rules, and the source in jobs.
+
+mod generator;
+mod source;
