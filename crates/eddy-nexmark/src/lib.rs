@@ -8,6 +8,8 @@
 //! * [`nexmark_source`]: the generator as a parallel, replayable source, and
 //!   [`watermark_strategy`]: event time with 4 s of out-of-orderness, as Flink's nexmark tables.
 //! * [`format`]: events as CSV or JSON lines.
+//! * [`queries`]: q0 … q8 (without q6) on the DataStream API, with the Flink SQL queries'
+//!   semantics.
 
 #![warn(missing_docs)]
 
@@ -15,6 +17,7 @@ pub mod config;
 pub mod format;
 pub mod generator;
 pub mod model;
+pub mod queries;
 pub mod random;
 pub mod source;
 mod strings;

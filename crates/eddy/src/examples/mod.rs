@@ -2,6 +2,7 @@
 //! `examples/` folder). Each is an ordinary program against the DataStream API.
 
 mod broadcast_rules;
+mod nexmark;
 mod numbers;
 mod sequence_check;
 mod socket_window_wordcount;
@@ -18,6 +19,7 @@ pub use broadcast_rules::{
     broadcast_rules, parse_item, parse_rule, Item, MatchRules, Pending, Rule, RuleMatch,
     RuleVersions, BROADCAST_RULES_USAGE,
 };
+pub use nexmark::{nexmark, NEXMARK_USAGE};
 pub use numbers::numbers;
 pub use sequence_check::{sequence_check, verify_sequence_output, SEQUENCE_CHECK_USAGE};
 pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
@@ -103,6 +105,14 @@ pub const EXAMPLES: &[Example] = &[
              stream, as in Flink's training.",
         usage: TEMPERATURE_ALERT_USAGE,
         main: temperature_alert,
+    },
+    Example {
+        name: "nexmark",
+        description: "Runs a Nexmark benchmark query (q0-q5, q7, q8) over the generated \
+             auction stream of persons, auctions and bids, with the semantics of Flink's \
+             nexmark SQL queries; rows as CSV lines.",
+        usage: NEXMARK_USAGE,
+        main: nexmark,
     },
 ];
 

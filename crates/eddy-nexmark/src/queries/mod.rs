@@ -1,0 +1,205 @@
+//! The Nexmark queries on the DataStream API, with the semantics of the Flink SQL queries of
+//! the nexmark benchmark (q0 … q8 without q6). Each query is a function from the event stream
+//! to its result rows; a row prints as one CSV line with the columns of the SQL select list in
+//! order (times as epoch milliseconds).
+//!
+//! Queries whose SQL result is an updating table (q4) emit every update; the last row of a key
+//! is its final value.
+
+mod q0_q2;
+mod q3;
+mod q4;
+mod q5;
+mod q7;
+mod q8;
+
+use std::path::PathBuf;
+
+use eddy_api::connectors::DiscardingSink;
+use eddy_api::prelude::*;
+
+use crate::config::NexmarkConfig;
+use crate::model::{Auction, Bid, Event, Person};
+use crate::source::{nexmark_source, watermark_strategy};
+
+pub use q0_q2::{q0, q1, q2, Q1Row, Q2Row};
+pub use q3::{q3, Q3Row};
+pub use q4::{q4, Q4Row};
+pub use q5::{q5, Q5Row};
+pub use q7::{q7, Q7Row};
+pub use q8::{q8, Q8Row};
+
+/// The length of the tumbling windows of q7 and q8 and of q5's sliding windows, in ms.
+pub const WINDOW_MS: i64 = 10_000;
+/// The slide of q5's windows, in ms.
+pub const SLIDE_MS: i64 = 2_000;
+
+/// A bundled query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// Pass-through of the bids.
+    Q0,
+    /// Currency conversion: prices × 0.908.
+    Q1,
+    /// Selection: bids on every 123rd auction.
+    Q2,
+    /// Local item suggestion: sellers in OR, ID or CA of category-10 auctions (a join).
+    Q3,
+    /// Average winning bid per category (a join and two aggregations, updating).
+    Q4,
+    /// Hot items: the auctions with the most bids per 10 s window sliding by 2 s.
+    Q5,
+    /// Highest bid per 10 s tumbling window.
+    Q7,
+    /// New users: persons who opened an auction in the 10 s window they registered in.
+    Q8,
+}
+
+impl Query {
+    /// Every query, in order.
+    pub const ALL: [Query; 8] = [
+        Query::Q0,
+        Query::Q1,
+        Query::Q2,
+        Query::Q3,
+        Query::Q4,
+        Query::Q5,
+        Query::Q7,
+        Query::Q8,
+    ];
+
+    /// `q0` … `q8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Query::Q0 => "q0",
+            Query::Q1 => "q1",
+            Query::Q2 => "q2",
+            Query::Q3 => "q3",
+            Query::Q4 => "q4",
+            Query::Q5 => "q5",
+            Query::Q7 => "q7",
+            Query::Q8 => "q8",
+        }
+    }
+}
+
+impl std::str::FromStr for Query {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Query::ALL
+            .into_iter()
+            .find(|q| q.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Query::ALL.iter().map(|q| q.name()).collect();
+                format!("unknown query '{s}': the queries are {}", names.join(", "))
+            })
+    }
+}
+
+/// Where a query's rows go.
+#[derive(Debug, Clone)]
+pub enum ResultSink {
+    /// Dropped (Flink's `blackhole` connector of the benchmark).
+    Discard,
+    /// One CSV line per row into this file (a folder of part files above parallelism 1).
+    Csv(PathBuf),
+}
+
+/// The event stream of `config`: the Nexmark source, with event time from `dateTime` and
+/// watermarks 4 s behind.
+pub fn events(
+    env: &StreamExecutionEnvironment,
+    config: &NexmarkConfig,
+    events_per_second: Option<u64>,
+) -> DataStream<Event> {
+    env.add_source(nexmark_source(config, events_per_second))
+        .name("Source: Nexmark")
+        .uid("nexmark-source")
+        .assign_timestamps_and_watermarks(watermark_strategy())
+}
+
+/// The bids of the stream.
+pub fn bids(events: &DataStream<Event>) -> DataStream<Bid> {
+    events
+        .flat_map(|event: Event, out: &mut Collector<'_, Bid>| {
+            if let Event::Bid(bid) = event {
+                out.collect(bid);
+            }
+        })
+        .name("Bids")
+}
+
+/// The auctions of the stream.
+pub fn auctions(events: &DataStream<Event>) -> DataStream<Auction> {
+    events
+        .flat_map(|event: Event, out: &mut Collector<'_, Auction>| {
+            if let Event::Auction(auction) = event {
+                out.collect(auction);
+            }
+        })
+        .name("Auctions")
+}
+
+/// The persons of the stream.
+pub fn persons(events: &DataStream<Event>) -> DataStream<Person> {
+    events
+        .flat_map(|event: Event, out: &mut Collector<'_, Person>| {
+            if let Event::Person(person) = event {
+                out.collect(person);
+            }
+        })
+        .name("Persons")
+}
+
+/// Adds `query` over `events` to the job, its rows going to `sink`.
+pub fn add_query(query: Query, events: &DataStream<Event>, sink: &ResultSink) {
+    match query {
+        Query::Q0 => finish(q0(events), sink),
+        Query::Q1 => finish(q1(events), sink),
+        Query::Q2 => finish(q2(events), sink),
+        Query::Q3 => finish(q3(events), sink),
+        Query::Q4 => finish(q4(events), sink),
+        Query::Q5 => finish(q5(events), sink),
+        Query::Q7 => finish(q7(events), sink),
+        Query::Q8 => finish(q8(events), sink),
+    }
+}
+
+fn finish<R: Data + std::fmt::Display>(rows: DataStream<R>, sink: &ResultSink) {
+    match sink {
+        ResultSink::Discard => {
+            rows.add_sink(DiscardingSink::new()).name("Sink: Discard");
+        }
+        ResultSink::Csv(path) => {
+            rows.write_as_text(path.clone()).name("Sink: CSV");
+        }
+    }
+}
+
+/// Appends `field` to a CSV line, with a separator before all but the first field.
+pub(crate) fn csv_field(
+    f: &mut std::fmt::Formatter<'_>,
+    first: bool,
+    value: &dyn std::fmt::Display,
+) -> std::fmt::Result {
+    let text = value.to_string();
+    let mut field = String::new();
+    crate::format::push_csv_field(&mut field, &text);
+    if first {
+        f.write_str(&field)
+    } else {
+        write!(f, ",{field}")
+    }
+}
+
+/// Writes a CSV line of `fields`.
+pub(crate) fn csv_line(
+    f: &mut std::fmt::Formatter<'_>,
+    fields: &[&dyn std::fmt::Display],
+) -> std::fmt::Result {
+    for (i, value) in fields.iter().enumerate() {
+        csv_field(f, i == 0, *value)?;
+    }
+    Ok(())
+}
