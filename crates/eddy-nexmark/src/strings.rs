@@ -24,18 +24,30 @@ pub fn next_string(random: &mut JavaRandom, max_length: i32, special: char) -> S
 /// A string of exactly `length` characters, six per random `int` (base 26 digits of it; a
 /// negative `int` gives characters just below `a`, as in the reference).
 pub fn next_exact_string(random: &mut JavaRandom, length: usize) -> String {
-    let mut s = String::with_capacity(length);
-    let (mut rnd, mut left) = (0i32, 0);
-    for _ in 0..length {
-        if left == 0 {
-            rnd = random.next_int();
-            left = 6;
-        }
-        s.push(char::from((i32::from(b'a') + rnd % 26) as u8));
-        rnd /= 26;
-        left -= 1;
+    let mut bytes = Vec::with_capacity(length + 6);
+    while bytes.len() < length {
+        push_six_letters(&mut bytes, random.next_int());
     }
-    s
+    bytes.truncate(length);
+    // Every byte is ASCII (from b'H' to b'z').
+    String::from_utf8(bytes).expect("generated letters are ASCII")
+}
+
+/// The six base-26 digits of `rnd`, least significant first, as letters from `a` (or, for a
+/// negative `rnd`, down from `a`: Java's `%` keeps the sign), two at a time.
+#[inline]
+fn push_six_letters(bytes: &mut Vec<u8>, rnd: i32) {
+    let mut magnitude = rnd.unsigned_abs();
+    for _ in 0..3 {
+        let pair = (magnitude % 676) as usize;
+        magnitude /= 676;
+        let (low, high) = ((pair % 26) as u8, (pair / 26) as u8);
+        if rnd < 0 {
+            bytes.extend_from_slice(&[b'a' - low, b'a' - high]);
+        } else {
+            bytes.extend_from_slice(&[b'a' + low, b'a' + high]);
+        }
+    }
 }
 
 /// Padding such that `current_size` plus its length is `average_size` on average: uniform
@@ -60,6 +72,38 @@ pub fn next_extra(random: &mut JavaRandom, current_size: usize, average_size: u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference's loop, character by character with Java's `int` arithmetic.
+    fn exact_by_the_reference(random: &mut JavaRandom, length: usize) -> String {
+        let mut s = String::new();
+        let (mut rnd, mut left) = (0i32, 0);
+        for _ in 0..length {
+            if left == 0 {
+                rnd = random.next_int();
+                left = 6;
+            }
+            s.push(char::from((i32::from(b'a') + rnd % 26) as u8));
+            rnd /= 26;
+            left -= 1;
+        }
+        s
+    }
+
+    #[test]
+    fn exact_strings_match_the_reference_loop() {
+        for seed in 0..200 {
+            for length in [0, 1, 5, 6, 7, 13, 68, 377] {
+                let mut a = JavaRandom::new(seed);
+                let mut b = JavaRandom::new(seed);
+                assert_eq!(
+                    next_exact_string(&mut a, length),
+                    exact_by_the_reference(&mut b, length),
+                    "seed {seed}, length {length}"
+                );
+                assert_eq!(a.next_int(), b.next_int(), "the same draws were used");
+            }
+        }
+    }
 
     #[test]
     fn strings_follow_the_reference_rules() {

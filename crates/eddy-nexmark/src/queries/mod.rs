@@ -14,6 +14,8 @@ mod q7;
 mod q8;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use eddy_api::connectors::DiscardingSink;
 use eddy_api::prelude::*;
@@ -104,6 +106,24 @@ pub enum ResultSink {
     Discard,
     /// One CSV line per row into this file (a folder of part files above parallelism 1).
     Csv(PathBuf),
+    /// Counted, then dropped (benchmarks).
+    Count(Arc<AtomicU64>),
+}
+
+/// Counts the rows that reach it, a batch at a time.
+#[derive(Clone)]
+struct CountingSink(Arc<AtomicU64>);
+
+impl<T: Send + 'static> SinkFunction<T> for CountingSink {
+    fn invoke(&mut self, _row: T, _ctx: &SinkContext) -> FnResult<()> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// The event stream of `config`: the Nexmark source, with event time from `dateTime` and
@@ -152,6 +172,73 @@ pub fn persons(events: &DataStream<Event>) -> DataStream<Person> {
         .name("Persons")
 }
 
+/// The persons and the auctions of the stream, split in one pass (two `flat_map`s would each
+/// receive a copy of every event).
+pub fn persons_and_auctions(
+    events: &DataStream<Event>,
+) -> (DataStream<Person>, DataStream<Auction>) {
+    let tag = OutputTag::new("auctions");
+    let persons = events
+        .process(SplitOff {
+            tag: tag.clone(),
+            keep: |event| match event {
+                Event::Person(person) => Kind::Main(person),
+                Event::Auction(auction) => Kind::Side(auction),
+                Event::Bid(_) => Kind::Neither,
+            },
+        })
+        .name("Persons and auctions");
+    let auctions = persons.get_side_output(&tag);
+    (persons, auctions)
+}
+
+/// The auctions and the bids of the stream, split in one pass.
+pub fn auctions_and_bids(events: &DataStream<Event>) -> (DataStream<Auction>, DataStream<Bid>) {
+    let tag = OutputTag::new("bids");
+    let auctions = events
+        .process(SplitOff {
+            tag: tag.clone(),
+            keep: |event| match event {
+                Event::Auction(auction) => Kind::Main(auction),
+                Event::Bid(bid) => Kind::Side(bid),
+                Event::Person(_) => Kind::Neither,
+            },
+        })
+        .name("Auctions and bids");
+    let bids = auctions.get_side_output(&tag);
+    (auctions, bids)
+}
+
+/// Where [`SplitOff`] sends an event.
+enum Kind<M, S> {
+    Main(M),
+    Side(S),
+    Neither,
+}
+
+/// Sends each event to the main output, the side output `tag`, or nowhere.
+#[derive(Clone)]
+struct SplitOff<M, S> {
+    tag: OutputTag<S>,
+    keep: fn(Event) -> Kind<M, S>,
+}
+
+impl<M: Data, S: Data> ProcessFunction<Event, M> for SplitOff<M, S> {
+    fn process_element(
+        &mut self,
+        event: Event,
+        ctx: &mut ProcessContext<'_>,
+        out: &mut Collector<'_, M>,
+    ) -> FnResult<()> {
+        match (self.keep)(event) {
+            Kind::Main(main) => out.collect(main),
+            Kind::Side(side) => ctx.output(&self.tag, side),
+            Kind::Neither => {}
+        }
+        Ok(())
+    }
+}
+
 /// Adds `query` over `events` to the job, its rows going to `sink`.
 pub fn add_query(query: Query, events: &DataStream<Event>, sink: &ResultSink) {
     match query {
@@ -173,6 +260,10 @@ fn finish<R: Data + std::fmt::Display>(rows: DataStream<R>, sink: &ResultSink) {
         }
         ResultSink::Csv(path) => {
             rows.write_as_text(path.clone()).name("Sink: CSV");
+        }
+        ResultSink::Count(counter) => {
+            rows.add_sink(CountingSink(counter.clone()))
+                .name("Sink: Count");
         }
     }
 }

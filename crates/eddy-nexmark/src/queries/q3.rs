@@ -15,7 +15,7 @@ use std::fmt;
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{auctions, csv_line, persons};
+use super::{csv_line, persons_and_auctions};
 use crate::model::{Auction, Event, Person};
 
 /// A q3 row: `name, city, state, id` (the auction's id).
@@ -39,10 +39,11 @@ impl fmt::Display for Q3Row {
 
 /// q3 over the event stream.
 pub fn q3(events: &DataStream<Event>) -> DataStream<Q3Row> {
-    let sellers = persons(events)
+    let (persons, auctions) = persons_and_auctions(events);
+    let sellers = persons
         .filter(|p: &Person| matches!(p.state.as_str(), "OR" | "ID" | "CA"))
         .name("q3: persons in OR, ID, CA");
-    let category_10 = auctions(events)
+    let category_10 = auctions
         .filter(|a: &Auction| a.category == 10)
         .name("q3: category 10");
     sellers

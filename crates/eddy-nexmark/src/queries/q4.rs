@@ -23,7 +23,7 @@ use std::fmt;
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{auctions, bids, csv_line};
+use super::{auctions_and_bids, csv_line};
 use crate::model::{Auction, Bid, Event};
 
 /// A q4 row: `category, average winning bid`.
@@ -47,8 +47,9 @@ type Raise = (i64, Option<i64>, i64);
 
 /// q4 over the event stream.
 pub fn q4(events: &DataStream<Event>) -> DataStream<Q4Row> {
-    auctions(events)
-        .connect(&bids(events))
+    let (auctions, bids) = auctions_and_bids(events);
+    auctions
+        .connect(&bids)
         .key_by(|a: &Auction| a.id, |b: &Bid| b.auction)
         .process(WinningBids {
             auction: ValueStateDescriptor::new("q4-auction"),

@@ -22,7 +22,7 @@ use std::fmt;
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{auctions, csv_line, persons, WINDOW_MS};
+use super::{csv_line, persons_and_auctions, WINDOW_MS};
 use crate::model::{Auction, Event, Person};
 
 /// A q8 row: `id, name, stime` (the window's start).
@@ -49,8 +49,9 @@ fn window_start(time: i64) -> i64 {
 
 /// q8 over the event stream.
 pub fn q8(events: &DataStream<Event>) -> DataStream<Q8Row> {
-    persons(events)
-        .connect(&auctions(events))
+    let (persons, auctions) = persons_and_auctions(events);
+    persons
+        .connect(&auctions)
         .key_by(|p: &Person| p.id, |a: &Auction| a.seller)
         .process(NewSellers {
             person: ValueStateDescriptor::new("q8-person"),

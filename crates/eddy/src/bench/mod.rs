@@ -2,6 +2,7 @@
 
 pub mod checkpoints;
 mod common;
+pub mod nexmark;
 mod pipeline;
 pub mod state;
 pub mod windows;
@@ -88,6 +89,29 @@ pub enum BenchCommand {
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
     },
+    /// The Nexmark queries (q0-q5, q7, q8) over a bounded generated stream: events/s, events/s
+    /// per core (events / process CPU seconds), result rows and peak resident memory.
+    Nexmark {
+        /// Only these queries (e.g. `q0,q5`); all by default.
+        #[arg(long, value_delimiter = ',')]
+        queries: Vec<String>,
+        /// Events per query.
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Parallelism of every operator.
+        #[arg(short = 'p', long, default_value_t = 1)]
+        parallelism: u32,
+        /// A generator option with Flink's nexmark key, e.g. `--nexmark bid.proportion=40`
+        /// (repeatable).
+        #[arg(long = "nexmark", value_name = "KEY=VALUE")]
+        generator_options: Vec<String>,
+        /// Also print one JSON object per query.
+        #[arg(long)]
+        json: bool,
+        /// Engine configuration, e.g. `-D taskmanager.network.batch-size=4096` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+    },
     /// `ValueState` get + update per key on each keyed-state backend, beside a plain hash
     /// map, with the process's resident memory.
     State {
@@ -123,6 +147,25 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             let mut config = eddy_core::config::Configuration::new();
             config.apply_dynamic_properties(&dynamic_properties)?;
             pipeline::run(records, &parallelism, &cases, rounds, json, &config)
+        }
+        BenchCommand::Nexmark {
+            queries,
+            events,
+            parallelism,
+            generator_options,
+            json,
+            dynamic_properties,
+        } => {
+            let mut config = eddy_core::config::Configuration::new();
+            config.apply_dynamic_properties(&dynamic_properties)?;
+            let settings = nexmark::NexmarkBenchSettings {
+                queries,
+                events,
+                parallelism,
+                generator_options,
+                json,
+            };
+            nexmark::run(&settings, &config)
         }
         BenchCommand::Windows {
             records,
