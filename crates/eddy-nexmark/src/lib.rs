@@ -8,6 +8,7 @@
 //! * [`nexmark_source`]: the generator as a parallel, replayable source, and
 //!   [`watermark_strategy`]: event time with 4 s of out-of-orderness, as Flink's nexmark tables.
 //! * [`format`]: events as CSV or JSON lines.
+//! * [`latency`]: end-to-end latency of query results at a fixed event rate.
 //! * [`queries`]: q0 … q8 (without q6) on the DataStream API, with the Flink SQL queries'
 //!   semantics.
 
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod format;
 pub mod generator;
+pub mod latency;
 pub mod model;
 pub mod queries;
 pub mod random;

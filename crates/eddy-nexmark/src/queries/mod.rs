@@ -108,6 +108,8 @@ pub enum ResultSink {
     Csv(PathBuf),
     /// Counted, then dropped (benchmarks).
     Count(Arc<AtomicU64>),
+    /// Their latencies recorded (benchmarks at a fixed rate), then dropped.
+    Latency(crate::latency::LatencyRecorder),
 }
 
 /// Counts the rows that reach it, a batch at a time.
@@ -264,6 +266,9 @@ fn finish<R: Data + std::fmt::Display>(rows: DataStream<R>, sink: &ResultSink) {
         ResultSink::Count(counter) => {
             rows.add_sink(CountingSink(counter.clone()))
                 .name("Sink: Count");
+        }
+        ResultSink::Latency(recorder) => {
+            rows.add_sink(recorder.sink()).name("Sink: Latency");
         }
     }
 }

@@ -108,6 +108,10 @@ pub enum BenchCommand {
         /// Also print one JSON object per query.
         #[arg(long)]
         json: bool,
+        /// Feed the events at this rate (events per second; also the generator's event-time
+        /// rate) and report the latency percentiles of the results instead of throughput.
+        #[arg(long)]
+        tps: Option<u64>,
         /// Engine configuration, e.g. `-D taskmanager.network.batch-size=4096` (repeatable).
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
@@ -154,6 +158,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             parallelism,
             generator_options,
             json,
+            tps,
             dynamic_properties,
         } => {
             let mut config = eddy_core::config::Configuration::new();
@@ -164,6 +169,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 parallelism,
                 generator_options,
                 json,
+                tps,
             };
             nexmark::run(&settings, &config)
         }

@@ -1,12 +1,14 @@
 //! `eddy bench nexmark`: the Nexmark queries over a bounded generated stream, as fast as they
 //! go, with events per second, events per second per core (events / process CPU seconds) and
-//! peak resident memory per query.
+//! peak resident memory per query; or, with `--tps`, at a fixed rate with the end-to-end
+//! latency percentiles of their results (see `eddy_nexmark::latency`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use eddy_api::prelude::*;
+use eddy_nexmark::latency::LatencyRecorder;
 use eddy_nexmark::queries::{add_query, events, Query, ResultSink};
 
 use super::common::process_cpu_seconds;
@@ -24,6 +26,8 @@ pub struct NexmarkBenchSettings {
     pub generator_options: Vec<String>,
     /// Print one JSON object per query too.
     pub json: bool,
+    /// Feed the events at this rate (events per second) and measure latency instead.
+    pub tps: Option<u64>,
 }
 
 /// One query's run.
@@ -47,6 +51,9 @@ pub fn run(settings: &NexmarkBenchSettings, config: &Configuration) -> anyhow::R
     };
     anyhow::ensure!(settings.events > 0, "--events must be at least 1");
     anyhow::ensure!(settings.parallelism > 0, "-p must be at least 1");
+    if let Some(tps) = settings.tps {
+        return run_latency(settings, &queries, tps, config);
+    }
     let generator = generator_config(settings.events, None, &settings.generator_options)?;
     println!(
         "eddy bench nexmark: {} events per query, parallelism {}, results counted and discarded",
@@ -113,6 +120,74 @@ fn run_query(
         cpu_seconds: process_cpu_seconds() - cpu_start,
         peak_rss_bytes: peak_rss_bytes(),
     })
+}
+
+/// Runs each query at `tps` events per second and prints its result latencies.
+fn run_latency(
+    settings: &NexmarkBenchSettings,
+    queries: &[Query],
+    tps: u64,
+    config: &Configuration,
+) -> anyhow::Result<()> {
+    let rate = u32::try_from(tps)
+        .ok()
+        .filter(|&r| r > 0)
+        .ok_or_else(|| anyhow::anyhow!("--tps must be between 1 and {}", u32::MAX))?;
+    let generator = generator_config(settings.events, Some(rate), &settings.generator_options)?;
+    println!(
+        "eddy bench nexmark: {} events per query at {tps} events/s, parallelism {}; latency from an event's entry to the result row it completes leaving the sink",
+        settings.events, settings.parallelism
+    );
+    println!(
+        "{:<6} {:>10} {:>10} {:>12} {:>8} {:>8} {:>9} {:>8}",
+        "query", "events", "rows", "events/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
+    );
+    for &query in queries {
+        let env = StreamExecutionEnvironment::with_configuration(config.clone());
+        env.set_parallelism(settings.parallelism);
+        let origin = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64;
+        let recorder = LatencyRecorder::new(generator.base_time, origin);
+        add_query(
+            query,
+            &events(&env, &generator, Some(tps)),
+            &ResultSink::Latency(recorder.clone()),
+        );
+        let start = Instant::now();
+        env.execute(&format!("Nexmark {}", query.name()))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let ms = |q: f64| {
+            recorder
+                .quantile(q)
+                .map_or("-".to_string(), |v| v.to_string())
+        };
+        println!(
+            "{:<6} {:>10} {:>10} {:>12.0} {:>8} {:>8} {:>9} {:>8}",
+            query.name(),
+            settings.events,
+            recorder.count() + recorder.untimed(),
+            settings.events as f64 / seconds,
+            ms(0.5),
+            ms(0.99),
+            ms(0.999),
+            ms(1.0)
+        );
+        if settings.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bench": "nexmark-latency", "query": query.name(), "events": settings.events,
+                    "tps": tps, "parallelism": settings.parallelism,
+                    "rows": recorder.count() + recorder.untimed(),
+                    "events_per_s": settings.events as f64 / seconds,
+                    "p50_ms": recorder.quantile(0.5), "p99_ms": recorder.quantile(0.99),
+                    "p999_ms": recorder.quantile(0.999), "max_ms": recorder.quantile(1.0),
+                })
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Resets the process's peak resident set size (Linux: `5` into `/proc/self/clear_refs`), so

@@ -9,7 +9,7 @@ mod common;
 mod bench_windows;
 mod broadcast_rules_example;
 mod cli;
-mod nexmark_generate;
+mod nexmark;
 mod sequence_check;
 mod socket_window_wordcount;
 mod temperature_alert_example;

@@ -1,0 +1,173 @@
+//! End-to-end latency of query results at a fixed event rate.
+//!
+//! With the source emitting `R` events per second and the generator's event time advancing at
+//! the same rate (`first-event.rate = R`), an event's time says when it entered the job:
+//! `origin + (dateTime − base time)` in wall-clock milliseconds. A result row carries the
+//! timestamp of the event that completed it (a map keeps its input's, a join the later
+//! input's, a window its last millisecond), so the row's latency is the wall-clock time it
+//! leaves the sink minus that event's entry time. For windows this includes the wait for the
+//! watermark (4 s of out-of-orderness), as a user of event-time results sees it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use eddy_api::prelude::*;
+
+/// Latencies are counted per millisecond up to this many; longer ones in the last bucket.
+const BUCKETS: usize = 120_001;
+
+/// A histogram of row latencies in milliseconds, shared by the sink's subtasks.
+#[derive(Clone)]
+pub struct LatencyRecorder {
+    buckets: Arc<Mutex<Vec<u64>>>,
+    untimed: Arc<AtomicU64>,
+    /// Wall-clock milliseconds at which event time `base_time` entered the job.
+    origin_wall_ms: i64,
+    base_time: i64,
+}
+
+impl std::fmt::Debug for LatencyRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyRecorder")
+            .field("origin_wall_ms", &self.origin_wall_ms)
+            .field("base_time", &self.base_time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LatencyRecorder {
+    /// A recorder for a job whose event time `base_time` entered at `origin_wall_ms`.
+    pub fn new(base_time: i64, origin_wall_ms: i64) -> Self {
+        LatencyRecorder {
+            buckets: Arc::new(Mutex::new(vec![0; BUCKETS])),
+            untimed: Arc::new(AtomicU64::new(0)),
+            origin_wall_ms,
+            base_time,
+        }
+    }
+
+    /// The sink recording into this recorder.
+    pub fn sink(&self) -> LatencySink {
+        LatencySink {
+            recorder: self.clone(),
+            local: Vec::new(),
+        }
+    }
+
+    /// Rows recorded (with a timestamp).
+    pub fn count(&self) -> u64 {
+        self.buckets.lock().expect("latency histogram").iter().sum()
+    }
+
+    /// Rows without a timestamp (not in the histogram).
+    pub fn untimed(&self) -> u64 {
+        self.untimed.load(Ordering::Relaxed)
+    }
+
+    /// The latency in milliseconds below which the fraction `q` (0..=1) of the rows lie.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let buckets = self.buckets.lock().expect("latency histogram");
+        let total: u64 = buckets.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (ms, &n) in buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(ms as u64);
+            }
+        }
+        None
+    }
+}
+
+/// Records the latency of every row, into a histogram of its own that it adds to the shared one
+/// when the input ends.
+#[derive(Clone)]
+pub struct LatencySink {
+    recorder: LatencyRecorder,
+    local: Vec<u64>,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl<T: Send + 'static> SinkFunction<T> for LatencySink {
+    fn invoke(&mut self, _value: T, ctx: &SinkContext) -> FnResult<()> {
+        match ctx.timestamp() {
+            Some(t) => self.record(&[t], 0),
+            None => self.record(&[], 1),
+        }
+        Ok(())
+    }
+
+    fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
+        match batch.timestamps() {
+            Some(timestamps) => {
+                let timed: Vec<i64> = timestamps
+                    .iter()
+                    .copied()
+                    .filter(|&t| t != eddy_core::NO_TIMESTAMP)
+                    .collect();
+                let untimed = (timestamps.len() - timed.len()) as u64;
+                self.record(&timed, untimed);
+            }
+            None => self.record(&[], batch.len() as u64),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> FnResult<()> {
+        let mut shared = self.recorder.buckets.lock().expect("latency histogram");
+        for (total, n) in shared.iter_mut().zip(&self.local) {
+            *total += n;
+        }
+        self.local.clear();
+        Ok(())
+    }
+}
+
+impl LatencySink {
+    fn record(&mut self, timestamps: &[i64], untimed: u64) {
+        if self.local.is_empty() {
+            self.local = vec![0; BUCKETS];
+        }
+        let now = wall_ms();
+        let entered = self.recorder.origin_wall_ms - self.recorder.base_time;
+        for &t in timestamps {
+            let latency = (now - (entered + t)).max(0) as usize;
+            self.local[latency.min(BUCKETS - 1)] += 1;
+        }
+        if untimed > 0 {
+            self.recorder.untimed.fetch_add(untimed, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_come_from_the_histogram() {
+        let recorder = LatencyRecorder::new(0, 0);
+        {
+            let mut buckets = recorder.buckets.lock().unwrap();
+            buckets[1] = 50;
+            buckets[10] = 49;
+            buckets[500] = 1;
+        }
+        assert_eq!(recorder.count(), 100);
+        assert_eq!(recorder.quantile(0.5), Some(1));
+        assert_eq!(recorder.quantile(0.51), Some(10));
+        assert_eq!(recorder.quantile(0.99), Some(10));
+        assert_eq!(recorder.quantile(0.999), Some(500));
+        assert_eq!(LatencyRecorder::new(0, 0).quantile(0.5), None);
+    }
+}
