@@ -6,13 +6,19 @@
 //! timestamp of the event that completed it (a map keeps its input's, a join the later
 //! input's, a window its last millisecond), so the row's latency is the wall-clock time it
 //! leaves the sink minus that event's entry time. For windows this includes the wait for the
-//! watermark (4 s of out-of-orderness), as a user of event-time results sees it.
+//! watermark (4 s of out-of-orderness), as a user of event-time results sees it. The origin is
+//! when the first source subtask opened ([`events_with_entry_clock`]), so the job's start-up
+//! does not count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use eddy_api::prelude::*;
+
+use crate::config::NexmarkConfig;
+use crate::model::Event;
+use crate::source::{nexmark_source, watermark_strategy};
 
 /// Latencies are counted per millisecond up to this many; longer ones in the last bucket.
 const BUCKETS: usize = 120_001;
@@ -22,27 +28,31 @@ const BUCKETS: usize = 120_001;
 pub struct LatencyRecorder {
     buckets: Arc<Mutex<Vec<u64>>>,
     untimed: Arc<AtomicU64>,
-    /// Wall-clock milliseconds at which event time `base_time` entered the job.
-    origin_wall_ms: i64,
+    /// Wall-clock milliseconds at which event time `base_time` entered the job: when the
+    /// first source subtask opened (`i64::MAX` until then).
+    origin_wall_ms: Arc<AtomicI64>,
     base_time: i64,
 }
 
 impl std::fmt::Debug for LatencyRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LatencyRecorder")
-            .field("origin_wall_ms", &self.origin_wall_ms)
+            .field(
+                "origin_wall_ms",
+                &self.origin_wall_ms.load(Ordering::Relaxed),
+            )
             .field("base_time", &self.base_time)
             .finish_non_exhaustive()
     }
 }
 
 impl LatencyRecorder {
-    /// A recorder for a job whose event time `base_time` entered at `origin_wall_ms`.
-    pub fn new(base_time: i64, origin_wall_ms: i64) -> Self {
+    /// A recorder for a job whose event time `base_time` enters when its source opens.
+    pub fn new(base_time: i64) -> Self {
         LatencyRecorder {
             buckets: Arc::new(Mutex::new(vec![0; BUCKETS])),
             untimed: Arc::new(AtomicU64::new(0)),
-            origin_wall_ms,
+            origin_wall_ms: Arc::new(AtomicI64::new(i64::MAX)),
             base_time,
         }
     }
@@ -139,7 +149,12 @@ impl LatencySink {
             self.local = vec![0; BUCKETS];
         }
         let now = wall_ms();
-        let entered = self.recorder.origin_wall_ms - self.recorder.base_time;
+        let origin = self
+            .recorder
+            .origin_wall_ms
+            .load(Ordering::Relaxed)
+            .min(now);
+        let entered = origin - self.recorder.base_time;
         for &t in timestamps {
             let latency = (now - (entered + t)).max(0) as usize;
             self.local[latency.min(BUCKETS - 1)] += 1;
@@ -150,13 +165,74 @@ impl LatencySink {
     }
 }
 
+/// The event stream of `config` at `events_per_second`, with event time and watermarks as
+/// [`events`](crate::queries::events), whose source records in `recorder` when it opened.
+pub fn events_with_entry_clock(
+    env: &StreamExecutionEnvironment,
+    config: &NexmarkConfig,
+    events_per_second: u64,
+    recorder: &LatencyRecorder,
+) -> DataStream<Event> {
+    let source = EntryClock {
+        inner: nexmark_source(config, Some(events_per_second)),
+        opened: recorder.origin_wall_ms.clone(),
+    };
+    env.add_source(source)
+        .name("Source: Nexmark")
+        .uid("nexmark-source")
+        .assign_timestamps_and_watermarks(watermark_strategy())
+}
+
+/// A source that records when its first subtask opened.
+#[derive(Clone)]
+struct EntryClock<S> {
+    inner: S,
+    opened: Arc<AtomicI64>,
+}
+
+impl<T, S: SourceFunction<T>> SourceFunction<T> for EntryClock<S> {
+    fn initialize_state(&mut self, ctx: &mut FunctionInitializationContext<'_>) -> FnResult<()> {
+        self.inner.initialize_state(ctx)
+    }
+    fn snapshot_state(
+        &mut self,
+        ctx: &FunctionSnapshotContext,
+        store: &mut OperatorStateStore,
+    ) -> FnResult<()> {
+        self.inner.snapshot_state(ctx, store)
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.inner.notify_checkpoint_complete(checkpoint_id)
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> FnResult<()> {
+        self.inner.notify_checkpoint_aborted(checkpoint_id)
+    }
+    fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
+        self.inner.open(ctx)?;
+        self.opened.fetch_min(wall_ms(), Ordering::Relaxed);
+        Ok(())
+    }
+    fn poll_next(&mut self, out: &mut SourceOutput<'_, T>) -> FnResult<SourceStatus> {
+        self.inner.poll_next(out)
+    }
+    fn close(&mut self) -> FnResult<()> {
+        self.inner.close()
+    }
+    fn is_parallel(&self) -> bool {
+        self.inner.is_parallel()
+    }
+    fn boundedness(&self) -> Boundedness {
+        self.inner.boundedness()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn quantiles_come_from_the_histogram() {
-        let recorder = LatencyRecorder::new(0, 0);
+        let recorder = LatencyRecorder::new(0);
         {
             let mut buckets = recorder.buckets.lock().unwrap();
             buckets[1] = 50;
@@ -168,6 +244,6 @@ mod tests {
         assert_eq!(recorder.quantile(0.51), Some(10));
         assert_eq!(recorder.quantile(0.99), Some(10));
         assert_eq!(recorder.quantile(0.999), Some(500));
-        assert_eq!(LatencyRecorder::new(0, 0).quantile(0.5), None);
+        assert_eq!(LatencyRecorder::new(0).quantile(0.5), None);
     }
 }

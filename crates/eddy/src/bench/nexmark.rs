@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use eddy_api::prelude::*;
-use eddy_nexmark::latency::LatencyRecorder;
+use eddy_nexmark::latency::{events_with_entry_clock, LatencyRecorder};
 use eddy_nexmark::queries::{add_query, events, Query, ResultSink};
 
 use super::common::process_cpu_seconds;
@@ -145,13 +145,10 @@ fn run_latency(
     for &query in queries {
         let env = StreamExecutionEnvironment::with_configuration(config.clone());
         env.set_parallelism(settings.parallelism);
-        let origin = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis() as i64;
-        let recorder = LatencyRecorder::new(generator.base_time, origin);
+        let recorder = LatencyRecorder::new(generator.base_time);
         add_query(
             query,
-            &events(&env, &generator, Some(tps)),
+            &events_with_entry_clock(&env, &generator, tps, &recorder),
             &ResultSink::Latency(recorder.clone()),
         );
         let start = Instant::now();
