@@ -93,6 +93,18 @@ pub const STATE_RECOVERY_PATH: ConfigOption<Cow<'static, str>> = ConfigOption {
                   folder (its latest completed checkpoint).",
 };
 
+/// `execution.state-recovery.ignore-unclaimed-state` (Flink 1.x:
+/// `execution.savepoint.ignore-unclaimed-state`; the CLI's `-n` / `--allowNonRestoredState`):
+/// whether a job may start from a checkpoint holding state of an operator it no longer has
+/// (that state is then dropped).
+pub const STATE_RECOVERY_IGNORE_UNCLAIMED_STATE: ConfigOption<bool> = ConfigOption {
+    key: "execution.state-recovery.ignore-unclaimed-state",
+    fallback_keys: &["execution.savepoint.ignore-unclaimed-state"],
+    default: false,
+    description: "Allow starting from a checkpoint whose state some operator of the job no \
+                  longer claims (the state is skipped).",
+};
+
 /// What becomes of a job's completed checkpoints when it ends (Flink's externalized-checkpoint
 /// retention). Checkpoints of a job that finishes are always deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,9 @@ pub struct JobConfig {
     pub failover_strategy: FailoverStrategy,
     /// The checkpoint to start from (`eddy run -s`, `execution.state-recovery.path`).
     pub restore_path: Option<String>,
+    /// Whether state of operators the job no longer has may be skipped when it starts from
+    /// `restore_path` (`eddy run -n`, `execution.state-recovery.ignore-unclaimed-state`).
+    pub allow_non_restored_state: bool,
 }
 
 impl Default for JobConfig {
@@ -102,6 +105,7 @@ impl Default for JobConfig {
             restart_strategy: RestartStrategy::None,
             failover_strategy: FailoverStrategy::Region,
             restore_path: None,
+            allow_non_restored_state: false,
         }
     }
 }

@@ -30,9 +30,14 @@ impl JobRestoreState {
     /// Reads the checkpoint behind `reader` and assigns its state to the operators of `job`.
     ///
     /// State of an operator the job no longer has is an error (unless that operator kept no
-    /// state), as is keyed state written with another number of key groups. Operators the
-    /// checkpoint does not know start fresh.
-    pub fn load(reader: &CheckpointReader, job: &JobGraph) -> Result<Self, String> {
+    /// state), or, with `allow_non_restored_state`, skipped with a warning. Keyed state
+    /// written with another number of key groups is an error. Operators the checkpoint does
+    /// not know start fresh.
+    pub fn load(
+        reader: &CheckpointReader,
+        job: &JobGraph,
+        allow_non_restored_state: bool,
+    ) -> Result<Self, String> {
         let metadata = reader.metadata();
         let location = reader.location();
         let graph = &job.stream_graph;
@@ -46,13 +51,23 @@ impl JobRestoreState {
         for operator in &metadata.operators {
             let has_state = operator.subtasks.iter().any(|s| s.file.is_some());
             let Some(node) = in_job.get(&operator.operator_id) else {
-                if has_state {
+                if has_state && !allow_non_restored_state {
                     return Err(format!(
-                        "the checkpoint {location} holds state of operator '{}' (id {}), which \\
-                         this job does not have; give the operator that should take it over \\
-                         the same uid",
+                        "the checkpoint {location} holds state of operator '{}' (uid or id {}), \
+                         which this job does not have: give the operator that should take it \
+                         over the same uid, or skip that state with -n / \
+                         --allowNonRestoredState (execution.state-recovery.ignore-unclaimed-state)",
                         operator.name, operator.operator_id
                     ));
+                }
+                if has_state {
+                    tracing::warn!(
+                        operator = %operator.name,
+                        id = %operator.operator_id,
+                        %location,
+                        "skipping the state of an operator this job does not have \
+                         (allowNonRestoredState)"
+                    );
                 }
                 continue;
             };
@@ -77,8 +92,8 @@ impl JobRestoreState {
             let keyed = old.iter().any(|s| s.keyed.is_some());
             if keyed && operator.max_parallelism != node.max_parallelism {
                 return Err(format!(
-                    "cannot restore '{}' from {location}: its keyed state was written with a \\
-                     max parallelism of {} (key groups), but the operator now has {}; set \\
+                    "cannot restore '{}' from {location}: its keyed state was written with a \
+                     max parallelism of {} (key groups), but the operator now has {}; set \
                      set_max_parallelism({}) on it (or pipeline.max-parallelism)",
                     node.name,
                     operator.max_parallelism,

@@ -58,6 +58,10 @@ struct JobArgs {
     /// (its latest completed checkpoint).
     #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
     restore_path: Option<String>,
+    /// With `-s`: skip the state of operators the job no longer has (otherwise an error
+    /// naming them).
+    #[arg(short = 'n', long = "allowNonRestoredState")]
+    allow_non_restored_state: bool,
     /// The job (see `eddy examples`).
     job: String,
     /// The job's arguments; `-p` and `-D` may also appear here.
@@ -136,6 +140,7 @@ fn prepare(
         parallelism,
         dynamic_properties,
         restore_path,
+        allow_non_restored_state,
         job,
         args,
     }: JobArgs,
@@ -151,6 +156,7 @@ fn prepare(
         parallelism,
         dynamic_properties,
         restore_path,
+        allow_non_restored_state,
     };
     if options.parallelism == Some(0) {
         anyhow::bail!("invalid parallelism '0': expected a whole number of at least 1");

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use eddy_checkpoint::config::STATE_RECOVERY_PATH;
+use eddy_checkpoint::config::{STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH};
 use eddy_checkpoint::CheckpointConfig;
 use eddy_cluster::restart::{RestartStrategy, FAILOVER_STRATEGY};
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
@@ -168,6 +168,7 @@ fn job_config(
         failover_strategy: config.get(&FAILOVER_STRATEGY)?,
         restore_path: Some(config.get(&STATE_RECOVERY_PATH)?.trim().to_string())
             .filter(|path| !path.is_empty()),
+        allow_non_restored_state: config.get(&STATE_RECOVERY_IGNORE_UNCLAIMED_STATE)?,
         checkpointing,
     })
 }

@@ -2,7 +2,8 @@
 //! from its latest completed checkpoint, the sources rewind, and the exactly-once output
 //! equals the output of a run without failure. Also: the restart strategies' limits, and a
 //! new job started from a retained checkpoint (`execution.state-recovery.path`, the CLI's
-//! `-s`) at another parallelism.
+//! `-s`) at another parallelism, and one whose checkpoint holds state it no longer claims (the
+//! CLI's `-n`).
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,10 @@ impl KeyedProcessFunction<u64, u64, (u64, u64)> for RunningCount {
         count.update(next)?;
         out.collect((value % KEYS, next));
         Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> FnResult<()> {
+        self.probe.checkpoint_completed()
     }
 }
 
@@ -101,15 +106,17 @@ fn a_failed_subtask_restarts_from_the_latest_checkpoint_and_the_output_is_exactl
             for at in [per_subtask / 2, per_subtask - 20] {
                 let dir = tempfile::tempdir().unwrap();
                 let env = checkpointed_env(dir.path(), parallelism, 3);
-                let probe = FailOnce::at(at);
+                // At record `at` or, if no checkpoint completed yet (a slow backend), with the
+                // first record or completion after that.
+                let probe = FailOnce::at_after_a_checkpoint(at);
                 let (result, output) = run_counting_job(&env, RECORDS, 20_000, probe.clone());
                 result.unwrap_or_else(|e| panic!("p={parallelism} at={at}: {e}"));
                 assert_eq!(probe.failures(), 1, "p={parallelism} at={at}");
                 // Restored, not started over: what the checkpoint covered was not seen again.
-                let seen = probe.records();
+                let (seen, before) = (probe.records(), probe.records_at_failure());
                 assert!(
-                    seen > RECORDS && seen < RECORDS + at,
-                    "p={parallelism} at={at}: {seen} records processed"
+                    seen > RECORDS && seen < RECORDS + before,
+                    "p={parallelism} at={at}: {seen} records processed, {before} before the failure"
                 );
                 assert_eq!(output, reference(RECORDS), "p={parallelism} at={at}");
                 // A finished job deletes its checkpoints.
@@ -151,38 +158,54 @@ fn a_job_that_keeps_failing_fails_once_the_attempts_are_used_up() {
     });
 }
 
+/// Runs generator → key_by → running count (with `uid`, if given) → checkpointed sink at
+/// parallelism 2 until checkpoint 2 is complete, cancels it, and returns its job's checkpoint
+/// folder (the checkpoints are retained).
+fn cancelled_run_with_retained_checkpoints(
+    dir: &std::path::Path,
+    records: u64,
+    uid: Option<&str>,
+) -> std::path::PathBuf {
+    let env = checkpointed_env(dir, 2, 0);
+    env.set_config(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    );
+    let (sink, first_output) = CheckpointedCollectSink::<(u64, u64)>::new();
+    let counted = env
+        .from_generator(Some(records), Some(4_000), |i| i)
+        .key_by(|i: &u64| i % KEYS)
+        .process(RunningCount {
+            count: ValueStateDescriptor::new("count"),
+            probe: FailOnce::never(),
+        });
+    let counted = match uid {
+        Some(uid) => counted.uid(uid),
+        None => counted,
+    };
+    counted.add_sink(sink);
+    let client = env.execute_async("first").unwrap();
+    let job_folder = dir.join(client.job_id().to_string());
+    let deadline = Instant::now() + common::WATCHDOG;
+    while !job_folder.join("chk-2").join("_metadata").exists() {
+        assert!(Instant::now() < deadline, "no checkpoint 2");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    client.cancel().unwrap();
+    assert!(client.get_job_execution_result().is_err());
+    assert!(
+        first_output.lock().unwrap().is_empty(),
+        "a cancelled sink publishes nothing"
+    );
+    job_folder
+}
+
 #[test]
 fn a_new_job_starts_from_a_retained_checkpoint_at_another_parallelism() {
     bounded(|| {
         const RECORDS: u64 = 4_000;
         let dir = tempfile::tempdir().unwrap();
-        // The first run is cancelled once checkpoint 2 is complete, and keeps its checkpoints.
-        let env = checkpointed_env(dir.path(), 2, 0);
-        env.set_config(
-            "execution.checkpointing.externalized-checkpoint-retention",
-            "RETAIN_ON_CANCELLATION",
-        );
-        let (sink, first_output) = CheckpointedCollectSink::<(u64, u64)>::new();
-        env.from_generator(Some(RECORDS), Some(4_000), |i| i)
-            .key_by(|i: &u64| i % KEYS)
-            .process(RunningCount {
-                count: ValueStateDescriptor::new("count"),
-                probe: FailOnce::never(),
-            })
-            .add_sink(sink);
-        let client = env.execute_async("first").unwrap();
-        let job_folder = dir.path().join(client.job_id().to_string());
-        let deadline = Instant::now() + common::WATCHDOG;
-        while !job_folder.join("chk-2").join("_metadata").exists() {
-            assert!(Instant::now() < deadline, "no checkpoint 2");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        client.cancel().unwrap();
-        assert!(client.get_job_execution_result().is_err());
-        assert!(
-            first_output.lock().unwrap().is_empty(),
-            "a cancelled sink publishes nothing"
-        );
+        let job_folder = cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None);
 
         // The second run restores the job's latest checkpoint at parallelism 3.
         let env = checkpointed_env(dir.path(), 3, 0);
@@ -198,6 +221,65 @@ fn a_new_job_starts_from_a_retained_checkpoint_at_another_parallelism() {
             probe.records() < RECORDS,
             "the checkpoint's records are not processed again"
         );
+    });
+}
+
+#[test]
+fn state_of_an_operator_the_job_no_longer_has_fails_the_start_unless_allowed() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        let dir = tempfile::tempdir().unwrap();
+        let job_folder =
+            cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, Some("running-count"));
+
+        // The new job's counter has another uid: the checkpoint's counter state is unclaimed.
+        let start = |allow: bool| {
+            let env = checkpointed_env(dir.path(), 2, 0);
+            env.set_config(
+                "execution.state-recovery.path",
+                job_folder.to_str().unwrap(),
+            );
+            if allow {
+                env.set_config("execution.state-recovery.ignore-unclaimed-state", "true");
+            }
+            let (sink, published) = CheckpointedCollectSink::<(u64, u64)>::new();
+            let probe = FailOnce::never();
+            env.from_generator(Some(RECORDS), Some(1_000_000), |i| i)
+                .key_by(|i: &u64| i % KEYS)
+                .process(RunningCount {
+                    count: ValueStateDescriptor::new("count"),
+                    probe: probe.clone(),
+                })
+                .uid("renamed-count")
+                .add_sink(sink);
+            let result = env.execute("second");
+            let output = published.lock().unwrap().clone();
+            (result, output, probe.records())
+        };
+        let (result, _, _) = start(false);
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("(uid or id running-count)"), "{error}");
+        assert!(error.contains("--allowNonRestoredState"), "{error}");
+
+        // Allowed: the source resumes from the checkpoint and the renamed counter starts
+        // empty. The sink's state (the first run's rows up to the checkpoint, counted from 1)
+        // is restored too, so every key counts from 1 twice: up to the checkpoint, and again
+        // after it.
+        let (result, output, processed) = start(true);
+        result.unwrap();
+        assert!(
+            processed < RECORDS,
+            "the source resumed from the checkpoint"
+        );
+        assert_eq!(
+            output.len() as u64,
+            RECORDS,
+            "no record is lost or repeated"
+        );
+        for key in 0..KEYS {
+            let ones = output.iter().filter(|&&(k, c)| k == key && c == 1).count();
+            assert_eq!(ones, 2, "key {key}: the counter did not start over");
+        }
     });
 }
 

@@ -156,7 +156,8 @@ impl JobCheckpointing {
             .storage()
             .reader(latest.id)
             .map_err(|e| format!("cannot read checkpoint {}: {e}", latest.id))?;
-        JobRestoreState::load(&reader, job).map(Some)
+        // The job's own checkpoint: every operator it holds state of is still there.
+        JobRestoreState::load(&reader, job, false).map(Some)
     }
 
     /// The checkpoints so far.

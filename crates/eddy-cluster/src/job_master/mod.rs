@@ -350,7 +350,8 @@ impl JobMaster {
         if let Some(path) = &self.setup.config.restore_path {
             let reader = CheckpointReader::open(path)
                 .map_err(|e| format!("cannot restore the job from {path}: {e}"))?;
-            let restore = JobRestoreState::load(&reader, &job)?;
+            let allow = self.setup.config.allow_non_restored_state;
+            let restore = JobRestoreState::load(&reader, &job, allow)?;
             tracing::info!(job = %self.setup.job_id, checkpoint = restore.checkpoint_id, location = %restore.location, "restoring the job");
             self.initial_restore = Some(Arc::new(restore));
         }

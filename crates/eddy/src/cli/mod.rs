@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use eddy_api::checkpoint::config::STATE_RECOVERY_PATH;
+use eddy_api::checkpoint::config::{STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH};
 use eddy_api::environment::context::{
     clear_client_context, set_client_context, ClientContext, ClientMode,
 };
@@ -24,10 +24,12 @@ pub struct ClientOptions {
     pub dynamic_properties: Vec<String>,
     /// `-s`: the checkpoint to start from.
     pub restore_path: Option<String>,
+    /// `-n`: skip state of operators the job no longer has.
+    pub allow_non_restored_state: bool,
 }
 
 /// Separates the client's own options (`-p N`, `--parallelism N`, `-D k=v`, `-Dk=v`,
-/// `-s PATH`, `--fromSavepoint PATH`) from the job's arguments, wherever they stand after the
+/// `-s PATH`, `--fromSavepoint PATH`, `-n`, `--allowNonRestoredState`) from the job's arguments, wherever they stand after the
 /// job name.
 pub fn split_client_options(
     args: &[String],
@@ -55,6 +57,7 @@ pub fn split_client_options(
                 })?;
                 options.restore_path = Some(value.clone());
             }
+            "-n" | "--allowNonRestoredState" => options.allow_non_restored_state = true,
             other if other.starts_with("-D") && other.len() > 2 => {
                 options.dynamic_properties.push(other[2..].to_string());
             }
@@ -89,6 +92,9 @@ pub fn load_configuration(options: &ClientOptions) -> Result<Configuration, JobE
     }
     if let Some(path) = &options.restore_path {
         config.set(&STATE_RECOVERY_PATH, path.clone().into());
+    }
+    if options.allow_non_restored_state {
+        config.set(&STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, true);
     }
     config.get(&PARALLELISM_DEFAULT)?;
     Ok(config)
@@ -175,5 +181,30 @@ mod tests {
         assert_eq!(options.dynamic_properties, strings(&["x=1", "y=2"]));
         assert!(split_client_options(&strings(&["-p", "zero"]), &mut options).is_err());
         assert!(split_client_options(&strings(&["-p", "0"]), &mut options).is_err());
+    }
+
+    #[test]
+    fn restore_options_set_the_recovery_keys() {
+        let mut options = ClientOptions::default();
+        let rest = split_client_options(
+            &strings(&[
+                "--records",
+                "5",
+                "-s",
+                "/tmp/chk",
+                "--allowNonRestoredState",
+            ]),
+            &mut options,
+        )
+        .unwrap();
+        assert_eq!(rest, strings(&["--records", "5"]));
+        let dir = std::env::temp_dir().join("eddy-cli-test-no-conf");
+        std::env::set_var("EDDY_CONF_DIR", &dir);
+        let config = load_configuration(&options).unwrap();
+        assert_eq!(config.get(&STATE_RECOVERY_PATH).unwrap(), "/tmp/chk");
+        assert!(config.get(&STATE_RECOVERY_IGNORE_UNCLAIMED_STATE).unwrap());
+        let mut short = ClientOptions::default();
+        split_client_options(&strings(&["-n"]), &mut short).unwrap();
+        assert!(short.allow_non_restored_state);
     }
 }

@@ -97,15 +97,22 @@ impl<T> CheckpointedCollectSink<T> {
 }
 
 /// Makes a subtask instance fail at its `at`-th record: only the first instance to get there
-/// ([`FailOnce::at`]), or every one ([`FailOnce::always_at`]). Clones (the instances of every
-/// subtask and restart) share the count of injected failures.
+/// ([`FailOnce::at`]), or every one ([`FailOnce::always_at`]); or, with
+/// [`FailOnce::at_after_a_checkpoint`], at its `at`-th record or later, once a checkpoint has
+/// completed (so that a restore has a checkpoint to start from however slow the backend). Clones
+/// (the instances of every subtask and restart) share the count of injected failures.
 #[derive(Clone)]
 pub struct FailOnce {
     at: u64,
     once: bool,
+    after_a_checkpoint: bool,
+    /// Whether this instance was told of a completed checkpoint.
+    completed: bool,
     seen: u64,
     failures: Arc<AtomicU64>,
     records: Arc<AtomicU64>,
+    /// [`records`](Self::records) when the failure was injected.
+    records_at_failure: Arc<AtomicU64>,
 }
 
 impl FailOnce {
@@ -114,9 +121,12 @@ impl FailOnce {
         FailOnce {
             at,
             once: true,
+            after_a_checkpoint: false,
+            completed: false,
             seen: 0,
             failures: Arc::new(AtomicU64::new(0)),
             records: Arc::new(AtomicU64::new(0)),
+            records_at_failure: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -126,6 +136,26 @@ impl FailOnce {
             once: false,
             ..FailOnce::at(at)
         }
+    }
+
+    /// The first instance to have seen `at` records and a completed checkpoint fails (with the
+    /// record, or the completion notice, that makes both true), no other. Its function must
+    /// pass completions on with [`checkpoint_completed`](Self::checkpoint_completed).
+    pub fn at_after_a_checkpoint(at: u64) -> Self {
+        FailOnce {
+            after_a_checkpoint: true,
+            ..FailOnce::at(at)
+        }
+    }
+
+    /// A checkpoint completed (from the function's `notify_checkpoint_complete`); the error to
+    /// fail with when it is time.
+    pub fn checkpoint_completed(&mut self) -> FnResult<()> {
+        self.completed = true;
+        if self.after_a_checkpoint && self.seen >= self.at {
+            return self.fail();
+        }
+        Ok(())
     }
 
     /// A probe that never fails.
@@ -144,11 +174,30 @@ impl FailOnce {
         self.records.load(Ordering::SeqCst)
     }
 
+    /// How many records all instances had checked when the failure was injected: a restart
+    /// that starts over sees this many plus the whole input, a restore fewer.
+    pub fn records_at_failure(&self) -> u64 {
+        self.records_at_failure.load(Ordering::SeqCst)
+    }
+
     /// Counts a record; the error to fail with when it is time.
     pub fn check(&mut self) -> FnResult<()> {
         self.seen += 1;
         self.records.fetch_add(1, Ordering::SeqCst);
-        if self.seen != self.at {
+        let due = if self.after_a_checkpoint {
+            self.completed && self.seen >= self.at
+        } else {
+            self.seen == self.at
+        };
+        if !due {
+            return Ok(());
+        }
+        self.fail()
+    }
+
+    /// Fails, unless a failure was injected before and only one is wanted.
+    fn fail(&mut self) -> FnResult<()> {
+        if self.after_a_checkpoint && self.failures.load(Ordering::SeqCst) > 0 {
             return Ok(());
         }
         let earlier = self.failures.fetch_add(1, Ordering::SeqCst);
@@ -156,6 +205,8 @@ impl FailOnce {
             self.failures.fetch_sub(1, Ordering::SeqCst);
             return Ok(());
         }
+        self.records_at_failure
+            .store(self.records.load(Ordering::SeqCst), Ordering::SeqCst);
         Err(format!("injected failure at record {}", self.seen).into())
     }
 }
