@@ -159,14 +159,18 @@ fn a_job_that_keeps_failing_fails_once_the_attempts_are_used_up() {
 }
 
 /// Runs generator → key_by → running count (with `uid`, if given) → checkpointed sink at
-/// parallelism 2 until checkpoint 2 is complete, cancels it, and returns its job's checkpoint
-/// folder (the checkpoints are retained).
+/// parallelism 2 (on `backend`, else the tests' default) until checkpoint 2 is complete,
+/// cancels it, and returns its job's checkpoint folder (the checkpoints are retained).
 fn cancelled_run_with_retained_checkpoints(
     dir: &std::path::Path,
     records: u64,
     uid: Option<&str>,
+    backend: Option<&str>,
 ) -> std::path::PathBuf {
     let env = checkpointed_env(dir, 2, 0);
+    if let Some(backend) = backend {
+        env.set_config("state.backend.type", backend);
+    }
     env.set_config(
         "execution.checkpointing.externalized-checkpoint-retention",
         "RETAIN_ON_CANCELLATION",
@@ -205,7 +209,7 @@ fn a_new_job_starts_from_a_retained_checkpoint_at_another_parallelism() {
     bounded(|| {
         const RECORDS: u64 = 4_000;
         let dir = tempfile::tempdir().unwrap();
-        let job_folder = cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None);
+        let job_folder = cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None, None);
 
         // The second run restores the job's latest checkpoint at parallelism 3.
         let env = checkpointed_env(dir.path(), 3, 0);
@@ -229,8 +233,12 @@ fn state_of_an_operator_the_job_no_longer_has_fails_the_start_unless_allowed() {
     bounded(|| {
         const RECORDS: u64 = 4_000;
         let dir = tempfile::tempdir().unwrap();
-        let job_folder =
-            cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, Some("running-count"));
+        let job_folder = cancelled_run_with_retained_checkpoints(
+            dir.path(),
+            RECORDS,
+            Some("running-count"),
+            None,
+        );
 
         // The new job's counter has another uid: the checkpoint's counter state is unclaimed.
         let start = |allow: bool| {
@@ -279,6 +287,72 @@ fn state_of_an_operator_the_job_no_longer_has_fails_the_start_unless_allowed() {
         for key in 0..KEYS {
             let ones = output.iter().filter(|&&(k, c)| k == key && c == 1).count();
             assert_eq!(ones, 2, "key {key}: the counter did not start over");
+        }
+    });
+}
+
+/// Copies the files of `from` (a checkpoint folder: flat) into `to`.
+fn copy_checkpoint(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_checkpoint_moved_to_another_folder_restores_from_there() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        let dir = tempfile::tempdir().unwrap();
+        let job_folder = cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None, None);
+        // The latest completed checkpoint, copied elsewhere under another name; the original
+        // checkpoints are deleted.
+        let latest = std::fs::read_dir(&job_folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|chk| chk.join("_metadata").exists())
+            .max_by_key(|chk| {
+                let name = chk.file_name().unwrap().to_string_lossy().into_owned();
+                name.trim_start_matches("chk-").parse::<u64>().unwrap_or(0)
+            })
+            .expect("a completed checkpoint");
+        let moved = tempfile::tempdir().unwrap();
+        let copy = moved.path().join("kept-for-later");
+        copy_checkpoint(&latest, &copy);
+        std::fs::remove_dir_all(&job_folder).unwrap();
+
+        let env = checkpointed_env(dir.path(), 2, 0);
+        env.set_config("execution.state-recovery.path", copy.to_str().unwrap());
+        let probe = FailOnce::never();
+        let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, probe.clone());
+        result.unwrap();
+        assert_eq!(output, reference(RECORDS));
+        assert!(probe.records() < RECORDS, "restored, not started over");
+    });
+}
+
+#[test]
+fn a_checkpoint_of_one_state_backend_restores_on_every_backend() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        for from in common::state_backends() {
+            for to in common::state_backends() {
+                let dir = tempfile::tempdir().unwrap();
+                let job_folder =
+                    cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None, Some(from));
+                let env = checkpointed_env(dir.path(), 3, 0);
+                env.set_config("state.backend.type", to);
+                env.set_config(
+                    "execution.state-recovery.path",
+                    job_folder.to_str().unwrap(),
+                );
+                let probe = FailOnce::never();
+                let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, probe.clone());
+                result.unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+                assert_eq!(output, reference(RECORDS), "{from} -> {to}");
+                assert!(probe.records() < RECORDS, "{from} -> {to}: restored");
+            }
         }
     });
 }
