@@ -137,6 +137,16 @@ pub enum BenchCommand {
     },
 }
 
+/// The engine configuration of a benchmark: its `-D key=value` overrides only (benchmarks
+/// ignore `conf/config.yaml`).
+fn engine_config(
+    dynamic_properties: &[String],
+) -> anyhow::Result<eddy_core::config::Configuration> {
+    let mut config = eddy_core::config::Configuration::new();
+    config.apply_dynamic_properties(dynamic_properties)?;
+    Ok(config)
+}
+
 /// Runs a benchmark command.
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
@@ -148,8 +158,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             json,
             dynamic_properties,
         } => {
-            let mut config = eddy_core::config::Configuration::new();
-            config.apply_dynamic_properties(&dynamic_properties)?;
+            let config = engine_config(&dynamic_properties)?;
             pipeline::run(records, &parallelism, &cases, rounds, json, &config)
         }
         BenchCommand::Nexmark {
@@ -161,8 +170,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             tps,
             dynamic_properties,
         } => {
-            let mut config = eddy_core::config::Configuration::new();
-            config.apply_dynamic_properties(&dynamic_properties)?;
+            let config = engine_config(&dynamic_properties)?;
             let settings = nexmark::NexmarkBenchSettings {
                 queries,
                 events,
@@ -182,8 +190,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             json,
             dynamic_properties,
         } => {
-            let mut config = eddy_core::config::Configuration::new();
-            config.apply_dynamic_properties(&dynamic_properties)?;
+            let config = engine_config(&dynamic_properties)?;
             let settings = windows::WindowBenchSettings {
                 records,
                 keys,
@@ -206,8 +213,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             json,
             dynamic_properties,
         } => {
-            let mut config = eddy_core::config::Configuration::new();
-            config.apply_dynamic_properties(&dynamic_properties)?;
+            let config = engine_config(&dynamic_properties)?;
             let settings = checkpoints::CheckpointBenchSettings {
                 records,
                 window_records,
@@ -226,8 +232,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
             json,
             dynamic_properties,
         } => {
-            let mut config = eddy_core::config::Configuration::new();
-            config.apply_dynamic_properties(&dynamic_properties)?;
+            let config = engine_config(&dynamic_properties)?;
             let backends = backends
                 .iter()
                 .map(|name| {
