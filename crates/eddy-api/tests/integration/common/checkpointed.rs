@@ -111,8 +111,9 @@ pub struct FailOnce {
     seen: u64,
     failures: Arc<AtomicU64>,
     records: Arc<AtomicU64>,
-    /// [`records`](Self::records) when the failure was injected.
-    records_at_failure: Arc<AtomicU64>,
+    /// [`records`](Self::records) when the first instance opened after the failure
+    /// (`u64::MAX` until then).
+    records_before_restart: Arc<AtomicU64>,
 }
 
 impl FailOnce {
@@ -126,7 +127,7 @@ impl FailOnce {
             seen: 0,
             failures: Arc::new(AtomicU64::new(0)),
             records: Arc::new(AtomicU64::new(0)),
-            records_at_failure: Arc::new(AtomicU64::new(0)),
+            records_before_restart: Arc::new(AtomicU64::new(u64::MAX)),
         }
     }
 
@@ -174,10 +175,24 @@ impl FailOnce {
         self.records.load(Ordering::SeqCst)
     }
 
-    /// How many records all instances had checked when the failure was injected: a restart
-    /// that starts over sees this many plus the whole input, a restore fewer.
-    pub fn records_at_failure(&self) -> u64 {
-        self.records_at_failure.load(Ordering::SeqCst)
+    /// An instance opened (from the function's `open`): the first one after the failure
+    /// marks how many records the failed run had checked.
+    pub fn opened(&self) {
+        if self.failures() > 0 {
+            let _ = self.records_before_restart.compare_exchange(
+                u64::MAX,
+                self.records(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+    }
+
+    /// How many records the instances checked before the restart (see
+    /// [`opened`](Self::opened)): a restart that starts over checks the whole input again
+    /// after that, a restore less.
+    pub fn records_before_restart(&self) -> u64 {
+        self.records_before_restart.load(Ordering::SeqCst)
     }
 
     /// Counts a record; the error to fail with when it is time.
@@ -205,8 +220,6 @@ impl FailOnce {
             self.failures.fetch_sub(1, Ordering::SeqCst);
             return Ok(());
         }
-        self.records_at_failure
-            .store(self.records.load(Ordering::SeqCst), Ordering::SeqCst);
         Err(format!("injected failure at record {}", self.seen).into())
     }
 }
