@@ -31,14 +31,15 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Appends `field` to `line` as one CSV field.
-pub fn push_csv_field(line: &mut String, field: &str) {
+/// Writes `field` as one CSV field: quoted, with its quotes doubled, when it holds a comma, a
+/// quote or a line break.
+pub fn write_csv_field(out: &mut impl std::fmt::Write, field: &str) -> std::fmt::Result {
     if field.contains([',', '"', '\n', '\r']) {
-        line.push('"');
-        line.push_str(&field.replace('"', "\"\""));
-        line.push('"');
+        out.write_char('"')?;
+        out.write_str(&field.replace('"', "\"\""))?;
+        out.write_char('"')
     } else {
-        line.push_str(field);
+        out.write_str(field)
     }
 }
 
@@ -51,7 +52,7 @@ pub fn format_event(event: &Event, format: Format) -> String {
             let _ = write!(line, "{}", event.event_type());
             let mut field = |value: &dyn std::fmt::Display| {
                 line.push(',');
-                push_csv_field(&mut line, &value.to_string());
+                write_csv_field(&mut line, &value.to_string()).expect("a String takes any text");
             };
             match event {
                 Event::Person(p) => {

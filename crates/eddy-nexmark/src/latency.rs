@@ -110,25 +110,17 @@ fn wall_ms() -> i64 {
 
 impl<T: Send + 'static> SinkFunction<T> for LatencySink {
     fn invoke(&mut self, _value: T, ctx: &SinkContext) -> FnResult<()> {
-        match ctx.timestamp() {
-            Some(t) => self.record(&[t], 0),
-            None => self.record(&[], 1),
-        }
+        self.record(&[ctx.timestamp().unwrap_or(eddy_core::NO_TIMESTAMP)]);
         Ok(())
     }
 
     fn invoke_batch(&mut self, batch: eddy_core::Batch<T>) -> FnResult<()> {
         match batch.timestamps() {
-            Some(timestamps) => {
-                let timed: Vec<i64> = timestamps
-                    .iter()
-                    .copied()
-                    .filter(|&t| t != eddy_core::NO_TIMESTAMP)
-                    .collect();
-                let untimed = (timestamps.len() - timed.len()) as u64;
-                self.record(&timed, untimed);
+            Some(timestamps) => self.record(timestamps),
+            None => {
+                let untimed = batch.len() as u64;
+                self.recorder.untimed.fetch_add(untimed, Ordering::Relaxed);
             }
-            None => self.record(&[], batch.len() as u64),
         }
         Ok(())
     }
@@ -144,7 +136,8 @@ impl<T: Send + 'static> SinkFunction<T> for LatencySink {
 }
 
 impl LatencySink {
-    fn record(&mut self, timestamps: &[i64], untimed: u64) {
+    /// Records rows with these timestamps (`NO_TIMESTAMP`: a row without one).
+    fn record(&mut self, timestamps: &[i64]) {
         if self.local.is_empty() {
             self.local = vec![0; BUCKETS];
         }
@@ -155,7 +148,12 @@ impl LatencySink {
             .load(Ordering::Relaxed)
             .min(now);
         let entered = origin - self.recorder.base_time;
+        let mut untimed = 0;
         for &t in timestamps {
+            if t == eddy_core::NO_TIMESTAMP {
+                untimed += 1;
+                continue;
+            }
             let latency = (now - (entered + t)).max(0) as usize;
             self.local[latency.min(BUCKETS - 1)] += 1;
         }

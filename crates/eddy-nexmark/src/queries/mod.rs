@@ -152,28 +152,6 @@ pub fn bids(events: &DataStream<Event>) -> DataStream<Bid> {
         .name("Bids")
 }
 
-/// The auctions of the stream.
-pub fn auctions(events: &DataStream<Event>) -> DataStream<Auction> {
-    events
-        .flat_map(|event: Event, out: &mut Collector<'_, Auction>| {
-            if let Event::Auction(auction) = event {
-                out.collect(auction);
-            }
-        })
-        .name("Auctions")
-}
-
-/// The persons of the stream.
-pub fn persons(events: &DataStream<Event>) -> DataStream<Person> {
-    events
-        .flat_map(|event: Event, out: &mut Collector<'_, Person>| {
-            if let Event::Person(person) = event {
-                out.collect(person);
-            }
-        })
-        .name("Persons")
-}
-
 /// The persons and the auctions of the stream, split in one pass (two `flat_map`s would each
 /// receive a copy of every event).
 pub fn persons_and_auctions(
@@ -273,20 +251,16 @@ fn finish<R: Data + std::fmt::Display>(rows: DataStream<R>, sink: &ResultSink) {
     }
 }
 
-/// Appends `field` to a CSV line, with a separator before all but the first field.
+/// Writes `value` as a CSV field, with a separator before all but the first field.
 pub(crate) fn csv_field(
     f: &mut std::fmt::Formatter<'_>,
     first: bool,
     value: &dyn std::fmt::Display,
 ) -> std::fmt::Result {
-    let text = value.to_string();
-    let mut field = String::new();
-    crate::format::push_csv_field(&mut field, &text);
-    if first {
-        f.write_str(&field)
-    } else {
-        write!(f, ",{field}")
+    if !first {
+        f.write_str(",")?;
     }
+    crate::format::write_csv_field(f, &value.to_string())
 }
 
 /// Writes a CSV line of `fields`.

@@ -254,27 +254,7 @@ impl<I1: Data, I2: Data, O: Data, L: TwoInputLogic<I1, I2, O> + 'static> TwoInpu
         self.next.on_timer(now)
     }
 
-    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
-        let ctx = &self.ctx;
-        snapshot.take_operator(
-            (&self.operator_id, &self.name),
-            &mut self.operator_state,
-            &mut self.logic,
-            |logic, context, store| logic.snapshot_state(context, store),
-            |logic| logic.snapshot_keyed_state(ctx),
-        )?;
-        self.sides.snapshot_state(snapshot)?;
-        self.next.snapshot_state(snapshot)
-    }
-
-    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
-        let logic = &mut self.logic;
-        call_user(&self.name, || {
-            logic.notify_checkpoint(checkpoint_id, completed)
-        })?;
-        self.sides.notify_checkpoint(checkpoint_id, completed)?;
-        self.next.notify_checkpoint(checkpoint_id, completed)
-    }
+    chain_checkpoint_hooks!();
 
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;

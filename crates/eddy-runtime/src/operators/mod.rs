@@ -68,6 +68,41 @@ macro_rules! keyed_snapshot_hooks {
     };
 }
 
+/// The `Output` methods through which a checkpoint passes a chained operator (one- or
+/// two-input): its snapshot (operator state and keyed state of `self.logic`, under
+/// `self.operator_id`) and the completion notice, then its side outputs and the next operator.
+/// The operator has the fields `logic`, `ctx`, `operator_id`, `name`, `operator_state`,
+/// `sides` and `next`.
+macro_rules! chain_checkpoint_hooks {
+    () => {
+        fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
+            let ctx = &self.ctx;
+            snapshot.take_operator(
+                (&self.operator_id, &self.name),
+                &mut self.operator_state,
+                &mut self.logic,
+                |logic, context, store| logic.snapshot_state(context, store),
+                |logic| logic.snapshot_keyed_state(ctx),
+            )?;
+            self.sides.snapshot_state(snapshot)?;
+            self.next.snapshot_state(snapshot)
+        }
+
+        fn notify_checkpoint(
+            &mut self,
+            checkpoint_id: u64,
+            completed: bool,
+        ) -> Result<(), TaskError> {
+            let logic = &mut self.logic;
+            call_user(&self.name, || {
+                logic.notify_checkpoint(checkpoint_id, completed)
+            })?;
+            self.sides.notify_checkpoint(checkpoint_id, completed)?;
+            self.next.notify_checkpoint(checkpoint_id, completed)
+        }
+    };
+}
+
 mod basic;
 mod broadcast;
 mod co;
@@ -319,27 +354,7 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         self.next.on_timer(now)
     }
 
-    fn snapshot_state(&mut self, snapshot: &mut ChainSnapshot) -> Result<(), TaskError> {
-        let ctx = &self.ctx;
-        snapshot.take_operator(
-            (&self.operator_id, &self.name),
-            &mut self.operator_state,
-            &mut self.logic,
-            |logic, context, store| logic.snapshot_state(context, store),
-            |logic| logic.snapshot_keyed_state(ctx),
-        )?;
-        self.sides.snapshot_state(snapshot)?;
-        self.next.snapshot_state(snapshot)
-    }
-
-    fn notify_checkpoint(&mut self, checkpoint_id: u64, completed: bool) -> Result<(), TaskError> {
-        let logic = &mut self.logic;
-        call_user(&self.name, || {
-            logic.notify_checkpoint(checkpoint_id, completed)
-        })?;
-        self.sides.notify_checkpoint(checkpoint_id, completed)?;
-        self.next.notify_checkpoint(checkpoint_id, completed)
-    }
+    chain_checkpoint_hooks!();
 
     fn close(&mut self) -> Result<(), TaskError> {
         let logic = &mut self.logic;
