@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use eddy_api::checkpoint::CheckpointStats;
 use eddy_api::prelude::*;
 
-use super::common::{median, CountingSink};
+use super::common::{median, process_cpu_seconds, CountingSink};
 use super::windows::{expected_totals, run_case_with_result, WindowCase};
 
 /// Distinct keys of the keyed reduce (as in `eddy bench pipeline`).
@@ -39,6 +39,8 @@ pub struct CheckpointBenchSettings {
 /// One engine run.
 struct Run {
     seconds: f64,
+    /// Process CPU time (user + sys, every thread) the run took.
+    cpu_seconds: f64,
     sink_records: u64,
     stats: Option<CheckpointStats>,
     recoveries: Vec<Duration>,
@@ -87,9 +89,10 @@ fn keyed_reduce(
         .key_by(|t: &(u64, u64)| t.0)
         .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
         .add_sink(CountingSink(counter.clone()));
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
     let result = env.execute("bench checkpoints: keyed reduce")?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     let out = counter.load(Ordering::Relaxed);
     // After a failure the records since the restored checkpoint reach the sink twice (it is
     // not transactional); none may be missing.
@@ -98,6 +101,7 @@ fn keyed_reduce(
     }
     Ok(Run {
         seconds,
+        cpu_seconds,
         sink_records: out,
         stats: result.checkpoints,
         recoveries: result.recoveries,
@@ -106,6 +110,7 @@ fn keyed_reduce(
 
 fn windows(settings: &CheckpointBenchSettings, config: &Configuration) -> anyhow::Result<Run> {
     let case = WindowCase::Tumbling;
+    let cpu_start = process_cpu_seconds();
     let (totals, seconds, result) = run_case_with_result(
         case,
         settings.window_records,
@@ -113,12 +118,14 @@ fn windows(settings: &CheckpointBenchSettings, config: &Configuration) -> anyhow
         settings.parallelism,
         config,
     )?;
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     let expected = expected_totals(case, settings.window_records, settings.keys);
     if totals != expected {
         anyhow::bail!("tumbling windows: totals {totals:?}, expected {expected:?}");
     }
     Ok(Run {
         seconds,
+        cpu_seconds,
         sink_records: totals.results,
         stats: result.checkpoints,
         recoveries: result.recoveries,
@@ -166,7 +173,11 @@ fn report(settings: &CheckpointBenchSettings, case: &str, records: u64, off: &[R
         .collect();
     let mut pauses: Vec<Duration> = stats.iter().flat_map(|s| s.sync_pauses.clone()).collect();
     let size = if sizes.is_empty() { 0.0 } else { median(sizes) };
-    let per_core = rate_on / f64::from(settings.parallelism + 1);
+    let per_core = median(
+        on.iter()
+            .map(|r| records as f64 / r.cpu_seconds.max(1e-9))
+            .collect(),
+    );
     println!(
         "{case:<28} p={} off {:>7.2} M/s  on {:>7.2} M/s  ratio {:.3}  ({:.2} M/s per core)  \
          {completed} checkpoints: duration p50 {:.1} ms max {:.1} ms, size p50 {:.0} B, \
@@ -193,6 +204,7 @@ fn report(settings: &CheckpointBenchSettings, case: &str, records: u64, off: &[R
                 "events_per_second_off": rate_off,
                 "events_per_second_on": rate_on,
                 "ratio": rate_on / rate_off,
+                "events_per_cpu_second_on": per_core,
                 "checkpoints": completed,
                 "duration_p50_ms": percentile(&mut durations, 0.5),
                 "state_size_p50_bytes": size,

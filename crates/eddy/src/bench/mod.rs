@@ -68,7 +68,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 500_000_000)]
         records: u64,
         /// Records of the tumbling-window runs.
-        #[arg(long, default_value_t = 50_000_000)]
+        #[arg(long, default_value_t = 300_000_000)]
         window_records: u64,
         /// Distinct keys of the window runs.
         #[arg(long, default_value_t = 1024)]

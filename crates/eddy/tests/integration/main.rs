@@ -6,6 +6,7 @@
 
 mod common;
 
+mod bench_checkpoints;
 mod bench_windows;
 mod broadcast_rules_example;
 mod cli;
