@@ -6,7 +6,9 @@
 //! (a store-to-load chain through that length). For small records and few channels the records
 //! are moved channel by channel instead: one pass per channel over the batch copies every
 //! record into the channel's free space and advances the length only for its own, a loop
-//! without branches whose length lives in a register.
+//! without branches whose length lives in a register. Two channels (the common keyed exchange
+//! at parallelism 2) need no passes: both write positions live in registers, and each record
+//! is moved once, to the position its target selects.
 
 use std::mem::size_of;
 use std::ptr;
@@ -29,6 +31,10 @@ impl<T> Batch<T> {
         assert_eq!(targets.len(), self.len(), "one target per record");
         let channels = outputs.len();
         let (mut values, timestamps) = self.into_parts();
+        if let [first, second] = outputs {
+            scatter_two(values, timestamps, targets, first, second);
+            return;
+        }
         if channels * size_of::<T>().max(1) > PASS_BYTES {
             scatter_records(values, timestamps, targets, outputs);
             return;
@@ -68,6 +74,97 @@ impl<T> Batch<T> {
             }
         }
     }
+}
+
+/// Moves the records into two outputs, each to the write position of its target's output.
+fn scatter_two<T>(
+    mut values: Vec<T>,
+    timestamps: Option<Vec<i64>>,
+    targets: &[u32],
+    first: &mut Batch<T>,
+    second: &mut Batch<T>,
+) {
+    let seconds = targets.iter().filter(|&&t| t == 1).count();
+    let firsts = targets.iter().filter(|&&t| t == 0).count();
+    assert_eq!(
+        firsts + seconds,
+        targets.len(),
+        "every target must be one of the 2 outputs"
+    );
+    let source = values.as_ptr();
+    // SAFETY: as in `scatter_into`: 0 is within capacity, and the records now belong to the
+    // outputs bitwise.
+    unsafe { values.set_len(0) };
+    // SAFETY: `source` holds `targets.len()` initialized records owned by nobody else, every
+    // target is 0 or 1 (checked above), and the counts are those of the targets.
+    unsafe {
+        move_two(
+            source,
+            targets,
+            (firsts, seconds),
+            &mut first.values,
+            &mut second.values,
+        )
+    };
+    let (first_len, second_len) = (first.values.len(), second.values.len());
+    match (timestamps, &mut first.timestamps, &mut second.timestamps) {
+        (Some(stamps), first_stamps, second_stamps) => {
+            let first_stamps =
+                first_stamps.get_or_insert_with(|| vec![NO_TIMESTAMP; first_len - firsts]);
+            let second_stamps =
+                second_stamps.get_or_insert_with(|| vec![NO_TIMESTAMP; second_len - seconds]);
+            // SAFETY: as above; `i64` is `Copy`.
+            unsafe {
+                move_two(
+                    stamps.as_ptr(),
+                    targets,
+                    (firsts, seconds),
+                    first_stamps,
+                    second_stamps,
+                )
+            };
+        }
+        (None, first_stamps, second_stamps) => {
+            if let Some(stamps) = first_stamps {
+                stamps.resize(first_len, NO_TIMESTAMP);
+            }
+            if let Some(stamps) = second_stamps {
+                stamps.resize(second_len, NO_TIMESTAMP);
+            }
+        }
+    }
+}
+
+/// Appends the records of `source` whose target is 0 to `first` and those whose target is 1 to
+/// `second`, in order, moving each record once: the target selects which of the two write
+/// positions (both in registers) takes it.
+///
+/// # Safety
+/// `source` must point to `targets.len()` initialized records that nobody else owns or drops;
+/// every target must be 0 or 1, and `counts` the number of each.
+#[inline]
+unsafe fn move_two<T>(
+    source: *const T,
+    targets: &[u32],
+    counts: (usize, usize),
+    first: &mut Vec<T>,
+    second: &mut Vec<T>,
+) {
+    first.reserve(counts.0);
+    second.reserve(counts.1);
+    let (first_start, second_start) = (first.len(), second.len());
+    let mut to_first = first.as_mut_ptr().add(first_start);
+    let mut to_second = second.as_mut_ptr().add(second_start);
+    for (i, &target) in targets.iter().enumerate() {
+        let is_second = target == 1;
+        // A select, not a branch: targets follow the keys' hashes, which no predictor learns.
+        let destination = std::hint::select_unpredictable(is_second, to_second, to_first);
+        ptr::copy_nonoverlapping(source.add(i), destination, 1);
+        to_first = to_first.add(usize::from(!is_second));
+        to_second = to_second.add(usize::from(is_second));
+    }
+    first.set_len(first_start + counts.0);
+    second.set_len(second_start + counts.1);
 }
 
 /// Appends the `count` records of `source` whose target is `channel` to `out`, in order.
@@ -219,6 +316,50 @@ mod tests {
                 channels,
                 &["y".to_string()],
             );
+        }
+    }
+
+    #[test]
+    fn two_channels_append_after_what_each_output_held() {
+        // Every combination of outputs holding records with or without timestamps, or none,
+        // against batches with and without timestamps.
+        let prefills: [Option<bool>; 3] = [None, Some(false), Some(true)];
+        for first in prefills {
+            for second in prefills {
+                for stamped in [false, true] {
+                    let values: Vec<String> = (0..300).map(|i| format!("v{i}")).collect();
+                    let batch = if stamped {
+                        Batch::from_parts(values, (0..300).map(|t| t * 3).collect())
+                    } else {
+                        Batch::from_values(values)
+                    };
+                    let mut outputs: Vec<Batch<String>> = [first, second]
+                        .iter()
+                        .map(|prefill| {
+                            let mut output = Batch::new();
+                            match prefill {
+                                Some(true) => output.push("p".to_string(), 5),
+                                Some(false) => output.push_value("p".to_string()),
+                                None => {}
+                            }
+                            output
+                        })
+                        .collect();
+                    let targets = targets(batch.len(), 2, 11);
+                    let expected = reference(&batch, &targets, &outputs);
+                    batch.scatter_into(&targets, &mut outputs);
+                    assert_eq!(
+                        contents(&outputs),
+                        expected,
+                        "{first:?} {second:?} {stamped}"
+                    );
+                    for output in &outputs {
+                        if let Some(stamps) = output.timestamps() {
+                            assert_eq!(stamps.len(), output.len());
+                        }
+                    }
+                }
+            }
         }
     }
 
