@@ -138,6 +138,9 @@ pub struct CompletedCheckpoint {
     pub duration: Duration,
     /// Bytes of state files.
     pub state_size: u64,
+    /// Whether it is a savepoint (in a folder of its own, never discarded by the job).
+    #[serde(default)]
+    pub is_savepoint: bool,
 }
 
 /// How a job ended, for the retention of its checkpoints.
@@ -188,6 +191,8 @@ struct PendingCheckpoint {
     states: HashMap<String, BTreeMap<u32, SubtaskStateHandle>>,
     /// Subtasks whose final state stands in for their acknowledgement.
     finished: Vec<TaskId>,
+    /// The folder when it is a savepoint.
+    savepoint: Option<String>,
 }
 
 /// Triggers, tracks and completes a job's checkpoints.
@@ -203,6 +208,9 @@ pub struct CheckpointCoordinator {
     finished: HashMap<TaskId, FinishedTaskState>,
     /// Checkpoints aborted since the last [`take_aborted`](CheckpointCoordinator::take_aborted).
     aborted: Vec<u64>,
+    /// Savepoints that ended since the last
+    /// [`take_savepoint_results`](CheckpointCoordinator::take_savepoint_results).
+    savepoint_results: Vec<(u64, Result<String, String>)>,
     stats: CheckpointStats,
 }
 
@@ -235,6 +243,7 @@ impl CheckpointCoordinator {
             completed: VecDeque::new(),
             finished: HashMap::new(),
             aborted: Vec::new(),
+            savepoint_results: Vec::new(),
             stats: CheckpointStats::default(),
         }
     }
@@ -269,8 +278,11 @@ impl CheckpointCoordinator {
     /// acknowledge them), and the restarted subtasks count as running again. The next
     /// checkpoint is due one interval from `now`.
     pub fn restart(&mut self, restarted: impl Fn(TaskId) -> bool, now: Instant) {
-        for id in std::mem::take(&mut self.pending).into_keys() {
+        for (id, pending) in std::mem::take(&mut self.pending) {
             self.discard(id);
+            self.savepoint_ended(id, &pending, || {
+                Err("the job restarted after a failure before it completed".into())
+            });
         }
         self.finished.retain(|&task, _| !restarted(task));
         self.next_trigger = now + self.config.interval;
@@ -289,6 +301,34 @@ impl CheckpointCoordinator {
     /// The checkpoints aborted since the last call (their subtasks are told).
     pub fn take_aborted(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.aborted)
+    }
+
+    /// The savepoints that ended since the last call: (id, its folder or why it failed).
+    pub fn take_savepoint_results(&mut self) -> Vec<(u64, Result<String, String>)> {
+        std::mem::take(&mut self.savepoint_results)
+    }
+
+    /// Triggers a savepoint into a new folder under `target_directory` (see
+    /// [`CheckpointStorage::begin_savepoint`]): a checkpoint like the others, but written to
+    /// its own folder, self-contained, and never subsumed, retained-over or discarded by the
+    /// job. Its end is reported by [`take_savepoint_results`](Self::take_savepoint_results);
+    /// its failure does not count against `tolerable-failed-checkpoints`. Returns its id and
+    /// where to inject its barrier.
+    pub fn trigger_savepoint(
+        &mut self,
+        target_directory: &str,
+        now: Instant,
+        wall_millis: i64,
+    ) -> Result<(u64, TimerOutcome), String> {
+        let id = self.next_id;
+        let location = self
+            .storage
+            .begin_savepoint(id, target_directory, self.job_id)
+            .map_err(|e| format!("cannot take a savepoint: {e}"))?;
+        let outcome = self
+            .begin(now, wall_millis, Some(location))
+            .map_err(|e| e.to_string())?;
+        Ok((id, outcome))
     }
 
     /// Aborts the checkpoints that timed out, then triggers the next one if it is due and
@@ -319,6 +359,16 @@ impl CheckpointCoordinator {
             return Ok(TimerOutcome::default());
         }
         self.next_trigger = now + self.config.interval;
+        self.begin(now, wall_millis, None)
+    }
+
+    /// Starts checkpoint `next_id` (a savepoint into `savepoint` when given).
+    fn begin(
+        &mut self,
+        now: Instant,
+        wall_millis: i64,
+        savepoint: Option<String>,
+    ) -> Result<TimerOutcome, CoordinatorError> {
         let sources: Vec<TaskId> = self
             .plan
             .tasks
@@ -339,6 +389,7 @@ impl CheckpointCoordinator {
             awaiting: HashSet::new(),
             states: HashMap::new(),
             finished: Vec::new(),
+            savepoint,
         };
         for task in &self.plan.tasks {
             if self.finished.contains_key(&task.task) {
@@ -441,7 +492,12 @@ impl CheckpointCoordinator {
     /// subtask has ended: folders of checkpoints that were aborted but written to afterwards
     /// are removed too.
     pub fn job_ended(&mut self, end: JobEnd) {
-        self.pending.clear();
+        for (id, pending) in std::mem::take(&mut self.pending) {
+            self.discard(id);
+            self.savepoint_ended(id, &pending, || {
+                Err("the job ended before it completed".into())
+            });
+        }
         let keep = match end {
             JobEnd::Finished => false,
             JobEnd::Canceled => self.config.retention == CheckpointRetention::RetainOnCancellation,
@@ -464,14 +520,33 @@ impl CheckpointCoordinator {
         }
     }
 
-    fn abort(&mut self, id: u64, reason: String) -> Result<(), CoordinatorError> {
-        if self.pending.remove(&id).is_none() {
-            return Ok(());
+    /// Reports the end of checkpoint `id` if it is a savepoint (`result` says how it ended)
+    /// and sends its later files, if any, to the job's folder again.
+    fn savepoint_ended(
+        &mut self,
+        id: u64,
+        pending: &PendingCheckpoint,
+        result: impl FnOnce() -> Result<String, String>,
+    ) {
+        if pending.savepoint.is_some() {
+            self.storage.end_savepoint(id);
+            self.savepoint_results.push((id, result()));
         }
+    }
+
+    fn abort(&mut self, id: u64, reason: String) -> Result<(), CoordinatorError> {
+        let Some(pending) = self.pending.remove(&id) else {
+            return Ok(());
+        };
         tracing::warn!(job = %self.job_id, checkpoint = id, "checkpoint failed: {reason}");
         self.discard(id);
         self.aborted.push(id);
         self.stats.failed += 1;
+        if pending.savepoint.is_some() {
+            // A failed savepoint is the caller's error to handle, not the job's.
+            self.savepoint_ended(id, &pending, || Err(reason));
+            return Ok(());
+        }
         self.stats.failed_in_a_row += 1;
         if self.stats.failed_in_a_row > self.config.tolerable_failures {
             return Err(CoordinatorError {
@@ -501,13 +576,27 @@ impl CheckpointCoordinator {
             }
         };
         self.stats.completed += 1;
-        self.stats.failed_in_a_row = 0;
         let checkpoint = CompletedCheckpoint {
             id,
             location: self.storage.checkpoint_location(id),
             duration: now.saturating_duration_since(pending.triggered_at),
             state_size: metadata.state_size(),
+            is_savepoint: pending.savepoint.is_some(),
         };
+        if checkpoint.is_savepoint {
+            tracing::info!(
+                job = %self.job_id,
+                checkpoint = id,
+                location = %checkpoint.location,
+                bytes = checkpoint.state_size,
+                "completed savepoint"
+            );
+            self.stats.history.push(checkpoint.clone());
+            let location = checkpoint.location.clone();
+            self.savepoint_ended(id, &pending, || Ok(location));
+            return Ok(Some(checkpoint));
+        }
+        self.stats.failed_in_a_row = 0;
         tracing::info!(
             job = %self.job_id,
             checkpoint = id,
@@ -515,8 +604,14 @@ impl CheckpointCoordinator {
             bytes = checkpoint.state_size,
             "completed checkpoint"
         );
-        // Older checkpoints still pending are subsumed by this one.
-        let older: Vec<u64> = self.pending.range(..id).map(|(&k, _)| k).collect();
+        // Older checkpoints still pending are subsumed by this one (savepoints are not: each
+        // was asked for).
+        let older: Vec<u64> = self
+            .pending
+            .range(..id)
+            .filter(|(_, p)| p.savepoint.is_none())
+            .map(|(&k, _)| k)
+            .collect();
         for old in older {
             self.pending.remove(&old);
             self.discard(old);

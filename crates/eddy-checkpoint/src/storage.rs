@@ -161,9 +161,11 @@ impl Folder {
     }
 }
 
-/// The checkpoint folders of one job.
+/// The checkpoint folders of one job, and the folders of its savepoints in progress.
 pub struct CheckpointStorage {
     job: Folder,
+    /// Savepoints being taken: their ids and folders (elsewhere than the job's folder).
+    savepoints: std::sync::Mutex<std::collections::HashMap<u64, Folder>>,
 }
 
 impl std::fmt::Debug for CheckpointStorage {
@@ -180,7 +182,41 @@ impl CheckpointStorage {
     pub fn for_job(directory: &str, job_id: JobId) -> Result<Self, CheckpointError> {
         Ok(CheckpointStorage {
             job: Folder::local(directory)?.child(&job_id.to_string()),
+            savepoints: Default::default(),
         })
+    }
+
+    /// Directs checkpoint `id`'s files to a new savepoint folder under `target_directory`
+    /// (a `file://` URL or a local path, created if missing): `savepoint-<first 6 digits of
+    /// the job id>-<12 random hex digits>`, as Flink names them. Returns the folder.
+    pub fn begin_savepoint(
+        &self,
+        id: u64,
+        target_directory: &str,
+        job_id: JobId,
+    ) -> Result<String, CheckpointError> {
+        let random = JobId::generate().to_string();
+        let name = format!("savepoint-{}-{}", &job_id.to_string()[..6], &random[..12]);
+        let folder = Folder::local(target_directory)?.child(&name);
+        let location = folder.location.clone();
+        self.savepoints_in_progress().insert(id, folder);
+        Ok(location)
+    }
+
+    /// Checkpoint `id`'s files go to the job's folder again (its savepoint completed or was
+    /// discarded).
+    pub fn end_savepoint(&self, id: u64) {
+        self.savepoints_in_progress().remove(&id);
+    }
+
+    fn savepoints_in_progress(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Folder>> {
+        // The map stays consistent even if a holder panicked: each operation is one insert or
+        // remove.
+        self.savepoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The job's folder, as configured: `<dir>/<job-id>`.
@@ -188,12 +224,16 @@ impl CheckpointStorage {
         &self.job.location
     }
 
-    /// The folder of checkpoint `id`: `<dir>/<job-id>/chk-<id>`.
+    /// The folder of checkpoint `id`: `<dir>/<job-id>/chk-<id>`, or its savepoint folder
+    /// while it is a savepoint in progress.
     pub fn checkpoint_location(&self, id: u64) -> String {
         self.folder(id).location
     }
 
     fn folder(&self, id: u64) -> Folder {
+        if let Some(savepoint) = self.savepoints_in_progress().get(&id) {
+            return savepoint.clone();
+        }
         self.job.child(&format!("chk-{id}"))
     }
 

@@ -361,3 +361,107 @@ fn once_every_subtask_finished_the_final_checkpoint_completes_at_its_trigger() {
         .all(|o| o.subtasks.iter().all(|s| s.finished)));
     assert_eq!(f.coordinator.take_aborted(), Vec::<u64>::new());
 }
+
+/// The one subfolder of `dir` (a savepoint folder), by name.
+fn only_subfolder(dir: &std::path::Path) -> std::path::PathBuf {
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_savepoint_goes_to_its_own_folder_and_outlives_retention_and_the_job() {
+    let mut f = fixture(|c| c.num_retained = 1);
+    let target = tempfile::tempdir().unwrap();
+    f.tick(1000).unwrap();
+    let (id, outcome) = f
+        .coordinator
+        .trigger_savepoint(target.path().to_str().unwrap(), f.at(1100), 1100)
+        .unwrap();
+    assert_eq!(id, 2);
+    let trigger = outcome.trigger.unwrap();
+    assert_eq!(trigger.barrier.id, 2);
+    assert_eq!(trigger.tasks, vec![(0, 0), (0, 1)]);
+    assert_eq!(outcome.completed, None);
+    // The savepoint completes first; checkpoint 1, older and still pending, is not subsumed
+    // by it, and completes after it.
+    for (vertex, subtask) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        f.ack(vertex, subtask, 2, 1200);
+    }
+    let folder = only_subfolder(target.path());
+    let name = folder.file_name().unwrap().to_str().unwrap().to_string();
+    let job_prefix = &f.storage.location().rsplit('/').next().unwrap()[..6];
+    assert!(
+        name.starts_with(&format!("savepoint-{job_prefix}-")) && name.len() == 29,
+        "{name}"
+    );
+    let results = f.coordinator.take_savepoint_results();
+    assert_eq!(results, vec![(2, Ok(folder.to_str().unwrap().to_string()))]);
+    for (vertex, subtask) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        f.ack(vertex, subtask, 1, 1300);
+    }
+    // Every operator's files and the metadata are in the savepoint folder, none of it in the
+    // job's folder, whose retained checkpoint is 1.
+    let reader = eddy_checkpoint::CheckpointReader::open(folder.to_str().unwrap()).unwrap();
+    assert_eq!(reader.metadata().checkpoint_id, 2);
+    assert_eq!(
+        reader.read_state(&format!("{}-1", f.ids[2])).unwrap(),
+        vec![1, 1]
+    );
+    assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![1]);
+    let history: Vec<(u64, bool)> = f
+        .coordinator
+        .stats()
+        .history
+        .iter()
+        .map(|c| (c.id, c.is_savepoint))
+        .collect();
+    assert_eq!(history, vec![(2, true), (1, false)]);
+    // Later checkpoints, retention and the job's end leave it alone.
+    f.tick(2000).unwrap();
+    for (vertex, subtask) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        f.ack(vertex, subtask, 3, 2001);
+    }
+    f.coordinator.job_ended(JobEnd::Finished);
+    assert!(f.storage.completed_checkpoints().unwrap().is_empty());
+    assert_eq!(only_subfolder(target.path()), folder);
+    assert!(folder.join("_metadata").exists());
+}
+
+#[test]
+fn a_failed_savepoint_is_reported_and_removed_without_failing_the_job() {
+    let mut f = fixture(|c| c.tolerable_failures = 0);
+    let target = tempfile::tempdir().unwrap();
+    let (id, _) = f
+        .coordinator
+        .trigger_savepoint(target.path().to_str().unwrap(), f.at(100), 100)
+        .unwrap();
+    f.ack(0, 0, id, 150);
+    f.coordinator
+        .decline((1, 0), id, "the disk is full")
+        .expect("a failed savepoint does not count against the tolerance");
+    let results = f.coordinator.take_savepoint_results();
+    assert_eq!(results.len(), 1);
+    let (failed, reason) = &results[0];
+    assert_eq!(*failed, id);
+    assert!(
+        reason.as_ref().unwrap_err().contains("the disk is full"),
+        "{reason:?}"
+    );
+    assert_eq!(f.coordinator.take_aborted(), vec![id]);
+    assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0);
+    // A savepoint pending when the job ends fails too, and leaves nothing behind.
+    let (pending, _) = f
+        .coordinator
+        .trigger_savepoint(target.path().to_str().unwrap(), f.at(200), 200)
+        .unwrap();
+    f.ack(0, 0, pending, 250);
+    f.coordinator.job_ended(JobEnd::Canceled);
+    let results = f.coordinator.take_savepoint_results();
+    assert_eq!(results.len(), 1);
+    assert!(results[0].1.as_ref().unwrap_err().contains("ended"));
+    assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0);
+}
