@@ -60,6 +60,18 @@ impl JobClient {
         Ok(self.dispatcher.cancel_job(self.job_id)?)
     }
 
+    /// Takes a savepoint of the running job into a new folder
+    /// `savepoint-<job id prefix>-<random>` under `target_directory` (a `file://` URL or a
+    /// local path; `None`: `state.savepoints.dir`) and returns that folder once the savepoint
+    /// completed. The job goes on running. Restore from it with `eddy run -s <folder>` or
+    /// `execution.state-recovery.path`. The job must have checkpointing enabled (the
+    /// checkpoint coordinator takes the savepoint).
+    pub fn trigger_savepoint(&self, target_directory: Option<&str>) -> Result<String, JobError> {
+        Ok(self
+            .dispatcher
+            .trigger_savepoint(self.job_id, target_directory.map(str::to_string))?)
+    }
+
     /// Waits for the job to end: `Ok` if it finished, an error if it failed or was cancelled.
     pub fn get_job_execution_result(&self) -> Result<JobExecutionResult, JobError> {
         let result = self.dispatcher.request_job_result(self.job_id)?;

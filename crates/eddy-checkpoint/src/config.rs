@@ -83,6 +83,16 @@ pub const CHECKPOINTS_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption 
     description: "Where checkpoints go: <dir>/<job-id>/chk-<n>/ (file:// URL or local path).",
 };
 
+/// `state.savepoints.dir` (Flink 2: `execution.checkpointing.savepoint-dir`): where savepoints
+/// go when their trigger names no folder.
+pub const SAVEPOINTS_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption {
+    key: "state.savepoints.dir",
+    fallback_keys: &["execution.checkpointing.savepoint-dir"],
+    default: Cow::Borrowed(""),
+    description: "The default folder of savepoints: <dir>/savepoint-<job id prefix>-<random>/ \
+                  (file:// URL or local path).",
+};
+
 /// `execution.state-recovery.path` (Flink 1.x: `execution.savepoint.path`; the CLI's `-s`):
 /// the checkpoint a new job starts from.
 pub const STATE_RECOVERY_PATH: ConfigOption<Cow<'static, str>> = ConfigOption {

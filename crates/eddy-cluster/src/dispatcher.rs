@@ -38,6 +38,7 @@ pub(crate) enum DispatcherMessage {
     JobStatus(JobId, Reply<Result<JobStatus, ClusterError>>),
     JobResult(JobId, Reply<Result<JobResult, ClusterError>>),
     CancelJob(JobId, Reply<Result<(), ClusterError>>),
+    TriggerSavepoint(JobId, Option<String>, Reply<Result<String, ClusterError>>),
     ListJobs(Reply<Vec<JobOverview>>),
     StatusChanged(JobId, JobStatus),
     JobTerminated(JobResult),
@@ -86,6 +87,18 @@ impl DispatcherGateway {
     pub fn cancel_job(&self, job_id: JobId) -> Result<(), ClusterError> {
         ask(&self.inbox, |reply| {
             DispatcherMessage::CancelJob(job_id, reply)
+        })?
+    }
+
+    /// Takes a savepoint of a running job into a new folder under `target_directory` (or
+    /// `state.savepoints.dir`) and returns that folder once the savepoint completed.
+    pub fn trigger_savepoint(
+        &self,
+        job_id: JobId,
+        target_directory: Option<String>,
+    ) -> Result<String, ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::TriggerSavepoint(job_id, target_directory, reply)
         })?
     }
 
@@ -186,6 +199,21 @@ fn run(
                     .ok_or(ClusterError::JobNotFound(id));
                 let _ = reply.send(answer);
             }
+            DispatcherMessage::TriggerSavepoint(id, target, reply) => match jobs.get(&id) {
+                // The JobMaster answers once the savepoint ended.
+                Some(entry) if entry.result.is_none() => {
+                    entry.job_master.trigger_savepoint(target, reply)
+                }
+                Some(entry) => {
+                    let _ = reply.send(Err(ClusterError::Savepoint {
+                        job_id: id,
+                        reason: format!("the job is not running (it is {})", entry.status),
+                    }));
+                }
+                None => {
+                    let _ = reply.send(Err(ClusterError::JobNotFound(id)));
+                }
+            },
             DispatcherMessage::ListJobs(reply) => {
                 let list = jobs
                     .iter()

@@ -93,6 +93,8 @@ pub struct JobConfig {
     /// Whether state of operators the job no longer has may be skipped when it starts from
     /// `restore_path` (`eddy run -n`, `execution.state-recovery.ignore-unclaimed-state`).
     pub allow_non_restored_state: bool,
+    /// Where savepoints go when their trigger names no folder (`state.savepoints.dir`).
+    pub savepoint_directory: Option<String>,
 }
 
 impl Default for JobConfig {
@@ -106,6 +108,7 @@ impl Default for JobConfig {
             failover_strategy: FailoverStrategy::Region,
             restore_path: None,
             allow_non_restored_state: false,
+            savepoint_directory: None,
         }
     }
 }

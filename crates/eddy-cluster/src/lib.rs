@@ -31,6 +31,14 @@ pub enum ClusterError {
     /// No job with this id is known.
     #[error("no job with id {0} is known to the cluster")]
     JobNotFound(eddy_core::ids::JobId),
+    /// A savepoint could not be taken.
+    #[error("the savepoint of job {job_id} failed: {reason}")]
+    Savepoint {
+        /// The job.
+        job_id: eddy_core::ids::JobId,
+        /// Why.
+        reason: String,
+    },
     /// The component that should answer has stopped.
     #[error("the cluster has shut down")]
     ShutDown,

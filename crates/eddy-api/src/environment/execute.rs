@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use eddy_checkpoint::config::{STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH};
+use eddy_checkpoint::config::{
+    SAVEPOINTS_DIRECTORY, STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH,
+};
 use eddy_checkpoint::CheckpointConfig;
 use eddy_cluster::restart::{RestartStrategy, FAILOVER_STRATEGY};
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
@@ -169,6 +171,8 @@ fn job_config(
         restore_path: Some(config.get(&STATE_RECOVERY_PATH)?.trim().to_string())
             .filter(|path| !path.is_empty()),
         allow_non_restored_state: config.get(&STATE_RECOVERY_IGNORE_UNCLAIMED_STATE)?,
+        savepoint_directory: Some(config.get(&SAVEPOINTS_DIRECTORY)?.trim().to_string())
+            .filter(|dir| !dir.is_empty()),
         checkpointing,
     })
 }

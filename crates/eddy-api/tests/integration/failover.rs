@@ -377,3 +377,100 @@ fn restoring_from_a_folder_without_a_checkpoint_is_a_clear_error() {
         assert!(error.contains("no completed checkpoint there"), "{error}");
     });
 }
+
+#[test]
+fn a_savepoint_of_a_running_job_restores_at_another_parallelism() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        let dir = tempfile::tempdir().unwrap();
+        let savepoints = tempfile::tempdir().unwrap();
+        // Periodic checkpoints out of the way: only the savepoint is taken.
+        let env = checkpointed_env(dir.path(), 2, 0);
+        env.set_config("execution.checkpointing.interval", "1 h");
+        env.set_config("state.savepoints.dir", savepoints.path().to_str().unwrap());
+        let (sink, first_output) = CheckpointedCollectSink::<(u64, u64)>::new();
+        let probe = FailOnce::never();
+        env.from_generator(Some(RECORDS), Some(4_000), |i| i)
+            .key_by(|i: &u64| i % KEYS)
+            .process(RunningCount {
+                count: ValueStateDescriptor::new("count"),
+                probe: probe.clone(),
+            })
+            .add_sink(sink);
+        let client = env.execute_async("savepointed").unwrap();
+        let deadline = Instant::now() + common::WATCHDOG;
+        while probe.records() < 100 {
+            assert!(Instant::now() < deadline, "the job does not run");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // No folder named: state.savepoints.dir.
+        let savepoint = client.trigger_savepoint(None).unwrap();
+        let folder = std::path::Path::new(&savepoint);
+        assert_eq!(folder.parent(), Some(savepoints.path()));
+        let name = folder.file_name().unwrap().to_str().unwrap();
+        let prefix = format!("savepoint-{}-", &client.job_id().to_string()[..6]);
+        assert!(name.starts_with(&prefix), "{name}");
+        assert!(folder.join("_metadata").exists());
+        let seen_at_savepoint = probe.records();
+        client.cancel().unwrap();
+        assert!(client.get_job_execution_result().is_err());
+        assert!(first_output.lock().unwrap().is_empty());
+        // The cancelled job's end leaves the savepoint alone.
+        assert!(folder.join("_metadata").exists());
+
+        // A new job at parallelism 3 starts from the savepoint and ends with every count
+        // exactly once.
+        let env = checkpointed_env(dir.path(), 3, 0);
+        env.set_config("execution.state-recovery.path", &savepoint);
+        let probe = FailOnce::never();
+        let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, probe.clone());
+        result.unwrap();
+        assert_eq!(output, reference(RECORDS));
+        assert!(
+            probe.records() <= RECORDS - seen_at_savepoint.min(100),
+            "the savepoint's records are not processed again ({} of {RECORDS})",
+            probe.records()
+        );
+    });
+}
+
+#[test]
+fn a_savepoint_needs_checkpointing_and_a_folder() {
+    bounded(|| {
+        // Without a folder (no argument, no state.savepoints.dir) it is refused by name.
+        let dir = tempfile::tempdir().unwrap();
+        let env = checkpointed_env(dir.path(), 1, 0);
+        env.from_generator(Some(1_000), Some(1_000), |i| i)
+            .add_sink(eddy_api::connectors::DiscardingSink);
+        let client = env.execute_async("no folder").unwrap();
+        let error = client.trigger_savepoint(None).unwrap_err().to_string();
+        assert!(error.contains("state.savepoints.dir"), "{error}");
+        client.cancel().unwrap();
+        let _ = client.get_job_execution_result();
+
+        // Without checkpointing there is no coordinator to take it.
+        let env = common::env(1);
+        env.from_generator(Some(1_000), Some(1_000), |i| i)
+            .add_sink(eddy_api::connectors::DiscardingSink);
+        let client = env.execute_async("unchecked").unwrap();
+        let deadline = Instant::now() + common::WATCHDOG;
+        let error = loop {
+            let error = client
+                .trigger_savepoint(Some(dir.path().to_str().unwrap()))
+                .unwrap_err()
+                .to_string();
+            // Until its slots are allocated the job is not running yet.
+            if !error.contains("not running") {
+                break error;
+            }
+            assert!(Instant::now() < deadline, "{error}");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        assert!(
+            error.contains("execution.checkpointing.interval"),
+            "{error}"
+        );
+        client.cancel().unwrap();
+        let _ = client.get_job_execution_result();
+    });
+}

@@ -12,9 +12,13 @@ use eddy_graph::JobGraph;
 use eddy_runtime::checkpoint::{CheckpointResponder, TaskCheckpointing};
 use eddy_runtime::restore::JobRestoreState;
 
+use std::collections::HashMap;
+
 use super::{JobMasterGateway, JobMasterMessage};
+use crate::gateway::Reply;
 use crate::job::JobStatus;
 use crate::task_executor::{SubtaskKey, TaskExecutorGateway};
+use crate::ClusterError;
 
 /// Checkpoints the running subtasks are to be told about: (id, completed).
 pub(super) type Notifications = Vec<(u64, bool)>;
@@ -29,6 +33,9 @@ fn wall_millis() -> i64 {
 /// A job's checkpoint coordinator and where its barriers go.
 pub(super) struct JobCheckpointing {
     coordinator: CheckpointCoordinator,
+    job_id: JobId,
+    /// Who waits for each savepoint in progress.
+    savepoint_replies: HashMap<u64, Reply<Result<String, ClusterError>>>,
 }
 
 impl JobCheckpointing {
@@ -45,7 +52,54 @@ impl JobCheckpointing {
                 job_id,
                 Instant::now(),
             ),
+            job_id,
+            savepoint_replies: HashMap::new(),
         })
+    }
+
+    /// Triggers a savepoint into a new folder under `target` at the running sources; `reply`
+    /// is answered when it ends. `Err`: the job must fail.
+    pub fn trigger_savepoint(
+        &mut self,
+        target: &str,
+        reply: Reply<Result<String, ClusterError>>,
+        tasks: impl Fn(TaskId) -> Option<(SubtaskKey, TaskExecutorGateway)>,
+    ) -> Result<Notifications, String> {
+        match self
+            .coordinator
+            .trigger_savepoint(target, Instant::now(), wall_millis())
+        {
+            Ok((id, outcome)) => {
+                tracing::info!(job = %self.job_id, checkpoint = id, target, "triggering savepoint");
+                self.savepoint_replies.insert(id, reply);
+                if let Some(trigger) = outcome.trigger {
+                    for task in trigger.tasks {
+                        if let Some((key, gateway)) = tasks(task) {
+                            gateway.trigger_checkpoint(key, trigger.barrier);
+                        }
+                    }
+                }
+                Ok(self.notifications(outcome.completed))
+            }
+            Err(reason) => {
+                let _ = reply.send(Err(ClusterError::Savepoint {
+                    job_id: self.job_id,
+                    reason,
+                }));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Answers those waiting for savepoints that ended.
+    fn answer_savepoints(&mut self) {
+        for (id, result) in self.coordinator.take_savepoint_results() {
+            if let Some(reply) = self.savepoint_replies.remove(&id) {
+                let job_id = self.job_id;
+                let _ =
+                    reply.send(result.map_err(|reason| ClusterError::Savepoint { job_id, reason }));
+            }
+        }
     }
 
     /// What the subtasks deployed in run `run` are given to take part: their reports carry
@@ -128,6 +182,7 @@ impl JobCheckpointing {
     /// What the running subtasks are to be told: the checkpoints aborted meanwhile, then
     /// `completed`.
     fn notifications(&mut self, completed: Option<CompletedCheckpoint>) -> Notifications {
+        self.answer_savepoints();
         let mut notifications: Notifications = self
             .coordinator
             .take_aborted()
@@ -144,6 +199,7 @@ impl JobCheckpointing {
     /// Subtasks restart (`restarted` tells which): pending checkpoints are dropped.
     pub fn restart(&mut self, restarted: impl Fn(TaskId) -> bool) {
         self.coordinator.restart(restarted, Instant::now());
+        self.answer_savepoints();
     }
 
     /// The state of the latest completed checkpoint, for `job`'s operators.
@@ -173,6 +229,7 @@ impl JobCheckpointing {
             _ => JobEnd::Failed,
         };
         self.coordinator.job_ended(end);
+        self.answer_savepoints();
     }
 }
 

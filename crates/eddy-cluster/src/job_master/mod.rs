@@ -22,7 +22,7 @@ use checkpointing::{JobCheckpointing, Notifications};
 use failover::{Failover, PendingRestart};
 
 use crate::dispatcher::DispatcherMessage;
-use crate::gateway::spawn_component;
+use crate::gateway::{spawn_component, Reply};
 use crate::job::{JobConfig, JobResult, JobStatus};
 use crate::resource_manager::{AllocatedSlot, ResourceManagerGateway, SlotRequestAnswer};
 use crate::task_executor::{SubtaskKey, TaskExecutorGateway};
@@ -41,6 +41,7 @@ pub(crate) enum JobMasterMessage {
         reason: String,
     },
     TaskFinishedState(u32, TaskId, FinishedTaskState),
+    TriggerSavepoint(Option<String>, Reply<Result<String, ClusterError>>),
 }
 
 /// Handle on a JobMaster.
@@ -63,6 +64,23 @@ impl JobMasterGateway {
     /// Cancels the job.
     pub fn cancel(&self) {
         let _ = self.inbox.send(JobMasterMessage::Cancel);
+    }
+
+    /// Takes a savepoint into a new folder under `target` (or `state.savepoints.dir`);
+    /// `reply` gets its folder, or why it failed, once it ended.
+    pub(crate) fn trigger_savepoint(
+        &self,
+        target: Option<String>,
+        reply: Reply<Result<String, ClusterError>>,
+    ) {
+        if let Err(error) = self
+            .inbox
+            .send(JobMasterMessage::TriggerSavepoint(target, reply))
+        {
+            if let JobMasterMessage::TriggerSavepoint(_, reply) = error.into_inner() {
+                let _ = reply.send(Err(ClusterError::ShutDown));
+            }
+        }
     }
 }
 
@@ -230,6 +248,50 @@ impl JobMaster {
                     self.with_checkpointing(|c| c.task_finished(task, state))
                 }
             }
+            JobMasterMessage::TriggerSavepoint(target, reply) => {
+                self.on_trigger_savepoint(target, reply)
+            }
+        }
+    }
+
+    /// Starts a savepoint, or answers at once why it cannot be taken.
+    fn on_trigger_savepoint(
+        &mut self,
+        target: Option<String>,
+        reply: Reply<Result<String, ClusterError>>,
+    ) {
+        let job_id = self.setup.job_id;
+        let refuse = |reason: String| {
+            let _ = reply.send(Err(ClusterError::Savepoint { job_id, reason }));
+        };
+        let Some(target) = target.or_else(|| self.setup.config.savepoint_directory.clone()) else {
+            return refuse(
+                "no target directory: name one, or set state.savepoints.dir".to_string(),
+            );
+        };
+        if self.status != JobStatus::Running || self.restart.is_some() {
+            let state = if self.restart.is_some() {
+                "restarting".to_string()
+            } else {
+                self.status.to_string()
+            };
+            return refuse(format!("the job is not running (it is {state})"));
+        }
+        if self.checkpointing.is_none() {
+            return refuse(
+                "savepoints are taken by the checkpoint coordinator, which runs when \
+                 checkpointing is enabled: set execution.checkpointing.interval (a long \
+                 interval, e.g. 1 h, if only savepoints are wanted) and state.checkpoints.dir"
+                    .to_string(),
+            );
+        }
+        let lookup = self.running_task_lookup();
+        let Some(checkpointing) = self.checkpointing.as_mut() else {
+            return;
+        };
+        match checkpointing.trigger_savepoint(&target, reply, lookup) {
+            Ok(notifications) => self.notify_running(&notifications),
+            Err(message) => self.fail(message),
         }
     }
 
@@ -270,17 +332,26 @@ impl JobMaster {
         }
     }
 
-    fn on_checkpoint_timer(&mut self) {
+    /// Finds the running subtask of a coordinator task id and where it is deployed (a
+    /// snapshot of the current deployment, so that the coordinator can be borrowed meanwhile).
+    fn running_task_lookup(
+        &self,
+    ) -> impl Fn(TaskId) -> Option<(SubtaskKey, TaskExecutorGateway)> + use<> {
         let job_id = self.setup.job_id;
-        let (running, deployed) = (&self.running, &self.deployed_to);
-        let runs = &self.vertex_runs;
-        let lookup = |(vertex, subtask): TaskId| {
-            let key = (job_id, runs[vertex], vertex, subtask);
-            running
-                .contains(&key)
-                .then(|| deployed.get(&key).map(|g| (key, g.clone())))
-                .flatten()
-        };
+        let runs = self.vertex_runs.clone();
+        let deployed: HashMap<SubtaskKey, TaskExecutorGateway> = self
+            .running
+            .iter()
+            .filter_map(|key| self.deployed_to.get(key).map(|g| (*key, g.clone())))
+            .collect();
+        move |(vertex, subtask): TaskId| {
+            let key = (job_id, *runs.get(vertex)?, vertex, subtask);
+            deployed.get(&key).map(|g| (key, g.clone()))
+        }
+    }
+
+    fn on_checkpoint_timer(&mut self) {
+        let lookup = self.running_task_lookup();
         let result = match &mut self.checkpointing {
             Some(checkpointing) => checkpointing.on_timer(lookup),
             None => return,
