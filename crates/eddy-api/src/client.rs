@@ -72,6 +72,25 @@ impl JobClient {
             .trigger_savepoint(self.job_id, target_directory.map(str::to_string))?)
     }
 
+    /// Stops the running job with a savepoint, as Flink's `stop` does: the sources emit the
+    /// final watermark first when `drain` (every event-time window and timer fires), then the
+    /// savepoint's barrier, and emit nothing more; once the savepoint (into a new folder under
+    /// `target_directory`, or `state.savepoints.dir`) completed they end their streams without
+    /// the final watermark (unless drained) and the job finishes. Returns the savepoint's
+    /// folder; [`get_job_execution_result`](Self::get_job_execution_result) then reports the
+    /// finished job. When the savepoint fails, the job goes on running.
+    pub fn stop_with_savepoint(
+        &self,
+        target_directory: Option<&str>,
+        drain: bool,
+    ) -> Result<String, JobError> {
+        Ok(self.dispatcher.stop_with_savepoint(
+            self.job_id,
+            target_directory.map(str::to_string),
+            drain,
+        )?)
+    }
+
     /// Waits for the job to end: `Ok` if it finished, an error if it failed or was cancelled.
     pub fn get_job_execution_result(&self) -> Result<JobExecutionResult, JobError> {
         let result = self.dispatcher.request_job_result(self.job_id)?;

@@ -38,7 +38,13 @@ pub(crate) enum DispatcherMessage {
     JobStatus(JobId, Reply<Result<JobStatus, ClusterError>>),
     JobResult(JobId, Reply<Result<JobResult, ClusterError>>),
     CancelJob(JobId, Reply<Result<(), ClusterError>>),
-    TriggerSavepoint(JobId, Option<String>, Reply<Result<String, ClusterError>>),
+    TriggerSavepoint {
+        job_id: JobId,
+        target: Option<String>,
+        /// `Some(drain)`: stop the job after the savepoint.
+        stop: Option<bool>,
+        reply: Reply<Result<String, ClusterError>>,
+    },
     ListJobs(Reply<Vec<JobOverview>>),
     StatusChanged(JobId, JobStatus),
     JobTerminated(JobResult),
@@ -97,8 +103,29 @@ impl DispatcherGateway {
         job_id: JobId,
         target_directory: Option<String>,
     ) -> Result<String, ClusterError> {
-        ask(&self.inbox, |reply| {
-            DispatcherMessage::TriggerSavepoint(job_id, target_directory, reply)
+        ask(&self.inbox, |reply| DispatcherMessage::TriggerSavepoint {
+            job_id,
+            target: target_directory,
+            stop: None,
+            reply,
+        })?
+    }
+
+    /// Stops a running job with a savepoint (Flink's `stop`): its sources emit the final
+    /// watermark first if `drain`, then the savepoint's barrier, and end their streams once
+    /// the savepoint into a new folder under `target_directory` (or `state.savepoints.dir`)
+    /// completed; the job then finishes. Returns the savepoint's folder.
+    pub fn stop_with_savepoint(
+        &self,
+        job_id: JobId,
+        target_directory: Option<String>,
+        drain: bool,
+    ) -> Result<String, ClusterError> {
+        ask(&self.inbox, |reply| DispatcherMessage::TriggerSavepoint {
+            job_id,
+            target: target_directory,
+            stop: Some(drain),
+            reply,
         })?
     }
 
@@ -199,10 +226,15 @@ fn run(
                     .ok_or(ClusterError::JobNotFound(id));
                 let _ = reply.send(answer);
             }
-            DispatcherMessage::TriggerSavepoint(id, target, reply) => match jobs.get(&id) {
+            DispatcherMessage::TriggerSavepoint {
+                job_id: id,
+                target,
+                stop,
+                reply,
+            } => match jobs.get(&id) {
                 // The JobMaster answers once the savepoint ended.
                 Some(entry) if entry.result.is_none() => {
-                    entry.job_master.trigger_savepoint(target, reply)
+                    entry.job_master.trigger_savepoint(target, stop, reply)
                 }
                 Some(entry) => {
                     let _ = reply.send(Err(ClusterError::Savepoint {

@@ -33,6 +33,7 @@ pub(crate) enum TaskExecutorMessage {
     },
     CancelTask(SubtaskKey),
     TriggerCheckpoint(SubtaskKey, CheckpointBarrier),
+    StopWithSavepoint(SubtaskKey, CheckpointBarrier, bool),
     NotifyCheckpoint(SubtaskKey, u64, bool),
     TaskEnded(SubtaskKey, TaskOutcome),
     Shutdown,
@@ -82,6 +83,15 @@ impl TaskExecutorGateway {
         let _ = self
             .inbox
             .send(TaskExecutorMessage::TriggerCheckpoint(key, barrier));
+    }
+
+    /// Injects the barrier of a stop-with-savepoint at a running source subtask, which then
+    /// ends its stream once the savepoint completed (after the final watermark first when
+    /// `drain`).
+    pub fn stop_with_savepoint(&self, key: SubtaskKey, barrier: CheckpointBarrier, drain: bool) {
+        let _ = self
+            .inbox
+            .send(TaskExecutorMessage::StopWithSavepoint(key, barrier, drain));
     }
 
     /// Cancels a running subtask.
@@ -163,6 +173,11 @@ fn run(
             TaskExecutorMessage::TriggerCheckpoint(key, barrier) => {
                 if let Some(task) = tasks.get(&key) {
                     task.handle.trigger_checkpoint(barrier);
+                }
+            }
+            TaskExecutorMessage::StopWithSavepoint(key, barrier, drain) => {
+                if let Some(task) = tasks.get(&key) {
+                    task.handle.stop_with_savepoint(barrier, drain);
                 }
             }
             TaskExecutorMessage::NotifyCheckpoint(key, checkpoint_id, completed) => {

@@ -94,6 +94,12 @@ pub trait SourceDriver: Send {
     fn poll(&mut self) -> Result<SourceStatus, TaskError>;
     /// The source is exhausted: emit the final watermark and end the chain's input.
     fn finish(&mut self) -> Result<(), TaskError>;
+    /// Stop-with-savepoint with drain: advances event time to its end (the final watermark)
+    /// before the savepoint's barrier, so that every event-time timer and window fires first.
+    fn drain(&mut self) -> Result<(), TaskError>;
+    /// Stop-with-savepoint: ends the chain's input without the final watermark (nothing fires
+    /// that the savepoint still holds).
+    fn stop(&mut self) -> Result<(), TaskError>;
     /// Sends partially filled batches downstream.
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The task's periodic tick, passed through the chain.

@@ -40,6 +40,15 @@ pub enum Mail {
     Cancel,
     /// Inject this barrier (source tasks): snapshot the chain and pass the barrier on.
     TriggerCheckpoint(CheckpointBarrier),
+    /// Stop-with-savepoint (source tasks): emit the final watermark first when `drain`,
+    /// inject the savepoint's barrier, emit nothing more, and end the stream once the
+    /// savepoint completed (or go on if it was aborted).
+    StopWithSavepoint {
+        /// The savepoint's barrier.
+        barrier: CheckpointBarrier,
+        /// Whether event time advances to its end first.
+        drain: bool,
+    },
     /// Checkpoint n completed: tell the functions (sinks commit what they pre-committed).
     CheckpointComplete(u64),
     /// Checkpoint n was aborted: tell the functions.

@@ -58,10 +58,12 @@ impl JobCheckpointing {
     }
 
     /// Triggers a savepoint into a new folder under `target` at the running sources; `reply`
-    /// is answered when it ends. `Err`: the job must fail.
+    /// is answered when it ends. With `stop` (`Some(drain)`) the sources end their streams
+    /// once it completed. `Err`: the job must fail.
     pub fn trigger_savepoint(
         &mut self,
         target: &str,
+        stop: Option<bool>,
         reply: Reply<Result<String, ClusterError>>,
         tasks: impl Fn(TaskId) -> Option<(SubtaskKey, TaskExecutorGateway)>,
     ) -> Result<Notifications, String> {
@@ -75,7 +77,12 @@ impl JobCheckpointing {
                 if let Some(trigger) = outcome.trigger {
                     for task in trigger.tasks {
                         if let Some((key, gateway)) = tasks(task) {
-                            gateway.trigger_checkpoint(key, trigger.barrier);
+                            match stop {
+                                Some(drain) => {
+                                    gateway.stop_with_savepoint(key, trigger.barrier, drain)
+                                }
+                                None => gateway.trigger_checkpoint(key, trigger.barrier),
+                            }
                         }
                     }
                 }

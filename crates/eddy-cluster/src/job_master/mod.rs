@@ -41,7 +41,13 @@ pub(crate) enum JobMasterMessage {
         reason: String,
     },
     TaskFinishedState(u32, TaskId, FinishedTaskState),
-    TriggerSavepoint(Option<String>, Reply<Result<String, ClusterError>>),
+    /// A savepoint into a folder (default: `state.savepoints.dir`); with `Some(drain)` the job
+    /// stops after it.
+    TriggerSavepoint(
+        Option<String>,
+        Option<bool>,
+        Reply<Result<String, ClusterError>>,
+    ),
 }
 
 /// Handle on a JobMaster.
@@ -66,18 +72,20 @@ impl JobMasterGateway {
         let _ = self.inbox.send(JobMasterMessage::Cancel);
     }
 
-    /// Takes a savepoint into a new folder under `target` (or `state.savepoints.dir`);
-    /// `reply` gets its folder, or why it failed, once it ended.
+    /// Takes a savepoint into a new folder under `target` (or `state.savepoints.dir`) and,
+    /// with `stop` (`Some(drain)`), stops the job after it; `reply` gets its folder, or why it
+    /// failed, once it ended.
     pub(crate) fn trigger_savepoint(
         &self,
         target: Option<String>,
+        stop: Option<bool>,
         reply: Reply<Result<String, ClusterError>>,
     ) {
         if let Err(error) = self
             .inbox
-            .send(JobMasterMessage::TriggerSavepoint(target, reply))
+            .send(JobMasterMessage::TriggerSavepoint(target, stop, reply))
         {
-            if let JobMasterMessage::TriggerSavepoint(_, reply) = error.into_inner() {
+            if let JobMasterMessage::TriggerSavepoint(_, _, reply) = error.into_inner() {
                 let _ = reply.send(Err(ClusterError::ShutDown));
             }
         }
@@ -248,8 +256,8 @@ impl JobMaster {
                     self.with_checkpointing(|c| c.task_finished(task, state))
                 }
             }
-            JobMasterMessage::TriggerSavepoint(target, reply) => {
-                self.on_trigger_savepoint(target, reply)
+            JobMasterMessage::TriggerSavepoint(target, stop, reply) => {
+                self.on_trigger_savepoint(target, stop, reply)
             }
         }
     }
@@ -258,6 +266,7 @@ impl JobMaster {
     fn on_trigger_savepoint(
         &mut self,
         target: Option<String>,
+        stop: Option<bool>,
         reply: Reply<Result<String, ClusterError>>,
     ) {
         let job_id = self.setup.job_id;
@@ -289,7 +298,7 @@ impl JobMaster {
         let Some(checkpointing) = self.checkpointing.as_mut() else {
             return;
         };
-        match checkpointing.trigger_savepoint(&target, reply, lookup) {
+        match checkpointing.trigger_savepoint(&target, stop, reply, lookup) {
             Ok(notifications) => self.notify_running(&notifications),
             Err(message) => self.fail(message),
         }

@@ -65,7 +65,15 @@ impl<T: Data, S: SourceFunction<T>> SourceDriver for SourceOperator<T, S> {
     }
 
     fn finish(&mut self) -> Result<(), TaskError> {
-        self.next.watermark(Watermark::MAX)?;
+        self.drain()?;
+        self.stop()
+    }
+
+    fn drain(&mut self) -> Result<(), TaskError> {
+        self.next.watermark(Watermark::MAX)
+    }
+
+    fn stop(&mut self) -> Result<(), TaskError> {
         self.next.end_of_input()
     }
 

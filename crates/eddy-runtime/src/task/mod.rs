@@ -83,6 +83,12 @@ impl TaskHandle {
         self.inbox.post(Mail::TriggerCheckpoint(barrier));
     }
 
+    /// Injects the barrier of a stop-with-savepoint (source subtasks; see
+    /// [`Mail::StopWithSavepoint`]).
+    pub fn stop_with_savepoint(&self, barrier: CheckpointBarrier, drain: bool) {
+        self.inbox.post(Mail::StopWithSavepoint { barrier, drain });
+    }
+
     /// Tells the subtask that checkpoint `checkpoint_id` completed (or was aborted).
     pub fn notify_checkpoint(&self, checkpoint_id: u64, completed: bool) {
         self.inbox.post(if completed {
@@ -285,7 +291,7 @@ impl RunningTask<'_> {
                 Some(Mail::CheckpointAborted(id)) => head.notify(id, false)?,
                 Some(Mail::Cancel) => return Err(TaskError::Canceled),
                 // The task passes no more barriers.
-                Some(Mail::TriggerCheckpoint(_)) => {}
+                Some(Mail::TriggerCheckpoint(_) | Mail::StopWithSavepoint { .. }) => {}
                 None if self.cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
                 None => {}
             }
@@ -381,6 +387,56 @@ impl RunningTask<'_> {
             }
             Mail::CheckpointComplete(id) => head.notify(id, true),
             Mail::CheckpointAborted(id) => head.notify(id, false),
+            // Only source tasks stop; anything else passes the barrier on as it comes.
+            Mail::StopWithSavepoint { barrier, .. } => {
+                self.checkpoints.checkpoint(barrier, |s| head.snapshot(s))
+            }
+        }
+    }
+
+    /// Stop-with-savepoint at a source: the final watermark first when draining, then the
+    /// savepoint's barrier; then the source emits nothing more while it waits for the
+    /// savepoint's outcome. Returns `true` when the savepoint completed (the stream is to end
+    /// now, without the final watermark unless drained), `false` when it was aborted (the
+    /// source goes on).
+    fn stop_source(
+        &mut self,
+        driver: &mut dyn SourceDriver,
+        barrier: CheckpointBarrier,
+        drain: bool,
+    ) -> Result<bool, TaskError> {
+        if drain {
+            driver.drain()?;
+        }
+        self.checkpoints
+            .checkpoint(barrier, |s| driver.snapshot_state(s))?;
+        driver.flush()?;
+        loop {
+            match self.inbox.wait_mail(IDLE_WAIT) {
+                Some(Mail::CheckpointComplete(id)) => {
+                    driver.notify_checkpoint(id, true)?;
+                    if id == barrier.id {
+                        return Ok(true);
+                    }
+                }
+                Some(Mail::CheckpointAborted(id)) => {
+                    driver.notify_checkpoint(id, false)?;
+                    if id == barrier.id {
+                        return Ok(false);
+                    }
+                }
+                Some(Mail::Cancel) => return Err(TaskError::Canceled),
+                // The source's position does not move meanwhile, so other barriers pass.
+                Some(
+                    Mail::TriggerCheckpoint(other) | Mail::StopWithSavepoint { barrier: other, .. },
+                ) => {
+                    self.checkpoints
+                        .checkpoint(other, |s| driver.snapshot_state(s))?;
+                    driver.flush()?;
+                }
+                None if self.cancelled.load(Ordering::Relaxed) => return Err(TaskError::Canceled),
+                None => {}
+            }
         }
     }
 
@@ -398,6 +454,12 @@ impl RunningTask<'_> {
             // Between two polls the source's position matches what it emitted: the place
             // for a barrier.
             if let Some(mail) = self.inbox.try_mail() {
+                if let Mail::StopWithSavepoint { barrier, drain } = mail {
+                    if self.stop_source(driver, barrier, drain)? {
+                        return driver.stop();
+                    }
+                    continue;
+                }
                 self.on_mail(mail, driver)?;
             }
             match driver.poll()? {
@@ -412,6 +474,12 @@ impl RunningTask<'_> {
                     last_flush = Instant::now();
                     let wait = ticker.wait_limit(wait.min(settings.buffer_timeout));
                     if let Some(mail) = self.inbox.wait_mail(wait) {
+                        if let Mail::StopWithSavepoint { barrier, drain } = mail {
+                            if self.stop_source(driver, barrier, drain)? {
+                                return driver.stop();
+                            }
+                            continue;
+                        }
                         self.on_mail(mail, driver)?;
                     }
                 }
