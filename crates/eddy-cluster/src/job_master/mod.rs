@@ -294,6 +294,7 @@ impl JobMaster {
                     .to_string(),
             );
         }
+        self.warn_of_generated_operator_ids();
         let lookup = self.running_task_lookup();
         let Some(checkpointing) = self.checkpointing.as_mut() else {
             return;
@@ -338,6 +339,27 @@ impl JobMaster {
                     gateway.notify_checkpoint(*key, checkpoint, completed);
                 }
             }
+        }
+    }
+
+    /// A savepoint matches state to operators by id: a generated id changes with the job's
+    /// graph, so operators without a `uid` may not find their state in a changed job.
+    fn warn_of_generated_operator_ids(&self) {
+        let graph = &self.setup.job.stream_graph;
+        let unnamed: Vec<&str> = graph
+            .nodes
+            .iter()
+            .filter(|node| node.uid.is_none())
+            .map(|node| node.name.as_str())
+            .collect();
+        if !unnamed.is_empty() {
+            tracing::warn!(
+                job = %self.setup.job_id,
+                "operators without a uid: {}; their state in the savepoint is matched by an id \
+                 generated from their place in the job, which changes when the job does; set \
+                 a uid on every stateful operator (.uid(\"...\")) to restore after changes",
+                unnamed.join(", ")
+            );
         }
     }
 
