@@ -7,6 +7,7 @@ use eddy_checkpoint::CheckpointStats;
 
 use eddy_cluster::{DispatcherGateway, JobStatus, MiniCluster};
 use eddy_core::ids::JobId;
+use eddy_web::RestServer;
 
 use crate::error::JobError;
 
@@ -23,26 +24,39 @@ pub struct JobExecutionResult {
     pub recoveries: Vec<Duration>,
 }
 
+/// The embedded cluster a job runs on, with its REST endpoint if one was asked for.
+pub(crate) struct EmbeddedCluster {
+    // Dropped first: the REST endpoint stops before the cluster it serves.
+    pub(crate) rest: Option<RestServer>,
+    // Held, never read: the cluster runs until the last client lets go of it.
+    pub(crate) _cluster: MiniCluster,
+}
+
 /// A handle on a submitted job (`execute_async`).
 #[derive(Clone)]
 pub struct JobClient {
     job_id: JobId,
     dispatcher: DispatcherGateway,
     // Keeps the embedded cluster alive while anyone watches the job.
-    _cluster: Arc<MiniCluster>,
+    cluster: Arc<EmbeddedCluster>,
 }
 
 impl JobClient {
     pub(crate) fn new(
         job_id: JobId,
         dispatcher: DispatcherGateway,
-        cluster: Arc<MiniCluster>,
+        cluster: Arc<EmbeddedCluster>,
     ) -> Self {
         JobClient {
             job_id,
             dispatcher,
-            _cluster: cluster,
+            cluster,
         }
+    }
+
+    /// Where the embedded cluster's REST endpoint listens, if `rest.port` was set.
+    pub fn rest_address(&self) -> Option<std::net::SocketAddr> {
+        self.cluster.rest.as_ref().map(RestServer::address)
     }
 
     /// The job's id.

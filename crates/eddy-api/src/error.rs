@@ -20,6 +20,9 @@ pub enum JobError {
     /// The cluster could not serve the request.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// The REST endpoint could not start.
+    #[error(transparent)]
+    Rest(#[from] eddy_web::RestError),
     /// The job failed; `cause` names the operator and subtask where it failed.
     #[error("Job {job_id} failed: {cause}")]
     Failed {

@@ -25,6 +25,34 @@ pub struct JobOverview {
     pub job_name: String,
     /// Its current state.
     pub status: JobStatus,
+    /// When it was submitted, in milliseconds since the epoch.
+    pub start_time: i64,
+    /// When it ended (milliseconds since the epoch), if it has.
+    pub end_time: Option<i64>,
+    /// Its JobGraph vertices, in JobGraph order.
+    pub vertices: Vec<VertexOverview>,
+    /// Its checkpoints, once it ended (while it runs the JobMaster holds them).
+    pub checkpoints: Option<eddy_checkpoint::CheckpointStats>,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
+/// One JobGraph vertex (an operator chain) of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VertexOverview {
+    /// The chain's name, e.g. `Source: Collection Source -> Map`.
+    pub name: String,
+    /// Its parallel subtasks.
+    pub parallelism: u32,
+    /// Its max parallelism (key groups).
+    pub max_parallelism: u32,
+}
+
+/// Milliseconds since the epoch.
+fn epoch_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(crate) enum DispatcherMessage {
@@ -141,6 +169,9 @@ impl DispatcherGateway {
 
 struct JobEntry {
     name: String,
+    started: i64,
+    ended: Option<i64>,
+    vertices: Vec<VertexOverview>,
     status: JobStatus,
     job_master: JobMasterGateway,
     result: Option<JobResult>,
@@ -177,6 +208,15 @@ fn run(
                 reply,
             } => {
                 let name = job.job_name.clone();
+                let vertices = job
+                    .vertices
+                    .iter()
+                    .map(|v| VertexOverview {
+                        name: v.name.clone(),
+                        parallelism: v.parallelism,
+                        max_parallelism: v.max_parallelism,
+                    })
+                    .collect();
                 let started = start_job_master(JobMasterSetup {
                     job_id,
                     job,
@@ -192,6 +232,9 @@ fn run(
                         job_id,
                         JobEntry {
                             name,
+                            started: epoch_millis(),
+                            ended: None,
+                            vertices,
                             status: JobStatus::Created,
                             job_master,
                             result: None,
@@ -253,6 +296,11 @@ fn run(
                         job_id: *id,
                         job_name: j.name.clone(),
                         status: j.status,
+                        start_time: j.started,
+                        end_time: j.ended,
+                        vertices: j.vertices.clone(),
+                        checkpoints: j.result.as_ref().and_then(|r| r.checkpoints.clone()),
+                        failure: j.result.as_ref().and_then(|r| r.failure.clone()),
                     })
                     .collect();
                 let _ = reply.send(list);
@@ -265,6 +313,7 @@ fn run(
             DispatcherMessage::JobTerminated(result) => {
                 if let Some(entry) = jobs.get_mut(&result.job_id) {
                     entry.status = result.status;
+                    entry.ended = Some(epoch_millis());
                     for waiter in entry.waiting.drain(..) {
                         let _ = waiter.send(Ok(result.clone()));
                     }

@@ -60,6 +60,11 @@ impl MiniCluster {
     pub fn dispatcher(&self) -> DispatcherGateway {
         self.dispatcher.clone()
     }
+
+    /// The ResourceManager's gateway (TaskManagers and slots).
+    pub fn resource_manager(&self) -> ResourceManagerGateway {
+        self.resource_manager.clone()
+    }
 }
 
 impl Drop for MiniCluster {

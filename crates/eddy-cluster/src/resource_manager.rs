@@ -34,7 +34,19 @@ pub enum SlotRequestAnswer {
     },
 }
 
+/// One TaskManager as the ResourceManager sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskManagerInfo {
+    /// Its id.
+    pub id: ResourceId,
+    /// Its slots.
+    pub slots: u32,
+    /// Its slots no job holds.
+    pub free_slots: u32,
+}
+
 pub(crate) enum ResourceManagerMessage {
+    TaskManagers(crate::gateway::Reply<Vec<TaskManagerInfo>>),
     RegisterTaskExecutor {
         id: ResourceId,
         slots: u32,
@@ -75,6 +87,11 @@ impl ResourceManagerGateway {
             count,
             job_master,
         });
+    }
+
+    /// The registered TaskManagers and their slots.
+    pub fn task_managers(&self) -> Result<Vec<TaskManagerInfo>, ClusterError> {
+        crate::gateway::ask(&self.inbox, ResourceManagerMessage::TaskManagers)
     }
 
     /// A JobMaster no longer waits for its pending request.
@@ -233,6 +250,18 @@ fn run(inbox: Receiver<ResourceManagerMessage>) {
             ResourceManagerMessage::ReleaseSlots { job } => {
                 slots.release(job);
                 slots.serve_pending();
+            }
+            ResourceManagerMessage::TaskManagers(reply) => {
+                let info = slots
+                    .task_managers
+                    .iter()
+                    .map(|tm| TaskManagerInfo {
+                        id: tm.id,
+                        slots: tm.slots.len() as u32,
+                        free_slots: tm.slots.iter().filter(|s| s.is_none()).count() as u32,
+                    })
+                    .collect();
+                let _ = reply.send(info);
             }
             ResourceManagerMessage::Shutdown => break,
         }

@@ -8,6 +8,9 @@ use eddy_checkpoint::config::{
 use eddy_checkpoint::CheckpointConfig;
 use eddy_cluster::restart::{RestartStrategy, FAILOVER_STRATEGY};
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
+use eddy_web::{RestServer, RestState};
+
+use crate::client::EmbeddedCluster;
 use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
@@ -109,14 +112,37 @@ impl StreamExecutionEnvironment {
         let config = self.state.lock().config.clone();
         let job = JobGraph::from_stream_graph(&graph)?;
         let job_config = job_config(&config, &graph, &job)?;
+        let rest_config = eddy_web::config::server_config(&config)?;
         let cluster = MiniCluster::start(mini_cluster_config(&config, &job)?)?;
+        let rest = match rest_config {
+            Some(rest_config) => {
+                let entries = config.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+                let state = RestState::new(
+                    cluster.dispatcher(),
+                    cluster.resource_manager(),
+                    entries.collect(),
+                );
+                Some(RestServer::start(&rest_config, state)?)
+            }
+            None => None,
+        };
         let job_id = JobId::generate();
         let dispatcher = cluster.dispatcher();
         let code: Arc<JobCode> = Arc::new(code);
         dispatcher.submit_job(job_id, Arc::new(job), code, job_config)?;
         self.state.lock().program = Default::default();
-        let client = JobClient::new(job_id, dispatcher, Arc::new(cluster));
+        let client = JobClient::new(
+            job_id,
+            dispatcher,
+            Arc::new(EmbeddedCluster {
+                rest,
+                _cluster: cluster,
+            }),
+        );
         if let Some(context) = &client_context {
+            if let Some(address) = client.rest_address() {
+                println!("REST endpoint: http://{address}");
+            }
             println!("Job has been submitted with JobID {job_id}");
             *context.current_job.lock() = Some(client.clone());
         }

@@ -26,6 +26,7 @@ mod keyed_state;
 mod operator_state;
 mod parallelism;
 mod partitioners;
+mod rest;
 mod runtime_modes;
 mod side_outputs;
 mod side_outputs_two_input;

@@ -5,6 +5,7 @@
 
 pub mod checkpointed;
 pub mod event_time;
+pub mod http;
 pub mod windows;
 
 use std::sync::mpsc;
