@@ -22,6 +22,9 @@ pub struct JobExecutionResult {
     pub checkpoints: Option<CheckpointStats>,
     /// Per restart after a failure: from the failure to the restarted subtasks' deployment.
     pub recoveries: Vec<Duration>,
+    /// The savepoint the job was stopped with (`stop_with_savepoint`, `eddy stop`), if it
+    /// was: the job finished early, and resumes from there.
+    pub stopped_with_savepoint: Option<String>,
 }
 
 /// The embedded cluster a job runs on, with its REST endpoint if one was asked for.
@@ -114,6 +117,7 @@ impl JobClient {
                 net_runtime: result.runtime,
                 checkpoints: result.checkpoints,
                 recoveries: result.recoveries,
+                stopped_with_savepoint: result.stopped_with_savepoint,
             }),
             JobStatus::Canceled => Err(JobError::Canceled {
                 job_id: self.job_id,

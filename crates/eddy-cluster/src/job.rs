@@ -71,6 +71,8 @@ pub struct JobResult {
     pub checkpoints: Option<CheckpointStats>,
     /// Per restart: from the failure to the restarted subtasks' deployment.
     pub recoveries: Vec<Duration>,
+    /// The savepoint the job was stopped with (`stop_with_savepoint`), if it was.
+    pub stopped_with_savepoint: Option<String>,
 }
 
 /// Settings of one job run.

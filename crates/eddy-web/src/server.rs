@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -36,13 +37,20 @@ pub enum SavepointOperation {
     Failed(String),
 }
 
+/// A savepoint operation and whether its outcome was fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrackedOperation {
+    pub(crate) operation: SavepointOperation,
+    pub(crate) fetched: bool,
+}
+
 /// What the handlers share: the cluster's gateways, the configuration `/config` shows, and the
 /// savepoint operations triggered so far.
 pub struct RestState {
     pub(crate) dispatcher: DispatcherGateway,
     pub(crate) resource_manager: ResourceManagerGateway,
     pub(crate) configuration: Vec<(String, String)>,
-    operations: Mutex<HashMap<(JobId, String), SavepointOperation>>,
+    operations: Mutex<HashMap<(JobId, String), TrackedOperation>>,
 }
 
 impl RestState {
@@ -62,9 +70,7 @@ impl RestState {
     }
 
     /// The savepoint operations, by job and trigger id.
-    pub(crate) fn operations(
-        &self,
-    ) -> MutexGuard<'_, HashMap<(JobId, String), SavepointOperation>> {
+    pub(crate) fn operations(&self) -> MutexGuard<'_, HashMap<(JobId, String), TrackedOperation>> {
         // Each use is one insert or lookup: a panicked holder leaves nothing half-done.
         self.operations
             .lock()
@@ -92,9 +98,15 @@ pub fn router(state: Arc<RestState>) -> Router {
         .with_state(state)
 }
 
-/// A running REST server; dropping it stops it.
+/// How long a stopping server waits for clients to fetch the outcome of their savepoints.
+const OUTCOME_GRACE: Duration = Duration::from_secs(10);
+
+/// A running REST server; dropping it stops it, once every savepoint operation's outcome was
+/// fetched (at most [`OUTCOME_GRACE`]): a stop-with-savepoint ends the job, and with it the
+/// embedded cluster, while its client is still polling for the savepoint's folder.
 pub struct RestServer {
     address: SocketAddr,
+    state: Arc<RestState>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -120,7 +132,7 @@ impl RestServer {
             .build()
             .map_err(|e| bind_error(format!("cannot start its runtime: {e}")))?;
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let app = router(state);
+        let app = router(state.clone());
         let thread = std::thread::Builder::new()
             .name("rest-endpoint".into())
             .spawn(move || {
@@ -144,6 +156,7 @@ impl RestServer {
         tracing::info!(%address, "REST endpoint listening");
         Ok(RestServer {
             address,
+            state,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -157,6 +170,10 @@ impl RestServer {
 
 impl Drop for RestServer {
     fn drop(&mut self) {
+        let deadline = Instant::now() + OUTCOME_GRACE;
+        while Instant::now() < deadline && self.state.operations().values().any(|t| !t.fetched) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -1,10 +1,12 @@
 //! The `eddy` command's library: the bundled example jobs, the client that runs them, the
-//! benchmark programs, and the Nexmark tools.
+//! benchmark programs, the Nexmark tools, and the commands that act on a running job through
+//! its REST endpoint.
 
 pub mod bench;
 pub mod cli;
 pub mod examples;
 pub mod nexmark;
+pub mod remote;
 
 /// Why a bundled program could not run.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ use eddy::cli::{
     capture_plan, load_configuration, run_program, split_client_options, ClientOptions,
 };
 use eddy::examples::{find, EXAMPLES};
+use eddy::remote::{self, Endpoint};
 use eddy::ProgramError;
 use eddy_api::JobError;
 
@@ -42,6 +43,55 @@ enum Command {
     Nexmark {
         #[command(subcommand)]
         command: eddy::nexmark::NexmarkCommand,
+    },
+    /// Lists the jobs of a running cluster: `eddy list [-r|-s|-a] [-m host:port]`.
+    List {
+        /// Running and restarting jobs.
+        #[arg(short = 'r', long = "running")]
+        running: bool,
+        /// Jobs waiting for slots.
+        #[arg(short = 's', long = "scheduled")]
+        scheduled: bool,
+        /// Every job, ended ones too.
+        #[arg(short = 'a', long = "all")]
+        all: bool,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Cancels a running job: `eddy cancel <job-id> [-m host:port]`.
+    Cancel {
+        /// The job.
+        job_id: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Takes a savepoint of a running job (`eddy savepoint <job-id> [target-directory]`), or
+    /// deletes one (`eddy savepoint -d <path>`).
+    Savepoint {
+        /// Deletes the savepoint at this path instead.
+        #[arg(short = 'd', long = "dispose", value_name = "PATH", conflicts_with_all = ["job_id", "target_directory"])]
+        dispose: Option<String>,
+        /// The job.
+        #[arg(required_unless_present = "dispose")]
+        job_id: Option<String>,
+        /// Where the savepoint's folder goes (default: the job's state.savepoints.dir).
+        target_directory: Option<String>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Stops a running job with a savepoint: `eddy stop [--savepointPath DIR] [--drain]
+    /// <job-id> [-m host:port]`.
+    Stop {
+        /// Where the savepoint's folder goes (default: the job's state.savepoints.dir).
+        #[arg(short = 'p', long = "savepointPath", value_name = "DIR")]
+        savepoint_path: Option<String>,
+        /// Advance event time to its end first: every window and timer fires.
+        #[arg(short = 'd', long = "drain")]
+        drain: bool,
+        /// The job.
+        job_id: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
     },
 }
 
@@ -124,6 +174,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Nexmark { command } => {
             eddy::nexmark::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List {
+            running,
+            scheduled,
+            all,
+            endpoint,
+        } => {
+            remote::list(&endpoint, running, scheduled, all)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { job_id, endpoint } => {
+            remote::cancel(&endpoint, &job_id)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Savepoint {
+            dispose: Some(path),
+            ..
+        } => {
+            remote::dispose(&path)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Savepoint {
+            job_id,
+            target_directory,
+            endpoint,
+            ..
+        } => {
+            let job_id = job_id.unwrap_or_default();
+            remote::savepoint(&endpoint, &job_id, target_directory.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stop {
+            savepoint_path,
+            drain,
+            job_id,
+            endpoint,
+        } => {
+            remote::stop(&endpoint, &job_id, savepoint_path.as_deref(), drain)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -513,9 +513,10 @@ fn counting_run(
             .stop_with_savepoint(Some(savepoints.to_str().unwrap()), false)
             .unwrap()
     });
-    client
+    let result = client
         .get_job_execution_result()
         .unwrap_or_else(|e| panic!("a stopped job finishes: {e}"));
+    assert_eq!(result.stopped_with_savepoint, savepoint);
     let mut output = published.lock().unwrap().clone();
     output.sort_unstable();
     (savepoint, output)

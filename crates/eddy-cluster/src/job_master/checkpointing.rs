@@ -36,6 +36,10 @@ pub(super) struct JobCheckpointing {
     job_id: JobId,
     /// Who waits for each savepoint in progress.
     savepoint_replies: HashMap<u64, Reply<Result<String, ClusterError>>>,
+    /// The stop-with-savepoint in progress, if any.
+    stop_in_progress: Option<u64>,
+    /// The savepoint the job was stopped with.
+    stopped_with: Option<String>,
 }
 
 impl JobCheckpointing {
@@ -54,6 +58,8 @@ impl JobCheckpointing {
             ),
             job_id,
             savepoint_replies: HashMap::new(),
+            stop_in_progress: None,
+            stopped_with: None,
         })
     }
 
@@ -74,6 +80,9 @@ impl JobCheckpointing {
             Ok((id, outcome)) => {
                 tracing::info!(job = %self.job_id, checkpoint = id, target, "triggering savepoint");
                 self.savepoint_replies.insert(id, reply);
+                if stop.is_some() {
+                    self.stop_in_progress = Some(id);
+                }
                 if let Some(trigger) = outcome.trigger {
                     for task in trigger.tasks {
                         if let Some((key, gateway)) = tasks(task) {
@@ -101,6 +110,10 @@ impl JobCheckpointing {
     /// Answers those waiting for savepoints that ended.
     fn answer_savepoints(&mut self) {
         for (id, result) in self.coordinator.take_savepoint_results() {
+            if self.stop_in_progress == Some(id) {
+                self.stop_in_progress = None;
+                self.stopped_with = result.as_ref().ok().cloned();
+            }
             if let Some(reply) = self.savepoint_replies.remove(&id) {
                 let job_id = self.job_id;
                 let _ =
@@ -221,6 +234,11 @@ impl JobCheckpointing {
             .map_err(|e| format!("cannot read checkpoint {}: {e}", latest.id))?;
         // The job's own checkpoint: every operator it holds state of is still there.
         JobRestoreState::load(&reader, job, false).map(Some)
+    }
+
+    /// The savepoint a completed stop-with-savepoint wrote.
+    pub fn stopped_with_savepoint(&self) -> Option<&str> {
+        self.stopped_with.as_deref()
     }
 
     /// The checkpoints so far.

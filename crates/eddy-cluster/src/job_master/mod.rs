@@ -222,6 +222,10 @@ impl JobMaster {
             failure: self.failure.take(),
             checkpoints: self.checkpointing.as_ref().map(|c| c.stats().clone()),
             recoveries: std::mem::take(&mut self.recoveries),
+            stopped_with_savepoint: self
+                .checkpointing
+                .as_ref()
+                .and_then(|c| c.stopped_with_savepoint().map(String::from)),
         };
         let _ = self
             .setup

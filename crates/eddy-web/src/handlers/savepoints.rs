@@ -15,7 +15,7 @@ use eddy_core::ids::JobId;
 
 use super::parse_job_id;
 use crate::error::RestError;
-use crate::server::{RestState, SavepointOperation};
+use crate::server::{RestState, SavepointOperation, TrackedOperation};
 
 /// The body of `POST /jobs/:jobid/savepoints`.
 #[derive(Debug, Default, Deserialize)]
@@ -85,7 +85,13 @@ fn start_operation(
                 "Bad request: trigger id {trigger} is already in use for job {job_id}"
             )));
         }
-        operations.insert((job_id, trigger.clone()), SavepointOperation::InProgress);
+        operations.insert(
+            (job_id, trigger.clone()),
+            TrackedOperation {
+                operation: SavepointOperation::InProgress,
+                fetched: false,
+            },
+        );
     }
     let key = (job_id, trigger.clone());
     let worker = state.clone();
@@ -99,7 +105,13 @@ fn start_operation(
                 Ok(location) => SavepointOperation::Completed(location),
                 Err(reason) => SavepointOperation::Failed(reason),
             };
-            worker.operations().insert(key, outcome);
+            worker.operations().insert(
+                key,
+                TrackedOperation {
+                    operation: outcome,
+                    fetched: false,
+                },
+            );
         })
         .map_err(|e| RestError::Internal(format!("cannot start the savepoint: {e}")))?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "request-id": trigger }))))
@@ -157,7 +169,13 @@ pub async fn status(
     Path((id, trigger)): Path<(String, String)>,
 ) -> Result<Json<Value>, RestError> {
     let job_id = parse_job_id(&id)?;
-    let operation = state.operations().get(&(job_id, trigger.clone())).cloned();
+    let operation = state
+        .operations()
+        .get_mut(&(job_id, trigger.clone()))
+        .map(|tracked| {
+            tracked.fetched |= tracked.operation != SavepointOperation::InProgress;
+            tracked.operation.clone()
+        });
     match operation {
         None => Err(RestError::NotFound(format!(
             "There is no savepoint operation with trigger id {trigger} for job {job_id}"

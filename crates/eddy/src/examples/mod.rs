@@ -21,7 +21,9 @@ pub use broadcast_rules::{
 };
 pub use nexmark::{nexmark, NEXMARK_USAGE};
 pub use numbers::numbers;
-pub use sequence_check::{sequence_check, verify_sequence_output, SEQUENCE_CHECK_USAGE};
+pub use sequence_check::{
+    sequence_check, verify_sequence_output, verify_sequence_prefix, SEQUENCE_CHECK_USAGE,
+};
 pub use socket_window_wordcount::{socket_window_wordcount, WordWithCount};
 pub use temperature_alert::{
     parse_reading, temperature_alert, Reading, TemperatureChangeAlert, TEMPERATURE_ALERT_USAGE,

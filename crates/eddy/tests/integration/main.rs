@@ -10,6 +10,7 @@ mod bench_checkpoints;
 mod bench_windows;
 mod broadcast_rules_example;
 mod cli;
+mod cluster_commands;
 mod nexmark;
 mod sequence_check;
 mod socket_window_wordcount;
