@@ -585,15 +585,18 @@ fn window_counts(records: u64) -> Vec<(u64, i64, u64)> {
     counts.into_iter().map(|((k, w), c)| (k, w, c)).collect()
 }
 
-/// Counts per key in 100 ms event-time tumbling windows at parallelism 2, from `restore` if
-/// given; stopped with a savepoint (drained if `drain`) after about `stop_after` records, or
-/// run to the end. Returns the savepoint and the sorted `(key, window start, count)` rows.
+/// Counts per key in 100 ms event-time tumbling windows at `parallelism` on `backend`, from
+/// `restore` if given; stopped with a savepoint (drained if `drain`) after about `stop_after`
+/// records, or run to the end. Returns the savepoint and the sorted `(key, window start,
+/// count)` rows.
 fn window_run(
     dir: &std::path::Path,
+    (parallelism, backend): (u32, &str),
     restore: Option<&str>,
     stop: Option<(u64, bool)>,
 ) -> (Option<String>, Vec<(u64, i64, u64)>) {
-    let env = checkpointed_env(dir, 2, 0);
+    let env = checkpointed_env(dir, parallelism, 0);
+    env.set_config("state.backend.type", backend);
     env.set_config("execution.checkpointing.interval", "1 h");
     if let Some(restore) = restore {
         env.set_config("execution.state-recovery.path", restore);
@@ -635,7 +638,8 @@ fn stop_with_drain_fires_every_window_and_without_it_the_windows_wait_in_the_sav
         // With drain: the final watermark before the savepoint fires every window, the last
         // ones partial, over exactly the records emitted before it.
         let dir = tempfile::tempdir().unwrap();
-        let (_, drained) = window_run(dir.path(), None, Some((1_500, true)));
+        let heap = common::state_backends()[0];
+        let (_, drained) = window_run(dir.path(), (2, heap), None, Some((1_500, true)));
         let emitted: u64 = drained.iter().map(|r| r.2).sum();
         assert!(
             (1_500..WINDOW_RECORDS).contains(&emitted),
@@ -646,14 +650,35 @@ fn stop_with_drain_fires_every_window_and_without_it_the_windows_wait_in_the_sav
         // Without: only windows the watermark had passed fired; the open ones are in the
         // savepoint, and the restored job completes them, each window exactly once.
         let dir = tempfile::tempdir().unwrap();
-        let (savepoint, stopped) = window_run(dir.path(), None, Some((1_500, false)));
+        let (savepoint, stopped) = window_run(dir.path(), (2, heap), None, Some((1_500, false)));
         let all = window_counts(WINDOW_RECORDS);
         assert!(!stopped.is_empty() && stopped.len() < all.len());
         assert!(
             stopped.iter().all(|r| all.binary_search(r).is_ok()),
             "no partial window"
         );
-        let (_, finished) = window_run(dir.path(), savepoint.as_deref(), None);
+        let (_, finished) = window_run(dir.path(), (2, heap), savepoint.as_deref(), None);
         assert_eq!(finished, all);
+    });
+}
+
+#[test]
+fn windows_stopped_and_resumed_at_1_then_3_then_2_across_backends_fire_exactly_once() {
+    bounded(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let backends = common::state_backends();
+        let (first, other) = (backends[0], backends[backends.len() - 1]);
+        let (one, _) = window_run(dir.path(), (1, first), None, Some((1_000, false)));
+        // The savepoint folder moves before it is restored from.
+        let moved = dir.path().join("moved-savepoint");
+        std::fs::rename(one.unwrap(), &moved).unwrap();
+        let (two, _) = window_run(
+            dir.path(),
+            (3, other),
+            Some(moved.to_str().unwrap()),
+            Some((1_000, false)),
+        );
+        let (_, finished) = window_run(dir.path(), (2, first), two.as_deref(), None);
+        assert_eq!(finished, window_counts(WINDOW_RECORDS));
     });
 }
