@@ -141,6 +141,37 @@ pub struct CompletedCheckpoint {
     /// Whether it is a savepoint (in a folder of its own, never discarded by the job).
     #[serde(default)]
     pub is_savepoint: bool,
+    /// When it was triggered, in milliseconds since the epoch.
+    #[serde(default)]
+    pub trigger_timestamp: i64,
+}
+
+/// A checkpoint that failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedCheckpoint {
+    /// Its id.
+    pub id: u64,
+    /// When it was triggered, in milliseconds since the epoch.
+    pub trigger_timestamp: i64,
+    /// When it failed, in milliseconds since the epoch.
+    pub failure_timestamp: i64,
+    /// Why.
+    pub message: String,
+    /// Whether it was a savepoint.
+    pub is_savepoint: bool,
+}
+
+/// The checkpoint a job's state was last restored from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RestoredCheckpoint {
+    /// Its id.
+    pub id: u64,
+    /// Its folder.
+    pub location: String,
+    /// When the restore happened, in milliseconds since the epoch.
+    pub restore_timestamp: i64,
+    /// Whether it is a savepoint.
+    pub is_savepoint: bool,
 }
 
 /// How a job ended, for the retention of its checkpoints.
@@ -182,6 +213,16 @@ pub struct CheckpointStats {
     pub history: Vec<CompletedCheckpoint>,
     /// The synchronous pause of every acknowledgement (one per subtask and checkpoint).
     pub sync_pauses: Vec<Duration>,
+    /// The latest checkpoint that failed.
+    #[serde(default)]
+    pub latest_failed: Option<FailedCheckpoint>,
+    /// How often the job's state was restored from a checkpoint (a start with `-s`, each
+    /// failover that found a completed checkpoint).
+    #[serde(default)]
+    pub restored: u64,
+    /// The latest of those restores.
+    #[serde(default)]
+    pub latest_restored: Option<RestoredCheckpoint>,
 }
 
 struct PendingCheckpoint {
@@ -261,6 +302,12 @@ impl CheckpointCoordinator {
     /// Counters so far.
     pub fn stats(&self) -> &CheckpointStats {
         &self.stats
+    }
+
+    /// The job's state was restored from `checkpoint`.
+    pub fn restored_from(&mut self, checkpoint: RestoredCheckpoint) {
+        self.stats.restored += 1;
+        self.stats.latest_restored = Some(checkpoint);
     }
 
     /// The retained completed checkpoints, oldest first.
@@ -542,6 +589,15 @@ impl CheckpointCoordinator {
         self.discard(id);
         self.aborted.push(id);
         self.stats.failed += 1;
+        self.stats.latest_failed = Some(FailedCheckpoint {
+            id,
+            trigger_timestamp: pending.barrier.timestamp,
+            failure_timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+            message: reason.clone(),
+            is_savepoint: pending.savepoint.is_some(),
+        });
         if pending.savepoint.is_some() {
             // A failed savepoint is the caller's error to handle, not the job's.
             self.savepoint_ended(id, &pending, || Err(reason));
@@ -582,6 +638,7 @@ impl CheckpointCoordinator {
             duration: now.saturating_duration_since(pending.triggered_at),
             state_size: metadata.state_size(),
             is_savepoint: pending.savepoint.is_some(),
+            trigger_timestamp: pending.barrier.timestamp,
         };
         if checkpoint.is_savepoint {
             tracing::info!(
@@ -684,6 +741,7 @@ impl CheckpointCoordinator {
             trigger_timestamp: pending.barrier.timestamp,
             completion_timestamp: wall_millis,
             operators,
+            is_savepoint: pending.savepoint.is_some(),
         };
         self.storage.write_metadata(&metadata)?;
         Ok(metadata)

@@ -20,7 +20,8 @@ pub use barrier::{CheckpointBarrier, CheckpointingMode};
 pub use config::{CheckpointConfig, CheckpointRetention};
 pub use coordinator::{
     CheckpointCoordinator, CheckpointPlan, CheckpointStats, CompletedCheckpoint, CoordinatorError,
-    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId, TimerOutcome, Trigger,
+    FailedCheckpoint, FinishedTaskState, JobEnd, RestoredCheckpoint, TaskAcknowledgement, TaskId,
+    TimerOutcome, Trigger,
 };
 pub use error::CheckpointError;
 pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};

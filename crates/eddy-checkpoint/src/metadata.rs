@@ -27,6 +27,9 @@ pub struct CheckpointMetadata {
     pub completion_timestamp: i64,
     /// Every operator of the job, in operator-id order.
     pub operators: Vec<OperatorCheckpointState>,
+    /// Whether it is a savepoint (taken on request into a folder of its own).
+    #[serde(default)]
+    pub is_savepoint: bool,
 }
 
 impl CheckpointMetadata {

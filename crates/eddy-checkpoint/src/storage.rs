@@ -382,6 +382,7 @@ mod tests {
             trigger_timestamp: 1,
             completion_timestamp: 2,
             operators: Vec::new(),
+            is_savepoint: false,
         }
     }
 

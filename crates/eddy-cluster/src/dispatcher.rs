@@ -12,7 +12,9 @@ use eddy_runtime::network::LocalNetwork;
 
 use crate::gateway::{ask, spawn_component, Reply};
 use crate::job::{JobConfig, JobResult, JobStatus};
-use crate::job_master::{start_job_master, JobMasterGateway, JobMasterSetup};
+use crate::job_master::{
+    start_job_master, JobCheckpointStatistics, JobMasterGateway, JobMasterSetup,
+};
 use crate::resource_manager::ResourceManagerGateway;
 use crate::ClusterError;
 
@@ -66,6 +68,10 @@ pub(crate) enum DispatcherMessage {
     JobStatus(JobId, Reply<Result<JobStatus, ClusterError>>),
     JobResult(JobId, Reply<Result<JobResult, ClusterError>>),
     CancelJob(JobId, Reply<Result<(), ClusterError>>),
+    CheckpointStatistics(
+        JobId,
+        Reply<Result<Option<JobCheckpointStatistics>, ClusterError>>,
+    ),
     TriggerSavepoint {
         job_id: JobId,
         target: Option<String>,
@@ -75,7 +81,7 @@ pub(crate) enum DispatcherMessage {
     },
     ListJobs(Reply<Vec<JobOverview>>),
     StatusChanged(JobId, JobStatus),
-    JobTerminated(JobResult),
+    JobTerminated(Box<JobResult>),
     Shutdown,
 }
 
@@ -157,6 +163,16 @@ impl DispatcherGateway {
         })?
     }
 
+    /// A job's checkpoint statistics and settings (`None`: it does not checkpoint).
+    pub fn checkpoint_statistics(
+        &self,
+        job_id: JobId,
+    ) -> Result<Option<JobCheckpointStatistics>, ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::CheckpointStatistics(job_id, reply)
+        })?
+    }
+
     /// Every job the Dispatcher knows.
     pub fn list_jobs(&self) -> Result<Vec<JobOverview>, ClusterError> {
         ask(&self.inbox, DispatcherMessage::ListJobs)
@@ -169,6 +185,7 @@ impl DispatcherGateway {
 
 struct JobEntry {
     name: String,
+    checkpointing: Option<eddy_checkpoint::CheckpointConfig>,
     started: i64,
     ended: Option<i64>,
     vertices: Vec<VertexOverview>,
@@ -208,6 +225,7 @@ fn run(
                 reply,
             } => {
                 let name = job.job_name.clone();
+                let checkpointing = config.checkpointing.clone();
                 let vertices = job
                     .vertices
                     .iter()
@@ -232,6 +250,7 @@ fn run(
                         job_id,
                         JobEntry {
                             name,
+                            checkpointing,
                             started: epoch_millis(),
                             ended: None,
                             vertices,
@@ -289,6 +308,30 @@ fn run(
                     let _ = reply.send(Err(ClusterError::JobNotFound(id)));
                 }
             },
+            DispatcherMessage::CheckpointStatistics(id, reply) => match jobs.get(&id) {
+                // A running job's JobMaster answers; an ended job's statistics are kept here.
+                Some(entry) if entry.result.is_none() => {
+                    entry.job_master.checkpoint_statistics(reply)
+                }
+                Some(entry) => {
+                    let statistics =
+                        entry
+                            .checkpointing
+                            .clone()
+                            .map(|config| JobCheckpointStatistics {
+                                stats: entry
+                                    .result
+                                    .as_ref()
+                                    .and_then(|r| r.checkpoints.clone())
+                                    .unwrap_or_default(),
+                                config,
+                            });
+                    let _ = reply.send(Ok(statistics));
+                }
+                None => {
+                    let _ = reply.send(Err(ClusterError::JobNotFound(id)));
+                }
+            },
             DispatcherMessage::ListJobs(reply) => {
                 let list = jobs
                     .iter()
@@ -315,9 +358,9 @@ fn run(
                     entry.status = result.status;
                     entry.ended = Some(epoch_millis());
                     for waiter in entry.waiting.drain(..) {
-                        let _ = waiter.send(Ok(result.clone()));
+                        let _ = waiter.send(Ok((*result).clone()));
                     }
-                    entry.result = Some(result);
+                    entry.result = Some(*result);
                 }
             }
             DispatcherMessage::Shutdown => {

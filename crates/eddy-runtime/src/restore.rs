@@ -17,6 +17,8 @@ pub struct JobRestoreState {
     pub checkpoint_id: u64,
     /// Its folder.
     pub location: String,
+    /// Whether it is a savepoint.
+    pub is_savepoint: bool,
     /// Per operator id: the state of each of its (new) subtasks.
     operators: HashMap<String, Vec<RestoredOperatorState>>,
     /// Per operator id: the old parallelism, and the final states of its old subtasks.
@@ -108,6 +110,7 @@ impl JobRestoreState {
         Ok(JobRestoreState {
             checkpoint_id: metadata.checkpoint_id,
             location: location.to_string(),
+            is_savepoint: metadata.is_savepoint,
             operators,
             finished,
         })

@@ -4,8 +4,9 @@
 //! - [`server`]: the HTTP server (axum on a small Tokio runtime of its own), started by the
 //!   embedded cluster when `rest.port` is set, stopped when dropped.
 //! - [`handlers`]: one module per resource: the cluster (`/overview`, `/config`,
-//!   `/taskmanagers`), jobs (`/jobs`, `/jobs/overview`, `/jobs/:jobid`, cancellation) and
-//!   savepoints (`/jobs/:jobid/savepoints`, `/jobs/:jobid/stop`, their asynchronous status).
+//!   `/taskmanagers`), jobs (`/jobs`, `/jobs/overview`, `/jobs/:jobid`, cancellation),
+//!   checkpoints (`/jobs/:jobid/checkpoints`, its `config`) and savepoints
+//!   (`/jobs/:jobid/savepoints`, `/jobs/:jobid/stop`, their asynchronous status).
 //! - [`config`]: `rest.port` and `rest.address`.
 //! - [`error`]: Flink's error body, `{"errors": [...]}`, with the right status code.
 

@@ -15,7 +15,7 @@ use eddy_cluster::DispatcherGateway;
 use eddy_core::ids::JobId;
 
 use crate::error::RestError;
-use crate::handlers::{cluster, jobs, savepoints};
+use crate::handlers::{checkpoints, cluster, jobs, savepoints};
 
 /// Where the server listens (`rest.address`, `rest.port`; port 0 picks a free one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,8 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/jobs", get(jobs::list))
         .route("/jobs/overview", get(jobs::overview))
         .route("/jobs/{jobid}", get(jobs::details).patch(jobs::terminate))
+        .route("/jobs/{jobid}/checkpoints", get(checkpoints::overview))
+        .route("/jobs/{jobid}/checkpoints/config", get(checkpoints::config))
         .route("/jobs/{jobid}/savepoints", post(savepoints::trigger))
         .route(
             "/jobs/{jobid}/savepoints/{triggerid}",

@@ -424,7 +424,10 @@ fn a_savepoint_of_a_running_job_restores_at_another_parallelism() {
         env.set_config("execution.state-recovery.path", &savepoint);
         let probe = FailOnce::never();
         let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, probe.clone());
-        result.unwrap();
+        let stats = result.unwrap().checkpoints.unwrap();
+        assert_eq!(stats.restored, 1);
+        let restored = stats.latest_restored.unwrap();
+        assert!(restored.is_savepoint && restored.location == savepoint, "{restored:?}");
         assert_eq!(output, reference(RECORDS));
         assert!(
             probe.records() <= RECORDS - seen_at_savepoint.min(100),

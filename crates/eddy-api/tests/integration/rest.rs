@@ -312,6 +312,72 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
         assert!(std::path::Path::new(location).join("_metadata").exists());
         assert_eq!(get(address, "/jobs")["jobs"][0]["status"], "RUNNING");
 
+        // The checkpoint statistics hold the savepoint (the interval is an hour: nothing else).
+        let checkpoints = get(address, &format!("/jobs/{jid}/checkpoints"));
+        assert_shape(
+            &checkpoints,
+            &[
+                ("counts", Kind::Obj),
+                ("summary", Kind::Obj),
+                ("latest", Kind::Obj),
+                ("history", Kind::Arr),
+            ],
+        );
+        assert_eq!(
+            checkpoints["counts"],
+            json!({ "restored": 0, "total": 1, "in_progress": 0, "completed": 1, "failed": 0 })
+        );
+        for summary in ["checkpointed_size", "state_size", "end_to_end_duration"] {
+            assert_shape(
+                &checkpoints["summary"][summary],
+                &[("min", Kind::Int), ("max", Kind::Int), ("avg", Kind::Int)],
+            );
+            assert!(checkpoints["summary"][summary]["p99"].is_number());
+        }
+        assert_eq!(checkpoints["latest"]["completed"], Value::Null);
+        assert_eq!(checkpoints["latest"]["failed"], Value::Null);
+        let savepoint = &checkpoints["latest"]["savepoint"];
+        assert_shape(
+            savepoint,
+            &[
+                ("id", Kind::Int),
+                ("status", Kind::Str),
+                ("is_savepoint", Kind::Bool),
+                ("trigger_timestamp", Kind::Int),
+                ("latest_ack_timestamp", Kind::Int),
+                ("state_size", Kind::Int),
+                ("end_to_end_duration", Kind::Int),
+                ("num_subtasks", Kind::Int),
+                ("num_acknowledged_subtasks", Kind::Int),
+                ("checkpoint_type", Kind::Str),
+                ("external_path", Kind::Str),
+                ("discarded", Kind::Bool),
+            ],
+        );
+        assert_eq!(savepoint["external_path"], location);
+        assert_eq!(savepoint["checkpoint_type"], "SAVEPOINT");
+        assert_eq!(savepoint["status"], "COMPLETED");
+        assert_eq!(savepoint["discarded"], false);
+        assert_eq!(savepoint["num_subtasks"], 2);
+        assert_eq!(checkpoints["history"], json!([savepoint.clone()]));
+        let config = get(address, &format!("/jobs/{jid}/checkpoints/config"));
+        assert_shape(
+            &config,
+            &[
+                ("mode", Kind::Str),
+                ("interval", Kind::Int),
+                ("timeout", Kind::Int),
+                ("min_pause", Kind::Int),
+                ("max_concurrent", Kind::Int),
+                ("externalization", Kind::Obj),
+                ("state_backend", Kind::Str),
+                ("unaligned_checkpoints", Kind::Bool),
+                ("tolerable_failed_checkpoints", Kind::Int),
+            ],
+        );
+        assert_eq!(config["mode"], "exactly_once");
+        assert_eq!(config["interval"], 3_600_000);
+
         // Stop with a savepoint: the job finishes.
         let body = json!({ "targetDirectory": target.to_str().unwrap(), "drain": false });
         let (code, trigger) = request(
@@ -366,6 +432,22 @@ fn cancel_and_a_failed_savepoint_over_rest() {
                 .unwrap()
                 .contains("execution.checkpointing.interval"),
             "{cause}"
+        );
+
+        // No checkpointing, no checkpoint statistics.
+        assert_error(
+            address,
+            "GET",
+            &format!("/jobs/{jid}/checkpoints"),
+            None,
+            404,
+        );
+        assert_error(
+            address,
+            "GET",
+            &format!("/jobs/{jid}/checkpoints/config"),
+            None,
+            404,
         );
 
         let (code, body) = request(address, "PATCH", &format!("/jobs/{jid}?mode=cancel"), None);

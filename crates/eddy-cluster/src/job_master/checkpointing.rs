@@ -236,6 +236,22 @@ impl JobCheckpointing {
         JobRestoreState::load(&reader, job, false).map(Some)
     }
 
+    /// The job's state is being restored from `restore`.
+    pub fn restored_from(&mut self, restore: &JobRestoreState) {
+        self.coordinator
+            .restored_from(eddy_checkpoint::RestoredCheckpoint {
+                id: restore.checkpoint_id,
+                location: restore.location.clone(),
+                restore_timestamp: wall_millis(),
+                is_savepoint: restore.is_savepoint,
+            });
+    }
+
+    /// The checkpointing settings.
+    pub fn config(&self) -> &CheckpointConfig {
+        self.coordinator.config()
+    }
+
     /// The savepoint a completed stop-with-savepoint wrote.
     pub fn stopped_with_savepoint(&self) -> Option<&str> {
         self.stopped_with.as_deref()

@@ -48,6 +48,17 @@ pub(crate) enum JobMasterMessage {
         Option<bool>,
         Reply<Result<String, ClusterError>>,
     ),
+    /// The job's checkpoint statistics and settings (`None`: checkpointing is off).
+    CheckpointStatistics(Reply<Result<Option<JobCheckpointStatistics>, ClusterError>>),
+}
+
+/// A job's checkpoints so far and its checkpointing settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCheckpointStatistics {
+    /// Counters, completed checkpoints and savepoints, the latest failure and restore.
+    pub stats: eddy_checkpoint::CheckpointStats,
+    /// The settings.
+    pub config: eddy_checkpoint::CheckpointConfig,
 }
 
 /// Handle on a JobMaster.
@@ -70,6 +81,21 @@ impl JobMasterGateway {
     /// Cancels the job.
     pub fn cancel(&self) {
         let _ = self.inbox.send(JobMasterMessage::Cancel);
+    }
+
+    /// Answers `reply` with the job's checkpoint statistics.
+    pub(crate) fn checkpoint_statistics(
+        &self,
+        reply: Reply<Result<Option<JobCheckpointStatistics>, ClusterError>>,
+    ) {
+        if let Err(error) = self
+            .inbox
+            .send(JobMasterMessage::CheckpointStatistics(reply))
+        {
+            if let JobMasterMessage::CheckpointStatistics(reply) = error.into_inner() {
+                let _ = reply.send(Err(ClusterError::ShutDown));
+            }
+        }
     }
 
     /// Takes a savepoint into a new folder under `target` (or `state.savepoints.dir`) and,
@@ -230,7 +256,7 @@ impl JobMaster {
         let _ = self
             .setup
             .dispatcher
-            .send(DispatcherMessage::JobTerminated(result));
+            .send(DispatcherMessage::JobTerminated(Box::new(result)));
     }
 
     fn on_message(&mut self, message: JobMasterMessage) {
@@ -262,6 +288,26 @@ impl JobMaster {
             }
             JobMasterMessage::TriggerSavepoint(target, stop, reply) => {
                 self.on_trigger_savepoint(target, stop, reply)
+            }
+            JobMasterMessage::CheckpointStatistics(reply) => {
+                let statistics = self
+                    .checkpointing
+                    .as_ref()
+                    .map(|c| JobCheckpointStatistics {
+                        stats: c.stats().clone(),
+                        config: c.config().clone(),
+                    });
+                // Before deployment the coordinator has not started: the settings, no counts.
+                let statistics =
+                    statistics.or_else(|| {
+                        self.setup.config.checkpointing.clone().map(|config| {
+                            JobCheckpointStatistics {
+                                stats: Default::default(),
+                                config,
+                            }
+                        })
+                    });
+                let _ = reply.send(Ok(statistics));
             }
         }
     }
@@ -459,6 +505,9 @@ impl JobMaster {
             let allow = self.setup.config.allow_non_restored_state;
             let restore = JobRestoreState::load(&reader, &job, allow)?;
             tracing::info!(job = %self.setup.job_id, checkpoint = restore.checkpoint_id, location = %restore.location, "restoring the job");
+            if let Some(checkpointing) = &mut self.checkpointing {
+                checkpointing.restored_from(&restore);
+            }
             self.initial_restore = Some(Arc::new(restore));
         }
         let all: Vec<VertexId> = (0..job.vertices.len()).collect();
@@ -596,6 +645,9 @@ impl JobMaster {
             None => None,
         }
         .or_else(|| self.initial_restore.clone());
+        if let (Some(checkpointing), Some(restore)) = (&mut self.checkpointing, &restore) {
+            checkpointing.restored_from(restore);
+        }
         let run = self.next_run;
         self.next_run += 1;
         for &vertex in vertices {

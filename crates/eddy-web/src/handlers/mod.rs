@@ -1,5 +1,6 @@
 //! The REST handlers, one module per resource, and what they share.
 
+pub mod checkpoints;
 pub mod cluster;
 pub mod jobs;
 pub mod savepoints;
