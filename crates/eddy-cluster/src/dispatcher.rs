@@ -68,6 +68,7 @@ pub(crate) enum DispatcherMessage {
     JobStatus(JobId, Reply<Result<JobStatus, ClusterError>>),
     JobResult(JobId, Reply<Result<JobResult, ClusterError>>),
     CancelJob(JobId, Reply<Result<(), ClusterError>>),
+    JobGraph(JobId, Reply<Result<Arc<JobGraph>, ClusterError>>),
     CheckpointStatistics(
         JobId,
         Reply<Result<Option<JobCheckpointStatistics>, ClusterError>>,
@@ -163,6 +164,13 @@ impl DispatcherGateway {
         })?
     }
 
+    /// A job's JobGraph (its operator chains and the exchanges between them).
+    pub fn job_graph(&self, job_id: JobId) -> Result<Arc<JobGraph>, ClusterError> {
+        ask(&self.inbox, |reply| {
+            DispatcherMessage::JobGraph(job_id, reply)
+        })?
+    }
+
     /// A job's checkpoint statistics and settings (`None`: it does not checkpoint).
     pub fn checkpoint_statistics(
         &self,
@@ -185,6 +193,7 @@ impl DispatcherGateway {
 
 struct JobEntry {
     name: String,
+    graph: Arc<JobGraph>,
     checkpointing: Option<eddy_checkpoint::CheckpointConfig>,
     started: i64,
     ended: Option<i64>,
@@ -225,6 +234,7 @@ fn run(
                 reply,
             } => {
                 let name = job.job_name.clone();
+                let graph = job.clone();
                 let checkpointing = config.checkpointing.clone();
                 let vertices = job
                     .vertices
@@ -250,6 +260,7 @@ fn run(
                         job_id,
                         JobEntry {
                             name,
+                            graph,
                             checkpointing,
                             started: epoch_millis(),
                             ended: None,
@@ -308,6 +319,13 @@ fn run(
                     let _ = reply.send(Err(ClusterError::JobNotFound(id)));
                 }
             },
+            DispatcherMessage::JobGraph(id, reply) => {
+                let answer = jobs
+                    .get(&id)
+                    .map(|j| j.graph.clone())
+                    .ok_or(ClusterError::JobNotFound(id));
+                let _ = reply.send(answer);
+            }
             DispatcherMessage::CheckpointStatistics(id, reply) => match jobs.get(&id) {
                 // A running job's JobMaster answers; an ended job's statistics are kept here.
                 Some(entry) if entry.result.is_none() => {

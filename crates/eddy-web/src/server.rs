@@ -88,6 +88,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/jobs", get(jobs::list))
         .route("/jobs/overview", get(jobs::overview))
         .route("/jobs/{jobid}", get(jobs::details).patch(jobs::terminate))
+        .route("/jobs/{jobid}/plan", get(jobs::plan))
         .route("/jobs/{jobid}/checkpoints", get(checkpoints::overview))
         .route("/jobs/{jobid}/checkpoints/config", get(checkpoints::config))
         .route("/jobs/{jobid}/savepoints", post(savepoints::trigger))

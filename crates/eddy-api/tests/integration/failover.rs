@@ -427,7 +427,10 @@ fn a_savepoint_of_a_running_job_restores_at_another_parallelism() {
         let stats = result.unwrap().checkpoints.unwrap();
         assert_eq!(stats.restored, 1);
         let restored = stats.latest_restored.unwrap();
-        assert!(restored.is_savepoint && restored.location == savepoint, "{restored:?}");
+        assert!(
+            restored.is_savepoint && restored.location == savepoint,
+            "{restored:?}"
+        );
         assert_eq!(output, reference(RECORDS));
         assert!(
             probe.records() <= RECORDS - seen_at_savepoint.min(100),

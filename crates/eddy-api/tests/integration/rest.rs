@@ -69,8 +69,9 @@ fn assert_error(address: SocketAddr, method: &str, path: &str, body: Option<&str
     );
 }
 
-/// A job at parallelism 2 that keeps running (a rate-limited generator) with the REST
-/// endpoint on a free loopback port; checkpointing on (savepoints need it) unless `plain`.
+/// A job at parallelism 2 that keeps running (a rate-limited generator → map, then by key →
+/// map → sink: two vertices) with the REST endpoint on a free loopback port; checkpointing on
+/// (savepoints need it) unless `plain`.
 fn running_job(dir: &std::path::Path, plain: bool) -> (JobClient, SocketAddr) {
     let env = common::env(2);
     env.set_config("rest.port", "0");
@@ -81,6 +82,8 @@ fn running_job(dir: &std::path::Path, plain: bool) -> (JobClient, SocketAddr) {
     }
     env.from_generator(Some(10_000_000), Some(2_000), |i| i)
         .map(|i: u64| i + 1)
+        .key_by(|i: &u64| i % 4)
+        .map(|i: u64| i * 2)
         .add_sink(eddy_api::connectors::DiscardingSink);
     let client = env.execute_async("rest-job").unwrap();
     let address = client
@@ -134,7 +137,7 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
         );
         assert_eq!(overview["jobs-running"], 1);
         assert_eq!(overview["jobs-finished"], 0);
-        // One vertex of parallelism 2 holds two slots.
+        // Two vertices of parallelism 2 share two slots.
         let (total, free) = (
             overview["slots-total"].as_u64().unwrap(),
             overview["slots-available"].as_u64().unwrap(),
@@ -166,8 +169,8 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
         assert_eq!(line["state"], "RUNNING");
         assert_eq!(line["end-time"], -1);
         assert_task_counts(&line["tasks"]);
-        assert_eq!(line["tasks"]["total"], 2);
-        assert_eq!(line["tasks"]["RUNNING"], 2);
+        assert_eq!(line["tasks"]["total"], 4);
+        assert_eq!(line["tasks"]["RUNNING"], 4);
 
         let details = get(address, &format!("/jobs/{jid}"));
         assert_shape(
@@ -186,14 +189,15 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
                 ("timestamps", Kind::Obj),
                 ("vertices", Kind::Arr),
                 ("status-counts", Kind::Obj),
+                ("plan", Kind::Obj),
             ],
         );
         assert_eq!(details["state"], "RUNNING");
         let vertices = details["vertices"].as_array().unwrap();
         assert_eq!(
             vertices.len(),
-            1,
-            "source, map and sink chain into one vertex"
+            2,
+            "source -> map, then the keyed map -> sink"
         );
         let vertex = &vertices[0];
         assert_shape(
@@ -222,6 +226,41 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
             "{vertex}"
         );
         assert_task_counts(&vertex["tasks"]);
+
+        // The plan: one node per vertex with the same ids, the keyed one fed by a HASH exchange.
+        let plan = get(address, &format!("/jobs/{jid}/plan"));
+        assert_eq!(plan["plan"], details["plan"]);
+        assert_shape(
+            &plan["plan"],
+            &[
+                ("jid", Kind::Str),
+                ("name", Kind::Str),
+                ("type", Kind::Str),
+                ("nodes", Kind::Arr),
+            ],
+        );
+        let nodes = plan["plan"]["nodes"].as_array().unwrap();
+        let ids: Vec<&Value> = nodes.iter().map(|n| &n["id"]).collect();
+        let vertex_ids: Vec<&Value> = vertices.iter().map(|v| &v["id"]).collect();
+        assert_eq!(ids, vertex_ids);
+        for node in nodes {
+            assert_shape(
+                node,
+                &[
+                    ("id", Kind::Str),
+                    ("parallelism", Kind::Int),
+                    ("operator", Kind::Str),
+                    ("operator_strategy", Kind::Str),
+                    ("description", Kind::Str),
+                    ("optimizer_properties", Kind::Obj),
+                ],
+            );
+        }
+        assert_eq!(nodes[0]["inputs"], json!([]), "{}", nodes[0]);
+        assert_eq!(
+            nodes[1]["inputs"],
+            json!([{ "num": 0, "id": vertex_ids[0], "ship_strategy": "HASH", "exchange": "pipelined_bounded" }])
+        );
 
         let task_managers = get(address, "/taskmanagers");
         let list = task_managers["taskmanagers"].as_array().unwrap();
@@ -358,7 +397,7 @@ fn the_cluster_and_a_running_job_in_flinks_shapes() {
         assert_eq!(savepoint["checkpoint_type"], "SAVEPOINT");
         assert_eq!(savepoint["status"], "COMPLETED");
         assert_eq!(savepoint["discarded"], false);
-        assert_eq!(savepoint["num_subtasks"], 2);
+        assert_eq!(savepoint["num_subtasks"], 4);
         assert_eq!(checkpoints["history"], json!([savepoint.clone()]));
         let config = get(address, &format!("/jobs/{jid}/checkpoints/config"));
         assert_shape(

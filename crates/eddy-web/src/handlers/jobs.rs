@@ -10,8 +10,10 @@ use serde_json::{json, Value};
 
 use eddy_cluster::dispatcher::JobOverview;
 use eddy_cluster::JobStatus;
+use eddy_core::ids::JobId;
+use eddy_graph::JobGraph;
 
-use super::{now_millis, parse_job_id};
+use super::{now_millis, parse_job_id, vertex_id};
 use crate::error::RestError;
 use crate::server::RestState;
 
@@ -75,11 +77,6 @@ fn job(state: &RestState, id: &str) -> Result<JobOverview, RestError> {
         .ok_or_else(|| RestError::NotFound(format!("Job {job_id} not found")))
 }
 
-/// A vertex id in Flink's form (32 hex digits), unique within the job.
-fn vertex_id(job: &JobOverview, index: usize) -> String {
-    format!("{}{index:016x}", &job.job_id.to_string()[..16])
-}
-
 /// `GET /jobs`: `{"jobs": [{"id", "status"}]}`.
 pub async fn list(State(state): State<Arc<RestState>>) -> Result<Json<Value>, RestError> {
     let jobs: Vec<Value> = jobs(&state)?
@@ -129,7 +126,7 @@ pub async fn details(
         .enumerate()
         .map(|(index, v)| {
             json!({
-                "id": vertex_id(&job, index),
+                "id": vertex_id(job.job_id, index),
                 "name": v.name,
                 "maxParallelism": v.max_parallelism,
                 "parallelism": v.parallelism,
@@ -163,6 +160,8 @@ pub async fn details(
         timestamps.insert(status.to_string(), json!(at));
     }
     let vertex_counts = task_counts(job.status, job.vertices.len() as u32);
+    let graph = state.dispatcher.job_graph(job.job_id)?;
+    let plan = plan_json(job.job_id, &graph);
     Ok(Json(json!({
         "jid": job.job_id.to_string(),
         "name": job.job_name,
@@ -178,7 +177,63 @@ pub async fn details(
         "timestamps": timestamps,
         "vertices": vertices,
         "status-counts": vertex_counts,
+        "plan": plan,
     })))
+}
+
+/// Flink's job plan: one node per JobGraph vertex with the exchanges feeding it.
+fn plan_json(job_id: JobId, graph: &JobGraph) -> Value {
+    let nodes: Vec<Value> = graph
+        .vertices
+        .iter()
+        .enumerate()
+        .map(|(index, vertex)| {
+            let inputs: Vec<Value> = graph
+                .edges
+                .iter()
+                .filter(|e| e.target_vertex == vertex.id)
+                .enumerate()
+                .map(|(num, e)| {
+                    let source = graph
+                        .vertices
+                        .iter()
+                        .position(|v| v.id == e.source_vertex)
+                        .unwrap_or(e.source_vertex);
+                    json!({
+                        "num": num,
+                        "id": vertex_id(job_id, source),
+                        "ship_strategy": e.stream_edge.partitioner.ship_strategy(),
+                        "exchange": "pipelined_bounded",
+                    })
+                })
+                .collect();
+            json!({
+                "id": vertex_id(job_id, index),
+                "parallelism": vertex.parallelism,
+                "operator": "",
+                "operator_strategy": "",
+                "description": vertex.name,
+                "inputs": inputs,
+                "optimizer_properties": {},
+            })
+        })
+        .collect();
+    json!({
+        "jid": job_id.to_string(),
+        "name": graph.job_name,
+        "type": "STREAMING",
+        "nodes": nodes,
+    })
+}
+
+/// `GET /jobs/:jobid/plan`: `{"plan": {"jid", "name", "type", "nodes"}}`.
+pub async fn plan(
+    State(state): State<Arc<RestState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, RestError> {
+    let job_id = parse_job_id(&id)?;
+    let graph = state.dispatcher.job_graph(job_id)?;
+    Ok(Json(json!({ "plan": plan_json(job_id, &graph) })))
 }
 
 /// `PATCH /jobs/:jobid?mode=cancel`: starts cancelling the job (202, `{}`).

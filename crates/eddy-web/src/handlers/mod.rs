@@ -21,6 +21,12 @@ pub(crate) fn parse_job_id(text: &str) -> Result<JobId, RestError> {
     })
 }
 
+/// A JobGraph vertex's id in Flink's form (32 hex digits), unique within the job and the
+/// same in every answer about it.
+pub(crate) fn vertex_id(job_id: eddy_core::ids::JobId, index: usize) -> String {
+    format!("{}{index:016x}", &job_id.to_string()[..16])
+}
+
 /// Milliseconds since the epoch.
 pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()
