@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod detached;
 pub mod examples;
 pub mod nexmark;
 pub mod remote;

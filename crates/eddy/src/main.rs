@@ -112,6 +112,10 @@ struct JobArgs {
     /// naming them).
     #[arg(short = 'n', long = "allowNonRestoredState")]
     allow_non_restored_state: bool,
+    /// `run`: run the job in a background process and return once it was submitted (before
+    /// the job name, as in Flink).
+    #[arg(short = 'd', long = "detached")]
+    detached: bool,
     /// The job (see `eddy examples`).
     job: String,
     /// The job's arguments; `-p` and `-D` may also appear here.
@@ -152,6 +156,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run(job) if job.detached => {
+            // Check the job and its options here, so that mistakes are reported at once.
+            prepare(job)?;
+            let args = eddy::detached::without_detached_flag(std::env::args().skip(1));
+            eddy::detached::run_detached(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(job) => {
             let (example, args, config) = prepare(job)?;
             match run_program(example, &args, config) {
@@ -164,6 +175,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Info(job) => {
+            if job.detached {
+                anyhow::bail!("-d / --detached is an option of `eddy run`, not of `eddy info`");
+            }
             let (example, args, config) = prepare(job)?;
             println!("{}", capture_plan(example, &args, config)?);
             Ok(ExitCode::SUCCESS)
@@ -230,6 +244,7 @@ fn prepare(
         dynamic_properties,
         restore_path,
         allow_non_restored_state,
+        detached: _,
         job,
         args,
     }: JobArgs,

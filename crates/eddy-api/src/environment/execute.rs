@@ -126,7 +126,7 @@ impl StreamExecutionEnvironment {
             }
             None => None,
         };
-        let job_id = JobId::generate();
+        let job_id = fixed_job_id(&config)?.unwrap_or_else(JobId::generate);
         let dispatcher = cluster.dispatcher();
         let code: Arc<JobCode> = Arc::new(code);
         dispatcher.submit_job(job_id, Arc::new(job), code, job_config)?;
@@ -155,6 +155,22 @@ impl StreamExecutionEnvironment {
             *context.current_job.lock() = None;
         }
     }
+}
+
+/// Flink's internal option naming the job's id in advance (`eddy run -d` announces the id of
+/// the job its background process submits).
+const FIXED_JOB_ID: &str = "$internal.pipeline.job-id";
+
+/// The job id `$internal.pipeline.job-id` fixes, if set.
+fn fixed_job_id(config: &Configuration) -> Result<Option<JobId>, JobError> {
+    let Some(raw) = config.get_string(FIXED_JOB_ID) else {
+        return Ok(None);
+    };
+    JobId::parse(raw.trim()).map(Some).ok_or_else(|| {
+        JobError::InvalidProgram(format!(
+            "{FIXED_JOB_ID} '{raw}' is not a job id (32 hexadecimal digits)"
+        ))
+    })
 }
 
 fn job_config(

@@ -272,3 +272,81 @@ fn cancel_and_clear_errors() {
         String::from_utf8_lossy(&gone.stderr)
     );
 }
+
+#[test]
+fn a_detached_run_returns_once_submitted_and_is_stopped_from_another_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("log");
+    let output = dir.path().join("out");
+    let args = [
+        "run",
+        "-d",
+        "sequence-check",
+        "--records",
+        "40000",
+        "--keys",
+        "4",
+        "--rate",
+        "2000",
+        "--output",
+        output.to_str().unwrap(),
+        "-D",
+        "rest.port=0",
+        "-D",
+        "rest.address=127.0.0.1",
+        "-D",
+        &format!("state.savepoints.dir={}", dir.path().join("sp").display()),
+    ];
+    let out = eddy_command(dir.path())
+        .env("EDDY_LOG_DIR", &log_dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let endpoint = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("REST endpoint: http://"))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    let job_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Job has been submitted with JobID "))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    assert!(stdout.contains("runs in the background"), "{stdout}");
+    // The client has returned; the job runs on.
+    let list = eddy(&["list", "-m", &endpoint], dir.path());
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listed.contains(&format!(" : {job_id} : Sequence Check (RUNNING)")),
+        "{listed}"
+    );
+    let stop = eddy(&["stop", &job_id, "-m", &endpoint], dir.path());
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    savepoint_path(&String::from_utf8_lossy(&stop.stdout));
+    // The background process ends by itself and its output is in the log folder.
+    let log = log_dir.join(format!("eddy-run-{job_id}.out"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("sequence-check stopped with a savepoint") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Mistakes are reported at once, by the client.
+    let wrong = eddy(&["run", "-d", "no-such-job"], dir.path());
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("unknown job 'no-such-job'"));
+}
