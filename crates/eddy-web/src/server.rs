@@ -24,6 +24,9 @@ pub struct RestServerConfig {
     pub address: String,
     /// The port; 0 picks a free one.
     pub port: u16,
+    /// Whether a free port is taken when `port` is in use (the default endpoint of `eddy
+    /// run`, when `rest.port` is not set), rather than failing.
+    pub fall_back_to_a_free_port: bool,
 }
 
 /// How a savepoint asked for through the REST API is doing.
@@ -122,8 +125,16 @@ impl RestServer {
             address: wanted.clone(),
             reason,
         };
-        let listener =
-            std::net::TcpListener::bind(&wanted).map_err(|e| bind_error(e.to_string()))?;
+        let listener = match std::net::TcpListener::bind(&wanted) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse && config.fall_back_to_a_free_port =>
+            {
+                tracing::info!("{wanted} is in use; the REST endpoint takes a free port");
+                std::net::TcpListener::bind((config.address.as_str(), 0))
+            }
+            bound => bound,
+        }
+        .map_err(|e| bind_error(e.to_string()))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| bind_error(e.to_string()))?;

@@ -13,7 +13,7 @@ const SAVEPOINT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Where the cluster's REST endpoint is.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Endpoint {
-    /// The REST endpoint, `host:port` (the job runs with `-D rest.port=<port>`).
+    /// The REST endpoint, `host:port`, as `eddy run` printed it.
     #[arg(
         short = 'm',
         long = "jobmanager",
@@ -61,7 +61,7 @@ impl RestClient {
         };
         let mut response = sent.map_err(|e| {
             anyhow!(
-                "could not reach the REST endpoint at {}: {e} (is a job running with -D rest.port=<port>? name it with -m host:port)",
+                "could not reach the REST endpoint at {}: {e} (is a job running? eddy run prints its endpoint as 'REST endpoint: http://host:port'; name it with -m host:port)",
                 self.base
             )
         })?;

@@ -112,7 +112,8 @@ impl StreamExecutionEnvironment {
         let config = self.state.lock().config.clone();
         let job = JobGraph::from_stream_graph(&graph)?;
         let job_config = job_config(&config, &graph, &job)?;
-        let rest_config = eddy_web::config::server_config(&config)?;
+        // `eddy run` serves the REST API by default, a program only when asked to.
+        let rest_config = eddy_web::config::server_config(&config, client_context.is_some())?;
         let cluster = MiniCluster::start(mini_cluster_config(&config, &job)?)?;
         let rest = match rest_config {
             Some(rest_config) => {

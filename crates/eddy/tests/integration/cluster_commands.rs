@@ -350,3 +350,44 @@ fn a_detached_run_returns_once_submitted_and_is_stopped_from_another_command() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("unknown job 'no-such-job'"));
 }
+
+#[test]
+fn eddy_run_serves_rest_on_8081_or_a_free_port_and_a_taken_explicit_port_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Hold 8081 (unless something else already does): the default endpoint moves aside.
+    let _held = std::net::TcpListener::bind("127.0.0.1:8081");
+    let _held_v6 = std::net::TcpListener::bind("[::1]:8081");
+    let out = eddy(&["run", "numbers", "--count", "3"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let endpoint = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("REST endpoint: http://"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(!endpoint.ends_with(":8081"), "{endpoint}");
+
+    // An explicit rest.port that is taken fails the run, naming the address.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = eddy(
+        &[
+            "run",
+            "numbers",
+            "--count",
+            "3",
+            "-D",
+            &format!("rest.port={port}"),
+            "-D",
+            "rest.address=127.0.0.1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot start the REST endpoint on 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
+}
