@@ -688,3 +688,25 @@ fn windows_stopped_and_resumed_at_1_then_3_then_2_across_backends_fire_exactly_o
         assert_eq!(finished, window_counts(WINDOW_RECORDS));
     });
 }
+
+#[test]
+fn a_restore_with_another_max_parallelism_is_refused_with_the_setting_to_use() {
+    bounded(|| {
+        const RECORDS: u64 = 4_000;
+        let dir = tempfile::tempdir().unwrap();
+        let job_folder = cancelled_run_with_retained_checkpoints(dir.path(), RECORDS, None, None);
+        let env = checkpointed_env(dir.path(), 2, 0);
+        env.set_config("pipeline.max-parallelism", "256");
+        env.set_config(
+            "execution.state-recovery.path",
+            job_folder.to_str().unwrap(),
+        );
+        let (result, output) = run_counting_job(&env, RECORDS, 1_000_000, FailOnce::never());
+        let error = result.unwrap_err().to_string();
+        assert!(
+            error.contains("max parallelism of 128") && error.contains("set_max_parallelism(128)"),
+            "{error}"
+        );
+        assert!(output.is_empty());
+    });
+}
