@@ -7,7 +7,7 @@
 # `install-build-deps.sh` installs them first if they are missing.
 #
 # The suites whose operators keep state (windows, timers, joins, keyed state and rolling
-# aggregations, broadcast state, the two-input process functions, checkpoints and recovery) run a second time with their
+# aggregations, broadcast state, the two-input process functions, checkpoints, recovery and savepoints) run a second time with their
 # jobs on the RocksDB backend
 # (EDDY_TEST_STATE_BACKEND=rocksdb; see crates/eddy-api/tests/integration/common/mod.rs), so both
 # backends pass the same tests. Both runs select the whole workspace: selecting one package
@@ -19,7 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo test --workspace --all-features "$@"
 
 stateful_modules=()
-for module in crates/eddy-api/tests/integration/{window_,timers,joins,keyed_,runtime_modes,broadcast_state,side_outputs_two_input,fault_tolerance,failover,checkpoints}*.rs; do
+for module in crates/eddy-api/tests/integration/{window_,timers,joins,keyed_,runtime_modes,broadcast_state,side_outputs_two_input,fault_tolerance,failover,checkpoints,savepoints}*.rs; do
     stateful_modules+=("$(basename "$module" .rs)::")
 done
 printf '\n==> the stateful suites again, on the rocksdb state backend\n'

@@ -28,6 +28,7 @@ mod parallelism;
 mod partitioners;
 mod rest;
 mod runtime_modes;
+mod savepoints;
 mod side_outputs;
 mod side_outputs_two_input;
 mod slots;

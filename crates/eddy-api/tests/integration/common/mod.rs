@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod checkpointed;
+pub mod counting;
 pub mod event_time;
 pub mod http;
 pub mod windows;
