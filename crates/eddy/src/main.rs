@@ -14,7 +14,7 @@ use eddy::ProgramError;
 use eddy_api::JobError;
 
 /// mimalloc: batches allocate and free many small objects across threads, where it is markedly
-/// faster than the system allocator.
+/// faster than the system allocator (version 2: see the workspace's Cargo.toml).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
