@@ -454,15 +454,24 @@ fn cancel_and_a_failed_savepoint_over_rest() {
         // Without checkpointing a savepoint fails: the operation reports why.
         let (client, address) = running_job(dir.path(), true);
         let jid = client.job_id().to_string();
-        let body = json!({ "target-directory": dir.path().to_str().unwrap() }).to_string();
+        // The request names its own trigger id (any text; here one whose 8th byte is inside a
+        // character).
+        let body = json!({
+            "target-directory": dir.path().to_str().unwrap(),
+            "triggerId": "aééééé-1",
+        })
+        .to_string();
         let (code, trigger) = request(
             address,
             "POST",
             &format!("/jobs/{jid}/savepoints"),
             Some(&body),
         );
-        assert_eq!(code, 202, "{trigger}");
-        let operation = await_operation(address, &jid, trigger["request-id"].as_str().unwrap());
+        assert_eq!(
+            (code, &trigger),
+            (202, &json!({ "request-id": "aééééé-1" }))
+        );
+        let operation = await_operation(address, &jid, "a%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9-1");
         let cause = &operation["failure-cause"];
         assert_shape(cause, &[("class", Kind::Str), ("stack-trace", Kind::Str)]);
         assert!(

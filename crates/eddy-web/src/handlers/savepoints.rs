@@ -98,7 +98,7 @@ fn start_operation(
     std::thread::Builder::new()
         .name(format!(
             "rest-savepoint-{}",
-            &trigger[..8.min(trigger.len())]
+            trigger.chars().take(8).collect::<String>()
         ))
         .spawn(move || {
             let outcome = match run(&worker) {
