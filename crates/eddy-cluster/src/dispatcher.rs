@@ -33,10 +33,6 @@ pub struct JobOverview {
     pub end_time: Option<i64>,
     /// Its JobGraph vertices, in JobGraph order.
     pub vertices: Vec<VertexOverview>,
-    /// Its checkpoints, once it ended (while it runs the JobMaster holds them).
-    pub checkpoints: Option<eddy_checkpoint::CheckpointStats>,
-    /// Why it failed, if it did.
-    pub failure: Option<String>,
 }
 
 /// One JobGraph vertex (an operator chain) of a job.
@@ -360,8 +356,6 @@ fn run(
                         start_time: j.started,
                         end_time: j.ended,
                         vertices: j.vertices.clone(),
-                        checkpoints: j.result.as_ref().and_then(|r| r.checkpoints.clone()),
-                        failure: j.result.as_ref().and_then(|r| r.failure.clone()),
                     })
                     .collect();
                 let _ = reply.send(list);
