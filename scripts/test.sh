@@ -4,7 +4,8 @@
 #   ./scripts/test.sh [cargo test options for the first run]
 #
 # RocksDB is built from source by the `rocksdb` crate, which needs a C++ compiler and libclang;
-# `install-build-deps.sh` installs them first if they are missing.
+# `install-build-deps.sh` installs them first if they are missing. The S3 tests need moto's
+# S3-compatible server, which `install-test-servers.sh` installs (the tests start it).
 #
 # The suites whose operators keep state (windows, timers, joins, keyed state and rolling
 # aggregations, broadcast state, the two-input process functions, checkpoints, recovery and savepoints) run a second time with their
@@ -16,6 +17,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ./scripts/install-build-deps.sh
+# The S3 tests start a local S3-compatible server (moto) of their own.
+EDDY_MOTO_SERVER="$(./scripts/install-test-servers.sh)"
+export EDDY_MOTO_SERVER
 cargo test --workspace --all-features "$@"
 
 stateful_modules=()

@@ -7,7 +7,8 @@
 //!   the sources, collects the subtasks' acknowledgements, completes checkpoints by writing
 //!   their metadata last, aborts those that time out, and keeps the retained ones;
 //! * [`storage`] and [`metadata`]: checkpoint folders (`<dir>/<job-id>/chk-<n>/`) written
-//!   through `object_store`, and the `_metadata` file that names every operator's state.
+//!   through `object_store` (locally or in S3, with the `s3.*` options of
+//!   [`storage::options`]), and the `_metadata` file that names every operator's state.
 
 pub mod barrier;
 pub mod config;
@@ -15,6 +16,8 @@ pub mod coordinator;
 pub mod error;
 pub mod metadata;
 pub mod storage;
+#[cfg(feature = "s3")]
+pub mod testing;
 
 pub use barrier::{CheckpointBarrier, CheckpointingMode};
 pub use config::{CheckpointConfig, CheckpointRetention};
@@ -25,4 +28,4 @@ pub use coordinator::{
 };
 pub use error::CheckpointError;
 pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};
-pub use storage::{CheckpointReader, CheckpointStorage};
+pub use storage::{CheckpointReader, CheckpointStorage, S3Options, StorageOptions};

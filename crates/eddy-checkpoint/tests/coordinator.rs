@@ -74,7 +74,9 @@ fn fixture(config: impl FnOnce(&mut CheckpointConfig)) -> Fixture {
     );
     config(&mut settings);
     let job_id = JobId::generate();
-    let storage = Arc::new(CheckpointStorage::for_job(&settings.directory, job_id).unwrap());
+    let storage = Arc::new(
+        CheckpointStorage::for_job(&settings.directory, &Default::default(), job_id).unwrap(),
+    );
     let job = job();
     let ids = [1, 2, 3].map(|n| job.stream_graph.operator_id(n));
     let start = Instant::now();
@@ -405,7 +407,9 @@ fn a_savepoint_goes_to_its_own_folder_and_outlives_retention_and_the_job() {
     }
     // Every operator's files and the metadata are in the savepoint folder, none of it in the
     // job's folder, whose retained checkpoint is 1.
-    let reader = eddy_checkpoint::CheckpointReader::open(folder.to_str().unwrap()).unwrap();
+    let reader =
+        eddy_checkpoint::CheckpointReader::open(folder.to_str().unwrap(), &Default::default())
+            .unwrap();
     assert_eq!(reader.metadata().checkpoint_id, 2);
     assert_eq!(
         reader.read_state(&format!("{}-1", f.ids[2])).unwrap(),

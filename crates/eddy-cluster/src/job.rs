@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use eddy_checkpoint::{CheckpointConfig, CheckpointStats};
+use eddy_checkpoint::{CheckpointConfig, CheckpointStats, StorageOptions};
 use eddy_core::ids::JobId;
 use eddy_runtime::factory::TaskSettings;
 
@@ -97,6 +97,8 @@ pub struct JobConfig {
     pub allow_non_restored_state: bool,
     /// Where savepoints go when their trigger names no folder (`state.savepoints.dir`).
     pub savepoint_directory: Option<String>,
+    /// How checkpoint and savepoint folders in object stores are reached (`s3.*`).
+    pub storage: StorageOptions,
 }
 
 impl Default for JobConfig {
@@ -111,6 +113,7 @@ impl Default for JobConfig {
             restore_path: None,
             allow_non_restored_state: false,
             savepoint_directory: None,
+            storage: StorageOptions::default(),
         }
     }
 }

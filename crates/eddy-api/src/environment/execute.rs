@@ -5,7 +5,7 @@ use std::sync::Arc;
 use eddy_checkpoint::config::{
     SAVEPOINTS_DIRECTORY, STATE_RECOVERY_IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH,
 };
-use eddy_checkpoint::CheckpointConfig;
+use eddy_checkpoint::{CheckpointConfig, StorageOptions};
 use eddy_cluster::restart::{RestartStrategy, FAILOVER_STRATEGY};
 use eddy_cluster::{JobConfig, MiniCluster, MiniClusterConfig};
 use eddy_web::{RestServer, RestState};
@@ -216,6 +216,7 @@ fn job_config(
         allow_non_restored_state: config.get(&STATE_RECOVERY_IGNORE_UNCLAIMED_STATE)?,
         savepoint_directory: Some(config.get(&SAVEPOINTS_DIRECTORY)?.trim().to_string())
             .filter(|dir| !dir.is_empty()),
+        storage: StorageOptions::from_configuration(config)?,
         checkpointing,
     })
 }

@@ -123,7 +123,8 @@ fn subtask_states(
 /// Reads the latest retained checkpoint and returns (counts the sources' positions imply,
 /// counts the keyed operator holds).
 fn read_back(dir: &Path, job: JobId, ids: &BTreeMap<String, String>) -> (Vec<u64>, Vec<u64>) {
-    let storage = CheckpointStorage::for_job(dir.to_str().unwrap(), job).unwrap();
+    let storage =
+        CheckpointStorage::for_job(dir.to_str().unwrap(), &Default::default(), job).unwrap();
     let completed = storage.completed_checkpoints().unwrap();
     // execution.checkpointing.num-retained is 1: the newest is kept, the others deleted.
     assert_eq!(completed.len(), 1, "{completed:?}");

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use eddy_checkpoint::{
     CheckpointConfig, CheckpointCoordinator, CheckpointStorage, CompletedCheckpoint,
-    FinishedTaskState, JobEnd, TaskAcknowledgement, TaskId,
+    FinishedTaskState, JobEnd, StorageOptions, TaskAcknowledgement, TaskId,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::JobGraph;
@@ -44,8 +44,13 @@ pub(super) struct JobCheckpointing {
 
 impl JobCheckpointing {
     /// Opens the job's checkpoint storage and starts its coordinator.
-    pub fn start(config: &CheckpointConfig, job_id: JobId, job: &JobGraph) -> Result<Self, String> {
-        let storage = CheckpointStorage::for_job(&config.directory, job_id)
+    pub fn start(
+        config: &CheckpointConfig,
+        storage: &StorageOptions,
+        job_id: JobId,
+        job: &JobGraph,
+    ) -> Result<Self, String> {
+        let storage = CheckpointStorage::for_job(&config.directory, storage, job_id)
             .map_err(|e| format!("cannot checkpoint: {e}"))?;
         tracing::info!(job = %job_id, location = storage.location(), interval_ms = config.interval.as_millis() as u64, mode = %config.mode, "checkpointing");
         Ok(JobCheckpointing {

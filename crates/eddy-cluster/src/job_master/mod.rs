@@ -497,10 +497,15 @@ impl JobMaster {
             }
         }
         if let Some(config) = &self.setup.config.checkpointing {
-            self.checkpointing = Some(JobCheckpointing::start(config, self.setup.job_id, &job)?);
+            self.checkpointing = Some(JobCheckpointing::start(
+                config,
+                &self.setup.config.storage,
+                self.setup.job_id,
+                &job,
+            )?);
         }
         if let Some(path) = &self.setup.config.restore_path {
-            let reader = CheckpointReader::open(path)
+            let reader = CheckpointReader::open(path, &self.setup.config.storage)
                 .map_err(|e| format!("cannot restore the job from {path}: {e}"))?;
             let allow = self.setup.config.allow_non_restored_state;
             let restore = JobRestoreState::load(&reader, &job, allow)?;
