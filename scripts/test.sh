@@ -8,7 +8,7 @@
 # S3-compatible server, which `install-test-servers.sh` installs (the tests start it).
 #
 # The suites whose operators keep state (windows, timers, joins, keyed state and rolling
-# aggregations, broadcast state, the two-input process functions, checkpoints, recovery and savepoints) run a second time with their
+# aggregations, broadcast state, the two-input process functions, checkpoints, recovery and savepoints, also in S3) run a second time with their
 # jobs on the RocksDB backend
 # (EDDY_TEST_STATE_BACKEND=rocksdb; see crates/eddy-api/tests/integration/common/mod.rs), so both
 # backends pass the same tests. Both runs select the whole workspace: selecting one package
@@ -23,7 +23,7 @@ export EDDY_MOTO_SERVER
 cargo test --workspace --all-features "$@"
 
 stateful_modules=()
-for module in crates/eddy-api/tests/integration/{window_,timers,joins,keyed_,runtime_modes,broadcast_state,side_outputs_two_input,fault_tolerance,failover,checkpoints,savepoints}*.rs; do
+for module in crates/eddy-api/tests/integration/{window_,timers,joins,keyed_,runtime_modes,broadcast_state,side_outputs_two_input,fault_tolerance,failover,checkpoints,savepoints,s3_checkpoints}*.rs; do
     stateful_modules+=("$(basename "$module" .rs)::")
 done
 printf '\n==> the stateful suites again, on the rocksdb state backend\n'

@@ -138,15 +138,23 @@ impl S3TestServer {
         }
     }
 
-    /// Sets the `s3.*` options of [`storage_options`](Self::storage_options) in `config`.
+    /// The `s3.*` options (key, value) of [`storage_options`](Self::storage_options).
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("s3.endpoint", self.endpoint()),
+            ("s3.access-key", ACCESS_KEY.into()),
+            ("s3.secret-key", SECRET_KEY.into()),
+            ("s3.path.style.access", "true".into()),
+            ("s3.retry.limit", "1".into()),
+            ("s3.connection.timeout", "5 s".into()),
+        ]
+    }
+
+    /// Sets [`settings`](Self::settings) in `config`.
     pub fn configure(&self, config: &mut Configuration) {
-        config
-            .set_string("s3.endpoint", self.endpoint())
-            .set_string("s3.access-key", ACCESS_KEY)
-            .set_string("s3.secret-key", SECRET_KEY)
-            .set_string("s3.path.style.access", "true")
-            .set_string("s3.retry.limit", "1")
-            .set_string("s3.connection.timeout", "5 s");
+        for (key, value) in self.settings() {
+            config.set_string(key, value);
+        }
     }
 
     /// Stops the server (its objects are gone; requests to it fail until

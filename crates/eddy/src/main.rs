@@ -207,7 +207,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dispose: Some(path),
             ..
         } => {
-            remote::dispose(&path)?;
+            let config = load_configuration(&ClientOptions::default())?;
+            remote::dispose(&path, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Savepoint {

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use serde_json::{json, Value};
 
+use eddy_api::checkpoint::{CheckpointReader, StorageOptions};
+use eddy_api::core::config::Configuration;
+
 /// How long `savepoint` and `stop` wait for the savepoint to end.
 const SAVEPOINT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -247,15 +250,12 @@ pub fn stop(
     Ok(())
 }
 
-/// `eddy savepoint -d <path>`: deletes a savepoint folder (one holding a `_metadata`).
-pub fn dispose(path: &str) -> anyhow::Result<()> {
-    let folder = path.strip_prefix("file://").unwrap_or(path);
-    let folder = std::path::Path::new(folder);
-    if !folder.join("_metadata").is_file() {
-        bail!("'{path}' is not a savepoint: it has no _metadata file (nothing was deleted)");
-    }
+/// `eddy savepoint -d <path>`: deletes a savepoint folder (one holding a `_metadata`), local
+/// or in S3 (reached with the `s3.*` options of `config`).
+pub fn dispose(path: &str, config: &Configuration) -> anyhow::Result<()> {
+    let options = StorageOptions::from_configuration(config)?;
     println!("Disposing savepoint '{path}'.");
-    std::fs::remove_dir_all(folder).with_context(|| format!("deleting {path}"))?;
+    CheckpointReader::dispose(path, &options)?;
     println!("Savepoint '{path}' disposed.");
     Ok(())
 }

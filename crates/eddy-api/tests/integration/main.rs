@@ -28,6 +28,8 @@ mod parallelism;
 mod partitioners;
 mod rest;
 mod runtime_modes;
+#[cfg(feature = "s3")]
+mod s3_checkpoints;
 mod savepoints;
 mod side_outputs;
 mod side_outputs_two_input;

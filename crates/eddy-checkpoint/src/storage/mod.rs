@@ -218,6 +218,31 @@ impl CheckpointReader {
         &self.folder.location
     }
 
+    /// Deletes the savepoint (or retained checkpoint) folder `path` — one holding a
+    /// `_metadata` file, nothing else is touched — reached as `options` say.
+    pub fn dispose(path: &str, options: &StorageOptions) -> Result<(), CheckpointError> {
+        let not_a_savepoint = || CheckpointError::Directory {
+            directory: path.to_string(),
+            reason: "not a savepoint: it has no _metadata file (nothing was deleted)".into(),
+        };
+        let local = local_path(path)?;
+        if local.as_ref().is_some_and(|folder| !folder.is_dir()) {
+            return Err(not_a_savepoint());
+        }
+        let folder = Folder::open(path, options)?;
+        if !folder.exists(METADATA_FILE)? {
+            return Err(not_a_savepoint());
+        }
+        folder.delete_all()?;
+        if let Some(local) = local {
+            std::fs::remove_dir_all(&local).map_err(|e| CheckpointError::Directory {
+                directory: path.to_string(),
+                reason: format!("cannot remove the emptied folder: {e}"),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Its metadata.
     pub fn metadata(&self) -> &CheckpointMetadata {
         &self.metadata

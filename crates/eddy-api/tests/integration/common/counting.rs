@@ -67,9 +67,18 @@ pub fn checkpointed_env(
     parallelism: u32,
     attempts: u32,
 ) -> StreamExecutionEnvironment {
+    checkpointed_env_in(dir.to_str().unwrap(), parallelism, attempts)
+}
+
+/// [`checkpointed_env`] with checkpoints in `directory` (a path or a URL such as `s3://…`).
+pub fn checkpointed_env_in(
+    directory: &str,
+    parallelism: u32,
+    attempts: u32,
+) -> StreamExecutionEnvironment {
     let env = super::env(parallelism);
     env.enable_checkpointing(Duration::from_millis(20))
-        .set_checkpoint_storage(dir.to_str().unwrap())
+        .set_checkpoint_storage(directory)
         .set_config("restart-strategy.type", "fixed-delay")
         .set_config(
             "restart-strategy.fixed-delay.attempts",
