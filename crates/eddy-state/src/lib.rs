@@ -101,6 +101,7 @@ mod heap_codec;
 mod keyed_state;
 pub(crate) mod layout;
 mod merging;
+mod native_snapshot;
 mod operator;
 mod pending_snapshot;
 mod redistribute;
@@ -132,6 +133,9 @@ pub use descriptors::{
 pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapKeyedStateBackend;
 pub use keyed_state::{KeyedState, KeyedStateBackend};
+pub use native_snapshot::{
+    NativeFile, NativeFileUploader, NativeFiles, NativeState, NativeStateHandle, StoredFile,
+};
 pub use operator::{
     ListStateSnapshot, OperatorListState, OperatorStateMode, OperatorStateSnapshot,
     OperatorStateStore,

@@ -19,12 +19,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::layout::{decode, encode_into, key_and_rest_of_row, write_row, KEY_GROUP_BYTES};
+use super::native_snapshot::NativeStateHandle;
 use super::store::StateError;
 use super::Namespace;
 use eddy_core::keygroup::{KeyGroupRange, KeyHasher};
 
 /// The version of the snapshot format this build writes and reads.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 
 /// The bytes every encoded snapshot starts with.
 const MAGIC: &[u8; 8] = b"EDDYKSS\0";
@@ -118,6 +119,9 @@ pub struct KeyedStateSnapshot {
     timers: BTreeMap<String, StateRows>,
     /// The event-time watermark the timers had reached (`None`: no timer service).
     watermark: Option<i64>,
+    /// States kept as the files of an on-disk instance's checkpoint instead of rows (an
+    /// incremental checkpoint); read back into rows before a restore.
+    native: Option<NativeStateHandle>,
 }
 
 impl KeyedStateSnapshot {
@@ -129,6 +133,7 @@ impl KeyedStateSnapshot {
             states: BTreeMap::new(),
             timers: BTreeMap::new(),
             watermark: None,
+            native: None,
         }
     }
 
@@ -175,11 +180,35 @@ impl KeyedStateSnapshot {
         if let Some(state) = self.states.remove(from) {
             self.states.insert(to.to_owned(), state);
         }
+        for state in self.native.iter_mut().flat_map(|n| n.states.iter_mut()) {
+            if state.name == from {
+                to.clone_into(&mut state.name);
+            }
+        }
     }
 
     /// Whether the snapshot holds state `name`.
     pub fn has_state(&self, name: &str) -> bool {
         self.states.contains_key(name)
+            || self
+                .native
+                .iter()
+                .any(|n| n.states.iter().any(|s| s.name == name))
+    }
+
+    /// The states kept as files of an on-disk instance's checkpoint, if any.
+    pub fn native(&self) -> Option<&NativeStateHandle> {
+        self.native.as_ref()
+    }
+
+    /// Keeps states as the files `handle` names (see [`native`](Self::native)).
+    pub fn set_native(&mut self, handle: NativeStateHandle) {
+        self.native = Some(handle);
+    }
+
+    /// Takes the native part out, leaving a snapshot of rows.
+    pub fn take_native(&mut self) -> Option<NativeStateHandle> {
+        self.native.take()
     }
 
     /// Adds the timer queue `name` with `description` and `rows` (sorted here).
@@ -620,9 +649,10 @@ mod tests {
             Err(SnapshotError::NotASnapshot)
         ));
         let mut newer = bytes.clone();
-        newer[8..12].copy_from_slice(&2u32.to_be_bytes());
+        newer[8..12].copy_from_slice(&(SNAPSHOT_FORMAT_VERSION + 1).to_be_bytes());
         let err = KeyedStateSnapshot::from_bytes(&newer).unwrap_err();
-        assert!(err.to_string().contains("format version 2"), "{err}");
+        let expected = format!("format version {}", SNAPSHOT_FORMAT_VERSION + 1);
+        assert!(err.to_string().contains(&expected), "{err}");
         let err = KeyedStateSnapshot::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(matches!(err, SnapshotError::Corrupt(_)), "{err}");
         let err = snapshot.check_compatible::<String>(128).unwrap_err();

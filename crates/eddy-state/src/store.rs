@@ -203,6 +203,17 @@ pub trait OrderedStateStore: Send {
 pub trait StoreSnapshotView: Send {
     /// Visits every row of `state` in key order.
     fn scan(&mut self, state: StoreStateId, visit: &mut RowVisitor<'_>) -> Result<(), StateError>;
+
+    /// The files of the view, when it is a checkpoint of an on-disk instance that an
+    /// incremental snapshot can store instead of rows.
+    fn native_files(&self) -> Option<crate::NativeFiles> {
+        None
+    }
+
+    /// The backend that made the view (named in native snapshots).
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
 }
 
 /// The store of one operator subtask, shared by its keyed state and its timers (which keep

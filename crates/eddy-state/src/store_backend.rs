@@ -16,7 +16,7 @@ use super::layout::{
     decode, decode_list, encode_into, key_and_rest_of_row, key_group_prefix, key_of_row,
     namespace_len, prefix_end, push_namespace, write_row,
 };
-use super::pending_snapshot::PendingKeyedSnapshot;
+use super::pending_snapshot::{PendingKeyedSnapshot, StorePart};
 use super::snapshot::{
     check_all, copy_restored_states, merge_in_range, EntryCollector, KeyedStateSnapshot,
     RestoredState,
@@ -325,8 +325,8 @@ impl<K: Key> StoreKeyedStateBackend<K> {
         if self.registered.is_empty() {
             return Ok(pending);
         }
-        let mut view = self.store.lock(KEYED_STATE)?.snapshot_view()?;
-        let states: Vec<(String, String, StoreStateId, Option<TtlRows>)> = self
+        let view = self.store.lock(KEYED_STATE)?.snapshot_view()?;
+        let states = self
             .registered
             .iter()
             .map(|(name, r)| {
@@ -334,20 +334,10 @@ impl<K: Key> StoreKeyedStateBackend<K> {
                 (name.clone(), r.description.clone(), r.id, ttl)
             })
             .collect();
-        let now = self.clock.current_timestamp();
-        pending.defer(move |snapshot| {
-            for (name, description, id, ttl) in states {
-                let mut rows = Vec::new();
-                view.scan(id, &mut |row, value| {
-                    rows.push((row.to_vec(), value.to_vec()));
-                    Ok(ScanControl::Continue)
-                })?;
-                if let Some(ttl) = ttl {
-                    ttl.drop_expired(&mut rows, now);
-                }
-                snapshot.insert_state(&name, description, rows);
-            }
-            Ok(())
+        pending.set_store_part(StorePart {
+            view,
+            states,
+            now: self.clock.current_timestamp(),
         });
         Ok(pending)
     }

@@ -24,6 +24,7 @@ use crate::{
 use rocksdb::{ColumnFamily, ReadOptions, WriteOptions, DB};
 
 pub use options::{RocksDbOptions, SharedMemory};
+pub(crate) use snapshot_view::read_checkpoint_rows;
 
 /// Makes instance directory names unique within the process.
 static INSTANCES: AtomicU64 = AtomicU64::new(0);
@@ -180,11 +181,18 @@ impl OrderedStateStore for RocksDbStore {
         let unique = INSTANCES.fetch_add(1, Ordering::Relaxed);
         let mut dir = self.dir.0.clone().into_os_string();
         dir.push(format!("-snapshot-{unique}"));
+        let instance = self
+            .dir
+            .0
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let view = snapshot_view::CheckpointView::take(
             &self.db,
             &self.families,
             &self.options,
             PathBuf::from(dir),
+            instance,
         )?;
         Ok(Box::new(view))
     }

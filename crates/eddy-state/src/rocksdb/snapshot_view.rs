@@ -3,7 +3,10 @@
 //! opened read-only and scanned in the asynchronous part, on any thread, while the instance
 //! goes on changing. The checkpoint directory is removed with the view.
 
-use crate::{RowVisitor, StateError, StoreSnapshotView, StoreStateId};
+use crate::{
+    NativeFiles, NativeState, RowVisitor, ScanControl, StateError, StateRow, StoreSnapshotView,
+    StoreStateId,
+};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ReadOptions, DB};
 
@@ -17,6 +20,8 @@ pub(crate) struct CheckpointView {
     families: Vec<String>,
     options: RocksDbOptions,
     dir: InstanceDir,
+    /// The instance's folder name (unique within the process).
+    instance: String,
 }
 
 impl CheckpointView {
@@ -27,6 +32,7 @@ impl CheckpointView {
         families: &[String],
         options: &RocksDbOptions,
         dir: std::path::PathBuf,
+        instance: String,
     ) -> Result<Self, StateError> {
         let checkpoint = Checkpoint::new(db).map_err(store_error)?;
         checkpoint.create_checkpoint(&dir).map_err(|e| {
@@ -40,6 +46,7 @@ impl CheckpointView {
             families: families.to_vec(),
             options: options.clone(),
             dir: InstanceDir(dir),
+            instance,
         })
     }
 
@@ -81,4 +88,69 @@ impl StoreSnapshotView for CheckpointView {
         rows.seek_to_first();
         visit_rows(rows, visit)
     }
+
+    fn native_files(&self) -> Option<NativeFiles> {
+        let listing = std::fs::read_dir(&self.dir.0).ok()?;
+        let mut files: Vec<String> = listing
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        files.sort_unstable();
+        Some(NativeFiles {
+            dir: self.dir.0.clone(),
+            instance: self.instance.clone(),
+            files,
+            families: self.families.clone(),
+        })
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "rocksdb"
+    }
+}
+
+/// The rows of each of `states` from the RocksDB checkpoint in `dir` (a native snapshot's
+/// files, fetched back), opened read-only.
+pub(crate) fn read_checkpoint_rows(
+    dir: &std::path::Path,
+    states: &[NativeState],
+) -> Result<Vec<Vec<StateRow>>, StateError> {
+    let options = RocksDbOptions::unbounded();
+    let mut db_options = options.db_options();
+    db_options.create_if_missing(false);
+    let families = DB::list_cf(&db_options, dir).map_err(|e| {
+        store_error(format!(
+            "cannot read the checkpoint's files in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let descriptors = families
+        .iter()
+        .map(|name| rocksdb::ColumnFamilyDescriptor::new(name, options.family_options()));
+    let db =
+        DB::open_cf_descriptors_read_only(&db_options, dir, descriptors, false).map_err(|e| {
+            store_error(format!(
+                "cannot open the checkpoint in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    let mut all = Vec::with_capacity(states.len());
+    for state in states {
+        let family = db.cf_handle(&state.family).ok_or_else(|| {
+            store_error(format!(
+                "state '{}': column family '{}' is not in the checkpoint",
+                state.name, state.family
+            ))
+        })?;
+        let mut rows = db.raw_iterator_cf_opt(family, ReadOptions::default());
+        rows.seek_to_first();
+        let mut collected = Vec::new();
+        visit_rows(rows, &mut |row, value| {
+            collected.push((row.to_vec(), value.to_vec()));
+            Ok(ScanControl::Continue)
+        })?;
+        all.push(collected);
+    }
+    Ok(all)
 }

@@ -9,6 +9,8 @@
 mod conformance;
 #[cfg(feature = "rocksdb")]
 mod memory;
+#[cfg(feature = "rocksdb")]
+mod native_snapshots;
 mod operator_state_redistribution;
 #[cfg(feature = "rocksdb")]
 mod ttl;
