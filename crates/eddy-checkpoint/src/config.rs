@@ -115,6 +115,15 @@ pub const STATE_RECOVERY_IGNORE_UNCLAIMED_STATE: ConfigOption<bool> = ConfigOpti
                   longer claims (the state is skipped).",
 };
 
+/// `execution.checkpointing.incremental` (Flink 1.x: `state.backend.incremental`).
+pub const CHECKPOINTING_INCREMENTAL: ConfigOption<bool> = ConfigOption {
+    key: "execution.checkpointing.incremental",
+    fallback_keys: &["state.backend.incremental"],
+    default: false,
+    description: "Incremental checkpoints: the RocksDB backend uploads only the files earlier \
+                  retained checkpoints have not; savepoints stay full.",
+};
+
 /// What becomes of a job's completed checkpoints when it ends (Flink's externalized-checkpoint
 /// retention). Checkpoints of a job that finishes are always deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,8 +191,11 @@ pub struct CheckpointConfig {
     pub retention: CheckpointRetention,
     /// Completed checkpoints kept while the job runs.
     pub num_retained: u32,
-    /// Where checkpoints are written (`file://` URL or local path).
+    /// Where checkpoints are written (local path, `file://` or `s3://` URL).
     pub directory: String,
+    /// Whether the on-disk backend's checkpoints are incremental.
+    #[serde(default)]
+    pub incremental: bool,
 }
 
 impl CheckpointConfig {
@@ -199,6 +211,7 @@ impl CheckpointConfig {
             retention: CHECKPOINTING_RETENTION.default,
             num_retained: CHECKPOINTING_NUM_RETAINED.default,
             directory: directory.into(),
+            incremental: CHECKPOINTING_INCREMENTAL.default,
         }
     }
 
@@ -242,6 +255,7 @@ impl CheckpointConfig {
             retention: config.get(&CHECKPOINTING_RETENTION)?,
             num_retained,
             directory,
+            incremental: config.get(&CHECKPOINTING_INCREMENTAL)?,
         }))
     }
 }
@@ -273,7 +287,8 @@ mod tests {
                 "RETAIN_ON_CANCELLATION",
             )
             .set_string("state.checkpoints.num-retained", "4")
-            .set_string("execution.checkpointing.dir", "file:///tmp/x");
+            .set_string("execution.checkpointing.dir", "file:///tmp/x")
+            .set_string("state.backend.incremental", "true");
         let read = CheckpointConfig::from_configuration(&config)
             .unwrap()
             .unwrap();
@@ -289,6 +304,7 @@ mod tests {
                 retention: CheckpointRetention::RetainOnCancellation,
                 num_retained: 4,
                 directory: "file:///tmp/x".into(),
+                incremental: true,
             }
         );
     }

@@ -26,6 +26,7 @@ use crate::error::CheckpointError;
 use crate::metadata::{
     CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle, METADATA_VERSION,
 };
+use crate::shared_registry::SharedStateRegistry;
 use crate::storage::CheckpointStorage;
 
 /// A subtask: its JobGraph vertex and subtask index.
@@ -253,6 +254,8 @@ pub struct CheckpointCoordinator {
     /// [`take_savepoint_results`](CheckpointCoordinator::take_savepoint_results).
     savepoint_results: Vec<(u64, Result<String, String>)>,
     stats: CheckpointStats,
+    /// The shared files of incremental checkpoints, and who refers to them.
+    shared: SharedStateRegistry,
 }
 
 /// What [`CheckpointCoordinator::on_timer`] did.
@@ -286,6 +289,7 @@ impl CheckpointCoordinator {
             aborted: Vec::new(),
             savepoint_results: Vec::new(),
             stats: CheckpointStats::default(),
+            shared: SharedStateRegistry::default(),
         }
     }
 
@@ -477,6 +481,19 @@ impl CheckpointCoordinator {
         if !pending.awaiting.remove(&ack.task) {
             return Ok(None);
         }
+        for (_, handle) in &ack.states {
+            if let Err(reason) = self.shared.register(ack.checkpoint_id, handle) {
+                let (operator, subtask) = ack.task;
+                self.abort(
+                    ack.checkpoint_id,
+                    format!("subtask {operator}/{subtask}: {reason}"),
+                )?;
+                return Ok(None);
+            }
+        }
+        let Some(pending) = self.pending.get_mut(&ack.checkpoint_id) else {
+            return Ok(None);
+        };
         for (operator_id, handle) in ack.states {
             pending
                 .states
@@ -559,11 +576,41 @@ impl CheckpointCoordinator {
         if let Err(e) = self.storage.discard_all_except(&kept) {
             tracing::warn!(job = %self.job_id, "could not delete checkpoints: {e}");
         }
+        if kept.is_empty() {
+            if let Err(e) = self.storage.discard_shared() {
+                tracing::warn!(job = %self.job_id, "could not delete the shared files: {e}");
+            }
+            return;
+        }
+        // Files uploaded for checkpoints that never completed (a snapshot thread still
+        // writing when its checkpoint was aborted) are referred to by none.
+        let unreferenced = self.storage.shared_files().map(|files| {
+            files
+                .into_iter()
+                .filter(|name| !self.shared.is_referenced(name))
+                .collect::<Vec<_>>()
+        });
+        match unreferenced {
+            Ok(files) => {
+                for name in files {
+                    if let Err(e) = self.storage.delete_shared(&name) {
+                        tracing::warn!(job = %self.job_id, file = %name, "could not delete a shared file: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(job = %self.job_id, "could not list the shared files: {e}"),
+        }
     }
 
-    fn discard(&self, id: u64) {
+    /// Deletes checkpoint `id`'s folder, and the shared files only it referred to.
+    fn discard(&mut self, id: u64) {
         if let Err(e) = self.storage.discard(id) {
             tracing::warn!(job = %self.job_id, checkpoint = id, "could not delete checkpoint: {e}");
+        }
+        for name in self.shared.release(id) {
+            if let Err(e) = self.storage.delete_shared(&name) {
+                tracing::warn!(job = %self.job_id, file = %name, "could not delete a shared file: {e}");
+            }
         }
     }
 

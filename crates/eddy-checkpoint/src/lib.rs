@@ -15,6 +15,7 @@ pub mod config;
 pub mod coordinator;
 pub mod error;
 pub mod metadata;
+mod shared_registry;
 pub mod storage;
 #[cfg(feature = "s3")]
 pub mod testing;
@@ -27,5 +28,7 @@ pub use coordinator::{
     TimerOutcome, Trigger,
 };
 pub use error::CheckpointError;
-pub use metadata::{CheckpointMetadata, OperatorCheckpointState, SubtaskStateHandle};
+pub use metadata::{
+    CheckpointMetadata, OperatorCheckpointState, SharedFileRef, SubtaskStateHandle,
+};
 pub use storage::{CheckpointReader, CheckpointStorage, S3Options, StorageOptions};

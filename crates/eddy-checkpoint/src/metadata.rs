@@ -38,12 +38,30 @@ impl CheckpointMetadata {
         self.operators.iter().find(|o| o.operator_id == operator_id)
     }
 
-    /// Bytes of state files, summed over every subtask.
+    /// Bytes this checkpoint wrote, summed over every subtask (an incremental checkpoint's
+    /// size: files it reuses from earlier checkpoints do not count).
     pub fn state_size(&self) -> u64 {
         self.operators
             .iter()
             .flat_map(|o| &o.subtasks)
             .map(|s| s.size)
+            .sum()
+    }
+
+    /// Bytes of all the state the checkpoint holds, files reused from earlier checkpoints
+    /// included (what a full checkpoint of the same state would write, roughly).
+    pub fn full_state_size(&self) -> u64 {
+        self.operators
+            .iter()
+            .flat_map(|o| &o.subtasks)
+            .map(|s| {
+                s.size
+                    + s.shared
+                        .iter()
+                        .filter(|f| !f.uploaded_now)
+                        .map(|f| f.size)
+                        .sum::<u64>()
+            })
             .sum()
     }
 }
@@ -72,6 +90,21 @@ pub struct SubtaskStateHandle {
     pub size: u64,
     /// The subtask had finished before the checkpoint: this is its final state.
     pub finished: bool,
+    /// Files of the job's `shared/` folder the state refers to (incremental checkpoints).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedFileRef>,
+}
+
+/// A file in the job's `shared/` folder that a subtask's state refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedFileRef {
+    /// Its name in the shared folder.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether this checkpoint uploaded it (else an earlier checkpoint did, and this one
+    /// reuses it).
+    pub uploaded_now: bool,
 }
 
 impl SubtaskStateHandle {
@@ -81,6 +114,7 @@ impl SubtaskStateHandle {
             file: None,
             size: 0,
             finished: false,
+            shared: Vec::new(),
         }
     }
 }

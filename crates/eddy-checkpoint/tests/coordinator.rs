@@ -230,9 +230,8 @@ fn finished_subtasks_stand_in_with_their_final_state_for_later_checkpoints() {
     assert_eq!(
         metadata.operator(&f.ids[1]).unwrap().subtasks[1],
         SubtaskStateHandle {
-            file: None,
-            size: 0,
-            finished: true
+            finished: true,
+            ..SubtaskStateHandle::empty()
         }
     );
     // Checkpoint 2 uses sink subtask 1's final state.

@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use eddy_checkpoint::{
     CheckpointBarrier, CheckpointStorage, FinishedTaskState, SubtaskStateHandle,
     TaskAcknowledgement, TaskId,
@@ -21,6 +23,7 @@ use eddy_functions::FunctionSnapshotContext;
 use eddy_state::{OperatorStateStore, PendingKeyedSnapshot};
 
 use crate::error::{call_user, TaskError};
+use crate::incremental::{shared_references, CheckpointUploader, SharedUploads};
 use crate::operators::OperatorStateHandler;
 use crate::snapshot::{OperatorSubtaskState, PendingSubtaskState};
 
@@ -41,6 +44,9 @@ pub struct TaskCheckpointing {
     pub storage: Arc<CheckpointStorage>,
     /// Where reports go.
     pub responder: Arc<dyn CheckpointResponder>,
+    /// Whether the on-disk backend's checkpoints are incremental
+    /// (`execution.checkpointing.incremental`).
+    pub incremental: bool,
 }
 
 impl std::fmt::Debug for TaskCheckpointing {
@@ -151,6 +157,8 @@ pub(crate) struct TaskCheckpoints {
     name: String,
     last_barrier: u64,
     writers: Vec<std::thread::JoinHandle<()>>,
+    /// What the task's on-disk instances stored for incremental checkpoints.
+    uploads: Arc<Mutex<SharedUploads>>,
 }
 
 impl Drop for TaskCheckpoints {
@@ -169,7 +177,13 @@ impl TaskCheckpoints {
             name: name.to_string(),
             last_barrier: 0,
             writers: Vec::new(),
+            uploads: Arc::default(),
         }
+    }
+
+    /// Checkpoint `id` completed or was aborted: what it stored may be reused or not.
+    pub(crate) fn notify(&self, id: u64, completed: bool) {
+        self.uploads.lock().notify(id, completed);
     }
 
     /// Takes the chain's snapshot for `barrier` (`take` walks the chain), then writes it on a
@@ -192,10 +206,15 @@ impl TaskCheckpoints {
         let sync_duration = started.elapsed();
         let (task, name, id) = (self.task, self.name.clone(), barrier.id);
         let responder = checkpointing.responder.clone();
+        let uploads = self.uploads.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("{name} checkpoint {id}"))
             .spawn(move || {
-                let written = write_states(&checkpointing.storage, id, task.1, snapshot);
+                let storage = &checkpointing.storage;
+                // Savepoints are always full and self-contained.
+                let incremental =
+                    (checkpointing.incremental && !storage.is_savepoint(id)).then_some(&uploads);
+                let written = write_states(storage, id, task.1, snapshot, incremental);
                 match written {
                     Ok(states) => responder.acknowledge(TaskAcknowledgement {
                         task,
@@ -279,21 +298,42 @@ impl TaskCheckpoints {
 }
 
 /// The asynchronous part: finishes every operator's snapshot and writes the non-empty ones.
+/// With `incremental`, on-disk backends store the files of their checkpoints instead of rows,
+/// reusing what earlier checkpoints stored.
 fn write_states(
     storage: &CheckpointStorage,
     id: u64,
     subtask: u32,
     snapshot: ChainSnapshot,
+    incremental: Option<&Arc<Mutex<SharedUploads>>>,
 ) -> Result<Vec<(String, SubtaskStateHandle)>, String> {
     let mut states = Vec::new();
     for (operator_id, pending) in snapshot.into_operators() {
-        let finished = pending.finish().map_err(|e| e.to_string())?;
-        let handle = match encode(finished)? {
+        let prefix = format!("{operator_id}-{subtask}");
+        let finished = match incremental {
+            Some(uploads) => pending.finish_with(Some(&mut CheckpointUploader {
+                storage,
+                uploads,
+                checkpoint_id: id,
+                prefix: prefix.clone(),
+            })),
+            None => pending.finish(),
+        }
+        .map_err(|e| e.to_string())?;
+        let (shared, native_bytes) = finished
+            .keyed
+            .as_ref()
+            .and_then(|keyed| keyed.native())
+            .map(|native| shared_references(&native.files))
+            .unwrap_or_default();
+        let mut handle = match encode(finished)? {
             None => SubtaskStateHandle::empty(),
             Some(bytes) => storage
-                .write_state(id, &format!("{operator_id}-{subtask}"), bytes)
+                .write_state(id, &prefix, bytes)
                 .map_err(|e| e.to_string())?,
         };
+        handle.size += native_bytes;
+        handle.shared = shared;
         states.push((operator_id, handle));
     }
     Ok(states)

@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod factory;
 pub mod inbox;
+mod incremental;
 pub mod network;
 pub mod operators;
 pub mod output;

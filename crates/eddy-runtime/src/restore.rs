@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use eddy_checkpoint::CheckpointReader;
 use eddy_graph::JobGraph;
+use eddy_state::StoredFile;
 
 use crate::checkpoint::decode_subtask_state;
 use crate::snapshot::{OperatorSubtaskState, RestoredOperatorState};
@@ -23,6 +24,24 @@ pub struct JobRestoreState {
     operators: HashMap<String, Vec<RestoredOperatorState>>,
     /// Per operator id: the old parallelism, and the final states of its old subtasks.
     finished: HashMap<String, (u32, FinalStates)>,
+}
+
+/// Reads the files of an incremental snapshot in `state` back into rows (see
+/// [`KeyedStateSnapshot::materialize_native`](eddy_state::KeyedStateSnapshot::materialize_native)).
+fn read_native_files(
+    state: &mut OperatorSubtaskState,
+    reader: &CheckpointReader,
+) -> eddy_core::FnResult<()> {
+    let Some(keyed) = &mut state.keyed else {
+        return Ok(());
+    };
+    keyed.materialize_native(&mut |file| {
+        let read = match file {
+            StoredFile::Private(name) => reader.read_state(name),
+            StoredFile::Shared(name) => reader.read_shared(name),
+        };
+        read.map_err(|e| e.to_string().into())
+    })
 }
 
 /// For each old subtask that had finished, its final state as written (empty: none).
@@ -85,8 +104,11 @@ impl JobRestoreState {
                 old.push(if bytes.is_empty() {
                     OperatorSubtaskState::default()
                 } else {
-                    decode_subtask_state(&bytes)
-                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name))?
+                    let mut state = decode_subtask_state(&bytes)
+                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name))?;
+                    read_native_files(&mut state, reader)
+                        .map_err(|e| format!("restoring '{}' from {location}: {e}", node.name))?;
+                    state
                 });
                 finals.push(handle.finished.then_some(bytes));
             }

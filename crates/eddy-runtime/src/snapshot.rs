@@ -12,7 +12,7 @@ use eddy_core::{FnResult, Key};
 use eddy_functions::RuntimeContext;
 use eddy_state::time::{InternalTimerService, TimerNamespace};
 use eddy_state::{
-    redistribute, KeyedStateBackend, KeyedStateSnapshot, OperatorStateSnapshot,
+    redistribute, KeyedStateBackend, KeyedStateSnapshot, NativeFileUploader, OperatorStateSnapshot,
     PendingKeyedSnapshot, RedistributionError,
 };
 use serde::{Deserialize, Serialize};
@@ -38,10 +38,19 @@ pub struct PendingSubtaskState {
 }
 
 impl PendingSubtaskState {
-    /// Runs the asynchronous part.
+    /// Runs the asynchronous part (a full snapshot).
     pub fn finish(self) -> FnResult<OperatorSubtaskState> {
+        self.finish_with(None)
+    }
+
+    /// Runs the asynchronous part; with an `uploader`, an on-disk backend's states are kept
+    /// as the files of its checkpoint, stored by the uploader (an incremental snapshot).
+    pub fn finish_with(
+        self,
+        uploader: Option<&mut dyn NativeFileUploader>,
+    ) -> FnResult<OperatorSubtaskState> {
         Ok(OperatorSubtaskState {
-            keyed: self.keyed.map(PendingKeyedSnapshot::finish).transpose()?,
+            keyed: self.keyed.map(|k| k.finish_with(uploader)).transpose()?,
             operator: self.operator,
         })
     }

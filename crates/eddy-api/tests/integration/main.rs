@@ -18,6 +18,8 @@ mod failover;
 mod failures;
 mod fault_tolerance;
 mod file_sink;
+#[cfg(feature = "rocksdb")]
+mod incremental_checkpoints;
 mod ingestion_time;
 mod joins;
 mod keyed_aggregations;

@@ -181,6 +181,29 @@ impl Folder {
         }
     }
 
+    /// Deletes file `name`.
+    pub(super) fn delete(&self, name: &str) -> Result<(), CheckpointError> {
+        let path = self.root.child(name);
+        self.runtime
+            .block_on(self.store.delete(&path))
+            .map_err(|e| self.error(format!("deleting {}/{name}", self.location), e))
+    }
+
+    /// The names of the files directly in the folder.
+    pub(super) fn files(&self) -> Result<Vec<String>, CheckpointError> {
+        let listing = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(Some(&self.root)))
+            .map_err(|e| self.error(format!("listing {}", self.location), e))?;
+        let mut names: Vec<String> = listing
+            .objects
+            .iter()
+            .filter_map(|object| object.location.filename().map(str::to_string))
+            .collect();
+        names.sort_unstable();
+        Ok(names)
+    }
+
     /// The names of the folder's subfolders.
     pub(super) fn subfolders(&self) -> Result<Vec<String>, CheckpointError> {
         let listing = self

@@ -115,7 +115,55 @@ impl CheckpointStorage {
             file: Some(name.to_string()),
             size,
             finished: false,
+            shared: Vec::new(),
         })
+    }
+
+    /// Writes file `name` into checkpoint `id`'s folder (a file of an incremental snapshot
+    /// written for this checkpoint only).
+    pub fn write_private(
+        &self,
+        id: u64,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), CheckpointError> {
+        self.folder(id).put(name, bytes)
+    }
+
+    /// Writes file `name` into the job's `shared/` folder (files incremental checkpoints
+    /// share; see [`delete_shared`](Self::delete_shared)).
+    pub fn write_shared(&self, name: &str, bytes: Vec<u8>) -> Result<(), CheckpointError> {
+        self.shared_folder().put(name, bytes)
+    }
+
+    /// Reads file `name` of the job's `shared/` folder.
+    pub fn read_shared(&self, name: &str) -> Result<Vec<u8>, CheckpointError> {
+        self.shared_folder().get(name)
+    }
+
+    /// Deletes file `name` of the job's `shared/` folder (no retained checkpoint refers to
+    /// it any more).
+    pub fn delete_shared(&self, name: &str) -> Result<(), CheckpointError> {
+        self.shared_folder().delete(name)
+    }
+
+    /// The names of the files in the job's `shared/` folder.
+    pub fn shared_files(&self) -> Result<Vec<String>, CheckpointError> {
+        self.shared_folder().files()
+    }
+
+    /// Deletes the job's `shared/` folder.
+    pub fn discard_shared(&self) -> Result<(), CheckpointError> {
+        self.shared_folder().delete_all()
+    }
+
+    /// Whether checkpoint `id` is a savepoint in progress (savepoints are always full).
+    pub fn is_savepoint(&self, id: u64) -> bool {
+        self.savepoints_in_progress().contains_key(&id)
+    }
+
+    fn shared_folder(&self) -> Folder {
+        self.job.child(SHARED_FOLDER)
     }
 
     /// Reads state file `file` of checkpoint `id`.
@@ -164,13 +212,19 @@ impl CheckpointStorage {
 
     /// A reader of completed checkpoint `id`.
     pub fn reader(&self, id: u64) -> Result<CheckpointReader, CheckpointError> {
-        CheckpointReader::in_folder(self.folder(id))
+        CheckpointReader::in_folder(self.folder(id), self.shared_folder())
     }
 }
+
+/// The subfolder of a job's checkpoint folder holding the files incremental checkpoints
+/// share.
+pub const SHARED_FOLDER: &str = "shared";
 
 /// A completed checkpoint, read back for a restore.
 pub struct CheckpointReader {
     folder: Folder,
+    /// The `shared/` folder of the job that wrote it.
+    shared: Folder,
     metadata: CheckpointMetadata,
 }
 
@@ -183,9 +237,13 @@ impl std::fmt::Debug for CheckpointReader {
 }
 
 impl CheckpointReader {
-    fn in_folder(folder: Folder) -> Result<Self, CheckpointError> {
+    fn in_folder(folder: Folder, shared: Folder) -> Result<Self, CheckpointError> {
         let metadata = folder.read_metadata()?;
-        Ok(CheckpointReader { folder, metadata })
+        Ok(CheckpointReader {
+            folder,
+            shared,
+            metadata,
+        })
     }
 
     /// Opens `path` (a local path, a `file://` URL or an `s3://` URL, reached as `options`
@@ -204,13 +262,23 @@ impl CheckpointReader {
         }
         let folder = Folder::open(path, options)?;
         if folder.exists(METADATA_FILE)? {
-            return Self::in_folder(folder);
+            // A checkpoint folder: its job's folder is the one above.
+            let trimmed = path.trim_end_matches('/');
+            let parent = match trimmed.rsplit_once('/') {
+                Some((parent, _)) if !parent.ends_with(':') && !parent.ends_with('/') => parent,
+                _ => trimmed,
+            };
+            let shared = Folder::open(parent, options)?.child(SHARED_FOLDER);
+            return Self::in_folder(folder, shared);
         }
         let latest = folder
             .completed_checkpoints()?
             .pop()
             .ok_or_else(not_found)?;
-        Self::in_folder(folder.child(&format!("chk-{latest}")))
+        Self::in_folder(
+            folder.child(&format!("chk-{latest}")),
+            folder.child(SHARED_FOLDER),
+        )
     }
 
     /// The checkpoint's folder.
@@ -251,6 +319,11 @@ impl CheckpointReader {
     /// Reads one of its state files.
     pub fn read_state(&self, file: &str) -> Result<Vec<u8>, CheckpointError> {
         self.folder.get(file)
+    }
+
+    /// Reads file `name` of the `shared/` folder of the job that wrote it.
+    pub fn read_shared(&self, name: &str) -> Result<Vec<u8>, CheckpointError> {
+        self.shared.get(name)
     }
 }
 

@@ -136,6 +136,7 @@ impl JobCheckpointing {
                 job_master: job_master.clone(),
                 run,
             }),
+            incremental: self.coordinator.config().incremental,
         }
     }
 

@@ -283,12 +283,16 @@ impl RunningTask<'_> {
         loop {
             match self.inbox.wait_mail(IDLE_WAIT) {
                 Some(Mail::CheckpointComplete(id)) => {
+                    self.checkpoints.notify(id, true);
                     head.notify(id, true)?;
                     if id > last_barrier {
                         return Ok(());
                     }
                 }
-                Some(Mail::CheckpointAborted(id)) => head.notify(id, false)?,
+                Some(Mail::CheckpointAborted(id)) => {
+                    self.checkpoints.notify(id, false);
+                    head.notify(id, false)?
+                }
                 Some(Mail::Cancel) => return Err(TaskError::Canceled),
                 // The task passes no more barriers.
                 Some(Mail::TriggerCheckpoint(_) | Mail::StopWithSavepoint { .. }) => {}
@@ -385,8 +389,14 @@ impl RunningTask<'_> {
             Mail::TriggerCheckpoint(barrier) => {
                 self.checkpoints.checkpoint(barrier, |s| head.snapshot(s))
             }
-            Mail::CheckpointComplete(id) => head.notify(id, true),
-            Mail::CheckpointAborted(id) => head.notify(id, false),
+            Mail::CheckpointComplete(id) => {
+                self.checkpoints.notify(id, true);
+                head.notify(id, true)
+            }
+            Mail::CheckpointAborted(id) => {
+                self.checkpoints.notify(id, false);
+                head.notify(id, false)
+            }
             // Only source tasks stop; anything else passes the barrier on as it comes.
             Mail::StopWithSavepoint { barrier, .. } => {
                 self.checkpoints.checkpoint(barrier, |s| head.snapshot(s))
@@ -414,12 +424,14 @@ impl RunningTask<'_> {
         loop {
             match self.inbox.wait_mail(IDLE_WAIT) {
                 Some(Mail::CheckpointComplete(id)) => {
+                    self.checkpoints.notify(id, true);
                     driver.notify_checkpoint(id, true)?;
                     if id == barrier.id {
                         return Ok(true);
                     }
                 }
                 Some(Mail::CheckpointAborted(id)) => {
+                    self.checkpoints.notify(id, false);
                     driver.notify_checkpoint(id, false)?;
                     if id == barrier.id {
                         return Ok(false);
