@@ -137,8 +137,11 @@ pub struct CompletedCheckpoint {
     pub location: String,
     /// From trigger to completion.
     pub duration: Duration,
-    /// Bytes of state files.
+    /// Bytes the checkpoint wrote (for an incremental checkpoint, only its new files).
     pub state_size: u64,
+    /// Bytes of all the state it holds, files shared with earlier checkpoints included.
+    #[serde(default)]
+    pub full_state_size: u64,
     /// Whether it is a savepoint (in a folder of its own, never discarded by the job).
     #[serde(default)]
     pub is_savepoint: bool,
@@ -684,6 +687,7 @@ impl CheckpointCoordinator {
             location: self.storage.checkpoint_location(id),
             duration: now.saturating_duration_since(pending.triggered_at),
             state_size: metadata.state_size(),
+            full_state_size: metadata.full_state_size(),
             is_savepoint: pending.savepoint.is_some(),
             trigger_timestamp: pending.barrier.timestamp,
         };

@@ -62,7 +62,7 @@ fn completed(checkpoint: &CompletedCheckpoint, subtasks: u32) -> Value {
         "trigger_timestamp": checkpoint.trigger_timestamp,
         "latest_ack_timestamp": checkpoint.trigger_timestamp + duration,
         "checkpointed_size": checkpoint.state_size,
-        "state_size": checkpoint.state_size,
+        "state_size": checkpoint.full_state_size,
         "end_to_end_duration": duration,
         // Aligned checkpoints persist no in-flight data.
         "alignment_buffered": 0,
@@ -141,6 +141,7 @@ pub async fn overview(
         })
     });
     let sizes: Vec<u64> = stats.history.iter().map(|c| c.state_size).collect();
+    let full_sizes: Vec<u64> = stats.history.iter().map(|c| c.full_state_size).collect();
     let durations: Vec<u64> = stats
         .history
         .iter()
@@ -156,7 +157,7 @@ pub async fn overview(
         },
         "summary": {
             "checkpointed_size": summary(sizes.clone()),
-            "state_size": summary(sizes),
+            "state_size": summary(full_sizes),
             "end_to_end_duration": summary(durations),
             "alignment_buffered": summary(Vec::new()),
             "processed_data": summary(Vec::new()),

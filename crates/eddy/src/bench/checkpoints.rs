@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use eddy_api::checkpoint::CheckpointStats;
 use eddy_api::prelude::*;
 
-use super::common::{median, process_cpu_seconds, CountingSink};
+use super::common::{median, process_cpu_seconds, quantile, CountingSink};
 use super::windows::{expected_totals, run_case_with_result, WindowCase};
 
 /// Distinct keys of the keyed reduce (as in `eddy bench pipeline`).
@@ -148,13 +148,10 @@ fn checkpointed(
     config
 }
 
-fn percentile(values: &mut [Duration], p: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_unstable();
-    let index = ((values.len() - 1) as f64 * p).round() as usize;
-    values[index].as_secs_f64() * 1000.0
+/// The `p` quantile (0..=1) of `values`, in milliseconds (0 when there are none).
+pub(super) fn percentile(values: &mut [Duration], p: f64) -> f64 {
+    let mut millis: Vec<f64> = values.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    quantile(&mut millis, p)
 }
 
 /// Prints one result line (and its JSON).

@@ -2,6 +2,7 @@
 
 pub mod checkpoints;
 mod common;
+pub mod large_state;
 pub mod nexmark;
 mod pipeline;
 pub mod state;
@@ -86,6 +87,35 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
         /// Engine configuration, e.g. `-D state.backend.type=rocksdb` (repeatable).
+        #[arg(short = 'D', value_name = "KEY=VALUE")]
+        dynamic_properties: Vec<String>,
+    },
+    /// Checkpoints of large keyed state (about 1 GiB) on each backend: throughput without
+    /// checkpoints, with full and (RocksDB) incremental ones, checkpoint duration, bytes
+    /// written against the full state, the synchronous pause, and recovery time.
+    LargeState {
+        /// Distinct keys.
+        #[arg(long, default_value_t = 4 << 20)]
+        keys: u64,
+        /// Bytes of state per key.
+        #[arg(long, default_value_t = 256)]
+        value_bytes: usize,
+        /// Records after the first write of every key (they overwrite the hot keys).
+        #[arg(long, default_value_t = 4 << 20)]
+        updates: u64,
+        /// The share of keys (percent) the updates overwrite.
+        #[arg(long, default_value_t = 10)]
+        hot_percent: u64,
+        /// Checkpoint interval in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        interval_ms: u64,
+        /// The backends to run.
+        #[arg(long, value_delimiter = ',', default_value = "hashmap,rocksdb")]
+        backends: Vec<String>,
+        /// Also print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+        /// Engine configuration, e.g. `-D state.checkpoints.dir=s3://bucket/x` (repeatable).
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         dynamic_properties: Vec<String>,
     },
@@ -224,6 +254,28 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 json,
             };
             checkpoints::run(&settings, &config)
+        }
+        BenchCommand::LargeState {
+            keys,
+            value_bytes,
+            updates,
+            hot_percent,
+            interval_ms,
+            backends,
+            json,
+            dynamic_properties,
+        } => {
+            let config = engine_config(&dynamic_properties)?;
+            let settings = large_state::LargeStateSettings {
+                keys,
+                value_bytes,
+                updates,
+                hot_percent,
+                interval: std::time::Duration::from_millis(interval_ms.max(1)),
+                backends,
+                json,
+            };
+            large_state::run(&settings, &config)
         }
         BenchCommand::State {
             keys,
