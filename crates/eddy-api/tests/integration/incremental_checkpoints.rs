@@ -61,6 +61,22 @@ fn incremental_checkpoints_upload_new_files_share_the_rest_and_restore_like_full
             assert!(Instant::now() < deadline, "no checkpoints complete");
             std::thread::sleep(Duration::from_millis(5));
         }
+        // A savepoint of the incremental job is full: it names no shared file.
+        let savepoints = tempfile::tempdir().unwrap();
+        let savepoint = client
+            .trigger_savepoint(Some(savepoints.path().to_str().unwrap()))
+            .unwrap();
+        let savepoint_metadata =
+            eddy_api::checkpoint::CheckpointReader::open(&savepoint, &Default::default())
+                .unwrap()
+                .metadata()
+                .clone();
+        assert!(savepoint_metadata.is_savepoint);
+        assert!(shared_refs(&savepoint_metadata).is_empty());
+        assert_eq!(
+            savepoint_metadata.state_size(),
+            savepoint_metadata.full_state_size()
+        );
         std::thread::sleep(Duration::from_millis(300));
         client.cancel().unwrap();
         assert!(client.get_job_execution_result().is_err());

@@ -60,6 +60,35 @@ fn a_job_recovers_from_its_checkpoints_in_s3() {
     });
 }
 
+#[cfg(feature = "rocksdb")]
+#[test]
+fn a_job_recovers_from_its_incremental_checkpoints_in_s3() {
+    bounded(|| {
+        const RECORDS: u64 = 3_000;
+        let server = S3TestServer::start();
+        server.create_bucket("eddy");
+        let env = s3_env(&server, "s3://eddy/checkpoints", 2, 1);
+        env.set_config("state.backend.type", "rocksdb");
+        env.set_config("execution.checkpointing.incremental", "true");
+        let probe = FailOnce::at_after_a_checkpoint(1_000);
+        let (result, output) = run_counting_job(&env, RECORDS, 6_000, probe.clone());
+        let result = result.unwrap();
+        assert_eq!(probe.failures(), 1);
+        assert!(output == reference(RECORDS), "{} records", output.len());
+        let stats = result.checkpoints.unwrap();
+        assert!(stats.latest_restored.is_some());
+        // Some checkpoint shared files with an earlier one.
+        assert!(
+            stats
+                .history
+                .iter()
+                .any(|c| c.state_size < c.full_state_size),
+            "{:?}",
+            stats.history
+        );
+    });
+}
+
 #[test]
 fn a_savepoint_in_s3_restores_at_another_parallelism() {
     bounded(|| {
