@@ -477,15 +477,19 @@ impl CheckpointCoordinator {
         wall_millis: i64,
     ) -> Result<Option<CompletedCheckpoint>, CoordinatorError> {
         self.stats.sync_pauses.push(ack.sync_duration);
-        let Some(pending) = self.pending.get_mut(&ack.checkpoint_id) else {
-            // Already aborted, or subsumed by a later checkpoint.
-            return Ok(None);
-        };
-        if !pending.awaiting.remove(&ack.task) {
+        let awaited = self
+            .pending
+            .get_mut(&ack.checkpoint_id)
+            .is_some_and(|pending| pending.awaiting.remove(&ack.task));
+        if !awaited {
+            // Already aborted, or subsumed by a later checkpoint: the shared files it uploaded
+            // (named for this checkpoint alone) are of no use to anyone.
+            self.delete_unregistered_uploads(&ack);
             return Ok(None);
         }
         for (_, handle) in &ack.states {
             if let Err(reason) = self.shared.register(ack.checkpoint_id, handle) {
+                self.delete_unregistered_uploads(&ack);
                 let (operator, subtask) = ack.task;
                 self.abort(
                     ack.checkpoint_id,
@@ -602,6 +606,21 @@ impl CheckpointCoordinator {
                 }
             }
             Err(e) => tracing::warn!(job = %self.job_id, "could not list the shared files: {e}"),
+        }
+    }
+
+    /// Deletes the shared files an acknowledgement uploaded that no checkpoint refers to (it
+    /// came late, or its checkpoint failed on it).
+    fn delete_unregistered_uploads(&self, ack: &TaskAcknowledgement) {
+        let uploads = ack
+            .states
+            .iter()
+            .flat_map(|(_, handle)| &handle.shared)
+            .filter(|file| file.uploaded_now && !self.shared.is_referenced(&file.name));
+        for file in uploads {
+            if let Err(e) = self.storage.delete_shared(&file.name) {
+                tracing::warn!(job = %self.job_id, file = %file.name, "could not delete a shared file: {e}");
+            }
         }
     }
 

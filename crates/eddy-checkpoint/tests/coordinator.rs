@@ -1,12 +1,12 @@
 //! The checkpoint coordinator against a real folder: triggers, acknowledgements, finished
-//! subtasks, timeouts and the tolerance, retention.
+//! subtasks, timeouts and the tolerance, retention, shared files of incremental checkpoints.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy_checkpoint::{
     CheckpointConfig, CheckpointCoordinator, CheckpointRetention, CheckpointStorage,
-    FinishedTaskState, JobEnd, SubtaskStateHandle, TaskAcknowledgement, Trigger,
+    FinishedTaskState, JobEnd, SharedFileRef, SubtaskStateHandle, TaskAcknowledgement, Trigger,
 };
 use eddy_core::config::RuntimeMode;
 use eddy_core::ids::JobId;
@@ -134,6 +134,124 @@ impl Fixture {
             .unwrap()
             .map(|c| c.id)
     }
+}
+
+impl Fixture {
+    /// Subtask `subtask` of vertex `vertex` acknowledges with its first operator's state
+    /// referring to shared files: `new` uploaded now (written here), `reused` from before.
+    /// `Err`: the coordinator failed the job.
+    fn ack_shared(
+        &mut self,
+        (vertex, subtask): (usize, u32),
+        id: u64,
+        new: &[&str],
+        reused: &[&str],
+    ) -> Option<u64> {
+        let mut shared = Vec::new();
+        for name in new {
+            self.storage.write_shared(name, vec![1; 3]).unwrap();
+            shared.push(SharedFileRef {
+                name: name.to_string(),
+                size: 3,
+                uploaded_now: true,
+            });
+        }
+        for name in reused {
+            shared.push(SharedFileRef {
+                name: name.to_string(),
+                size: 3,
+                uploaded_now: false,
+            });
+        }
+        let operator = self.ids[if vertex == 0 { 0 } else { 2 }].clone();
+        let mut handle = self
+            .storage
+            .write_state(id, &format!("{operator}-{subtask}"), vec![7])
+            .unwrap();
+        // As the task reports it: the bytes it wrote, uploads included.
+        handle.size += 3 * new.len() as u64;
+        handle.shared = shared;
+        let ack = TaskAcknowledgement {
+            task: (vertex, subtask),
+            checkpoint_id: id,
+            states: vec![(operator, handle)],
+            sync_duration: Duration::from_millis(1),
+        };
+        let at = self.start + Duration::from_millis(id * 1000 + 100);
+        self.coordinator
+            .acknowledge(ack, at, 0)
+            .unwrap()
+            .map(|c| c.id)
+    }
+
+    /// The shared folder's files.
+    fn shared(&self) -> Vec<String> {
+        self.storage.shared_files().unwrap()
+    }
+}
+
+#[test]
+fn shared_files_live_while_a_retained_or_pending_checkpoint_names_them() {
+    let mut f = fixture(|c| {
+        c.tolerable_failures = 10;
+        c.retention = CheckpointRetention::RetainOnCancellation;
+    });
+    let others = [(0, 1), (1, 0), (1, 1)];
+    // 1: a and b uploaded.
+    f.tick(1000).unwrap();
+    f.ack_shared((0, 0), 1, &["a", "b"], &[]);
+    for task in others {
+        f.ack_shared(task, 1, &[], &[]);
+    }
+    assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![1]);
+    // 2 reuses a and uploads c; completing it discards 1 (one retained): b goes, a stays.
+    f.tick(2000).unwrap();
+    f.ack_shared((0, 0), 2, &["c"], &["a"]);
+    for task in others {
+        f.ack_shared(task, 2, &[], &[]);
+    }
+    assert_eq!(f.storage.completed_checkpoints().unwrap(), vec![2]);
+    assert_eq!(f.shared(), ["a", "c"]);
+    let metadata = f.storage.read_metadata(2).unwrap();
+    assert_eq!(
+        (metadata.state_size(), metadata.full_state_size()),
+        (4 + 3, 4 + 6)
+    );
+    // 3 fails after one subtask uploaded d: d goes with it, 2's files stay. A late
+    // acknowledgement of 3 that uploaded e deletes e at once.
+    f.tick(3000).unwrap();
+    f.ack_shared((0, 0), 3, &["d"], &["a", "c"]);
+    f.coordinator.decline((1, 0), 3, "disk full").unwrap();
+    assert_eq!(f.shared(), ["a", "c"]);
+    f.ack_shared((0, 1), 3, &["e"], &[]);
+    assert_eq!(f.shared(), ["a", "c"]);
+    // 4 reuses b, which is gone: the checkpoint fails, naming it; nothing it uploaded stays.
+    f.tick(4000).unwrap();
+    f.ack_shared((0, 0), 4, &["f"], &["b"]);
+    let failure = f.coordinator.stats().latest_failed.clone().unwrap();
+    assert!(
+        failure.id == 4 && failure.message.contains("shared file b"),
+        "{failure:?}"
+    );
+    assert_eq!(f.shared(), ["a", "c"]);
+    // The job ends keeping 2 (retained on cancellation): its files stay, strays go.
+    f.storage.write_shared("stray", vec![0]).unwrap();
+    f.coordinator.job_ended(JobEnd::Canceled);
+    assert_eq!(f.shared(), ["a", "c"]);
+}
+
+#[test]
+fn a_job_that_keeps_nothing_deletes_its_shared_files() {
+    let mut f = fixture(|_| {});
+    f.tick(1000).unwrap();
+    f.ack_shared((0, 0), 1, &["a"], &[]);
+    for task in [(0, 1), (1, 0), (1, 1)] {
+        f.ack_shared(task, 1, &[], &[]);
+    }
+    assert_eq!(f.shared(), ["a"]);
+    f.coordinator.job_ended(JobEnd::Finished);
+    assert!(f.shared().is_empty());
+    assert!(f.storage.completed_checkpoints().unwrap().is_empty());
 }
 
 #[test]
