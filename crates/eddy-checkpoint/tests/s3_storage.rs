@@ -95,6 +95,15 @@ fn checkpoints_savepoints_and_large_files_live_in_a_bucket() {
         (true, vec![4, 4])
     );
     assert_eq!(storage.completed_checkpoints().unwrap(), vec![2]);
+
+    // Disposing: only a folder with a _metadata, and all of it.
+    let error = CheckpointReader::dispose("s3://savepoints/sp", &options)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no _metadata file"), "{error}");
+    CheckpointReader::dispose(&folder, &options).unwrap();
+    assert!(CheckpointReader::open(&folder, &options).is_err());
+    assert_eq!(storage.completed_checkpoints().unwrap(), vec![2]);
 }
 
 #[test]
