@@ -579,6 +579,9 @@ impl CheckpointCoordinator {
         if !keep {
             self.completed.clear();
         }
+        if let Err(e) = self.storage.discard_local_copies() {
+            tracing::warn!(job = %self.job_id, "could not delete the local copies: {e}");
+        }
         let kept: Vec<u64> = self.completed.iter().map(|c| c.id).collect();
         if let Err(e) = self.storage.discard_all_except(&kept) {
             tracing::warn!(job = %self.job_id, "could not delete checkpoints: {e}");

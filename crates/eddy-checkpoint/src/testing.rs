@@ -135,6 +135,7 @@ impl S3TestServer {
                 request_timeout: Duration::from_secs(5),
                 ..S3Options::default()
             },
+            local_recovery_directory: None,
         }
     }
 

@@ -214,3 +214,95 @@ fn checkpoints_fail_while_the_server_is_gone_and_the_job_goes_on() {
         );
     });
 }
+
+#[test]
+fn with_local_recovery_a_job_restores_while_s3_is_down() {
+    bounded(|| {
+        const RECORDS: u64 = 6_000;
+        let mut server = S3TestServer::start();
+        server.create_bucket("eddy");
+        let local = tempfile::tempdir().unwrap();
+        let env = s3_env(&server, "s3://eddy/checkpoints", 2, 1);
+        env.set_config("state.backend.local-recovery", "true");
+        env.set_config(
+            "taskmanager.state.local.root-dirs",
+            local.path().to_str().unwrap(),
+        );
+        env.set_config(
+            "execution.checkpointing.tolerable-failed-checkpoints",
+            "1000",
+        );
+        env.set_config("rest.port", "0");
+        let probe = FailOnce::at_after_a_checkpoint(2_000);
+        let published = add_counting_job(&env, RECORDS, 3_000, probe.clone());
+        let client = env.execute_async("local recovery").unwrap();
+        let address = client
+            .rest_address()
+            .expect("rest.port starts the endpoint");
+        let deadline = Instant::now() + common::WATCHDOG;
+        let job = client.job_id();
+        let completed = || {
+            let (_, body) =
+                http::request(address, "GET", &format!("/jobs/{job}/checkpoints"), None);
+            body["counts"]["completed"].as_u64().unwrap_or(0)
+        };
+        while completed() < 1 {
+            assert!(Instant::now() < deadline, "no checkpoint completes");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // S3 goes away before the failure: the restore reads the local copies (with one
+        // restart attempt, reading S3 would fail the job).
+        server.stop();
+        assert_eq!(
+            probe.failures(),
+            0,
+            "the failure came before S3 was stopped"
+        );
+        while probe.records_before_restart() == u64::MAX {
+            // A job that could not restore has ended: its result below says why.
+            if client.get_job_status().map_or(true, |s| s.is_terminal()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the job does not fail over");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        server.restart();
+        server.create_bucket("eddy");
+        let result = client.get_job_execution_result().unwrap();
+        assert_eq!(probe.failures(), 1);
+        let restored = result.checkpoints.unwrap().latest_restored.unwrap();
+        assert!(
+            restored.location.starts_with("s3://eddy/checkpoints/"),
+            "{restored:?}"
+        );
+        let mut output = published.lock().unwrap().clone();
+        output.sort_unstable();
+        assert!(
+            output == reference(RECORDS),
+            "{} records, not {RECORDS}",
+            output.len()
+        );
+        // The local copies go with the job.
+        let left: Vec<_> = walk(local.path());
+        assert!(left.is_empty(), "{left:?}");
+    });
+}
+
+/// The files under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}

@@ -72,6 +72,9 @@ pub(super) struct Folder {
     /// Files larger than this are uploaded in parts of this size (`None`: in one piece).
     part_size: Option<usize>,
     runtime: Arc<tokio::runtime::Runtime>,
+    /// A local copy of the folder (local recovery): written beside every write, read first,
+    /// deleted with the folder's files. Best effort: its failures are logged, not returned.
+    mirror: Option<Box<Folder>>,
 }
 
 impl Folder {
@@ -113,7 +116,21 @@ impl Folder {
             location: directory.trim_end_matches('/').to_string(),
             part_size,
             runtime: Arc::new(runtime),
+            mirror: None,
         })
+    }
+
+    /// The folder with `mirror` as its local copy (see [`Folder::mirror`]).
+    pub(super) fn mirrored_in(self, mirror: Folder) -> Folder {
+        Folder {
+            mirror: Some(Box::new(mirror)),
+            ..self
+        }
+    }
+
+    /// The local copy, if any.
+    pub(super) fn mirror(&self) -> Option<&Folder> {
+        self.mirror.as_deref()
     }
 
     /// The subfolder `name`.
@@ -121,6 +138,7 @@ impl Folder {
         Folder {
             root: self.root.child(name),
             location: format!("{}/{name}", self.location),
+            mirror: self.mirror.as_ref().map(|m| Box::new(m.child(name))),
             ..self.clone()
         }
     }
@@ -135,6 +153,11 @@ impl Folder {
     /// Writes file `name` (replacing it): in one request, or in parts when it is larger than
     /// the store's part size (an upload that fails is aborted, leaving no parts behind).
     pub(super) fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), CheckpointError> {
+        if let Some(mirror) = &self.mirror {
+            if let Err(e) = mirror.put(name, bytes.clone()) {
+                tracing::warn!("could not keep a local copy for local recovery: {e}");
+            }
+        }
         let path = self.root.child(name);
         let written = self.runtime.block_on(async {
             match self.part_size {
@@ -162,6 +185,9 @@ impl Folder {
     }
 
     pub(super) fn get(&self, name: &str) -> Result<Vec<u8>, CheckpointError> {
+        if let Some(bytes) = self.mirror.as_ref().and_then(|m| m.get(name).ok()) {
+            return Ok(bytes);
+        }
         let path = self.root.child(name);
         self.runtime
             .block_on(async {
@@ -183,6 +209,10 @@ impl Folder {
 
     /// Deletes file `name`.
     pub(super) fn delete(&self, name: &str) -> Result<(), CheckpointError> {
+        if let Some(mirror) = &self.mirror {
+            // The copy may never have been written.
+            let _ = mirror.delete(name);
+        }
         let path = self.root.child(name);
         self.runtime
             .block_on(self.store.delete(&path))
@@ -234,6 +264,11 @@ impl Folder {
 
     /// Deletes everything in the folder.
     pub(super) fn delete_all(&self) -> Result<(), CheckpointError> {
+        if let Some(mirror) = &self.mirror {
+            if let Err(e) = mirror.delete_all() {
+                tracing::warn!("could not delete local copies: {e}");
+            }
+        }
         self.runtime
             .block_on(async {
                 let files: Vec<_> = self.store.list(Some(&self.root)).try_collect().await?;

@@ -44,8 +44,14 @@ impl CheckpointStorage {
         options: &StorageOptions,
         job_id: JobId,
     ) -> Result<Self, CheckpointError> {
+        let mut job = Folder::open(directory, options)?.child(&job_id.to_string());
+        if let Some(local) = &options.local_recovery_directory {
+            // The copy is local: a local folder's options need no S3 settings.
+            let mirror = Folder::open(local, &StorageOptions::default())?;
+            job = job.mirrored_in(mirror.child(&job_id.to_string()));
+        }
         Ok(CheckpointStorage {
-            job: Folder::open(directory, options)?.child(&job_id.to_string()),
+            job,
             options: options.clone(),
             savepoints: Default::default(),
         })
@@ -189,6 +195,15 @@ impl CheckpointStorage {
     /// The ids of the checkpoints whose `_metadata` exists, ascending.
     pub fn completed_checkpoints(&self) -> Result<Vec<u64>, CheckpointError> {
         self.job.completed_checkpoints()
+    }
+
+    /// Deletes the local copies of local recovery (the job ended: no failover will need
+    /// them).
+    pub fn discard_local_copies(&self) -> Result<(), CheckpointError> {
+        match self.job.mirror() {
+            Some(mirror) => mirror.delete_all(),
+            None => Ok(()),
+        }
     }
 
     /// Deletes checkpoint `id`'s folder (complete or not).

@@ -127,11 +127,32 @@ impl Default for S3Options {
     }
 }
 
+/// `state.backend.local-recovery` (Flink 2: `execution.state-recovery.from-local`).
+pub const LOCAL_RECOVERY: ConfigOption<bool> = ConfigOption {
+    key: "state.backend.local-recovery",
+    fallback_keys: &["execution.state-recovery.from-local"],
+    default: false,
+    description: "Keep a local copy of every checkpoint file a job writes, and restore from it \
+                  after a failure instead of reading the checkpoint storage.",
+};
+
+/// `taskmanager.state.local.root-dirs`.
+pub const LOCAL_RECOVERY_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption {
+    key: "taskmanager.state.local.root-dirs",
+    fallback_keys: &[],
+    default: Cow::Borrowed(""),
+    description: "Where local recovery keeps its copies (the first of a comma-separated list); \
+                  unset: <temp dir>/eddy-local-state.",
+};
+
 /// How checkpoint and savepoint folders are reached, for every scheme that needs settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageOptions {
     /// For `s3://` folders.
     pub s3: S3Options,
+    /// With local recovery: the local folder that keeps a copy of the job's checkpoints.
+    #[serde(default)]
+    pub local_recovery_directory: Option<String>,
 }
 
 impl StorageOptions {
@@ -162,7 +183,21 @@ impl StorageOptions {
         if request_timeout.is_zero() {
             return Err(config.reject(&S3_CONNECTION_TIMEOUT, "must be longer than zero"));
         }
+        let local_recovery_directory = if config.get(&LOCAL_RECOVERY)? {
+            let configured = config.get(&LOCAL_RECOVERY_DIRECTORY)?;
+            let first = configured.split(',').map(str::trim).find(|d| !d.is_empty());
+            Some(match first {
+                Some(directory) => directory.to_string(),
+                None => std::env::temp_dir()
+                    .join("eddy-local-state")
+                    .display()
+                    .to_string(),
+            })
+        } else {
+            None
+        };
         Ok(StorageOptions {
+            local_recovery_directory,
             s3: S3Options {
                 endpoint,
                 access_key: text(&S3_ACCESS_KEY)?,
@@ -207,10 +242,28 @@ mod tests {
             }
         );
         assert!(!format!("{options:?}").contains("secret\""), "{options:?}");
+        assert_eq!(options.local_recovery_directory, None);
         assert_eq!(
             StorageOptions::from_configuration(&Configuration::new()).unwrap(),
             StorageOptions::default()
         );
+        let mut local = Configuration::new();
+        local
+            .set_string("state.backend.local-recovery", "true")
+            .set_string("taskmanager.state.local.root-dirs", " /data/a, /data/b");
+        assert_eq!(
+            StorageOptions::from_configuration(&local)
+                .unwrap()
+                .local_recovery_directory
+                .as_deref(),
+            Some("/data/a")
+        );
+        local.set_string("taskmanager.state.local.root-dirs", "");
+        let default = StorageOptions::from_configuration(&local)
+            .unwrap()
+            .local_recovery_directory
+            .unwrap();
+        assert!(default.ends_with("eddy-local-state"), "{default}");
         for (key, value, expected) in [
             ("s3.endpoint", "127.0.0.1:9000", "http://"),
             ("s3.upload.min.part.size", "1mb", "at least 5mb"),
