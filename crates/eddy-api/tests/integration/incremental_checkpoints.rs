@@ -191,25 +191,7 @@ fn a_job_fails_over_to_its_incremental_checkpoint_and_cleans_up_when_it_finishes
         assert!(result.checkpoints.unwrap().latest_restored.is_some());
         // A finished job leaves no checkpoint, and no shared file, behind.
         let job_folder = dir.path().join(result.job_id.to_string());
-        let left: Vec<_> = walk(&job_folder);
+        let left = common::files_under(&job_folder);
         assert!(left.is_empty(), "{left:?}");
     });
-}
-
-/// The files under `dir` (none if it does not exist).
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path)
-            } else {
-                vec![path]
-            }
-        })
-        .collect()
 }

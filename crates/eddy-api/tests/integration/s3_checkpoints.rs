@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use eddy_api::checkpoint::CheckpointStats;
 use eddy_api::core::ids::JobId;
 use eddy_api::prelude::*;
 use eddy_checkpoint::testing::S3TestServer;
@@ -27,36 +28,48 @@ fn s3_env(
     env
 }
 
+/// The counting job at parallelism 2 with its checkpoints in S3 (`configure` adds settings),
+/// failing once after a checkpoint completed: it restores from S3 and counts every record
+/// exactly once, skipping what its checkpoint covered. Returns its checkpoint statistics.
+fn fail_over_in_s3(configure: impl FnOnce(&StreamExecutionEnvironment)) -> CheckpointStats {
+    const RECORDS: u64 = 3_000;
+    let server = S3TestServer::start();
+    server.create_bucket("eddy");
+    let env = s3_env(&server, "s3://eddy/checkpoints", 2, 1);
+    configure(&env);
+    let probe = FailOnce::at_after_a_checkpoint(1_000);
+    let (result, output) = run_counting_job(&env, RECORDS, 6_000, probe.clone());
+    let result = result.unwrap();
+    assert_eq!(probe.failures(), 1);
+    assert!(
+        output == reference(RECORDS),
+        "{} records, not {RECORDS}",
+        output.len()
+    );
+    let stats = result.checkpoints.unwrap();
+    let restored = stats
+        .latest_restored
+        .clone()
+        .expect("restored from a checkpoint");
+    assert!(
+        restored.location.starts_with("s3://eddy/checkpoints/") && !restored.is_savepoint,
+        "{restored:?}"
+    );
+    assert!(
+        probe.records() - probe.records_before_restart() < RECORDS,
+        "the restore skipped what its checkpoint covered"
+    );
+    assert!(stats
+        .history
+        .iter()
+        .all(|c| c.location.starts_with("s3://eddy/checkpoints/")));
+    stats
+}
+
 #[test]
 fn a_job_recovers_from_its_checkpoints_in_s3() {
     bounded(|| {
-        const RECORDS: u64 = 3_000;
-        let server = S3TestServer::start();
-        server.create_bucket("eddy");
-        let env = s3_env(&server, "s3://eddy/checkpoints", 2, 1);
-        let probe = FailOnce::at_after_a_checkpoint(1_000);
-        let (result, output) = run_counting_job(&env, RECORDS, 6_000, probe.clone());
-        let result = result.unwrap();
-        assert_eq!(probe.failures(), 1);
-        assert!(
-            output == reference(RECORDS),
-            "{} records, not {RECORDS}",
-            output.len()
-        );
-        let stats = result.checkpoints.unwrap();
-        let restored = stats.latest_restored.expect("restored from a checkpoint");
-        assert!(
-            restored.location.starts_with("s3://eddy/checkpoints/") && !restored.is_savepoint,
-            "{restored:?}"
-        );
-        assert!(
-            probe.records() - probe.records_before_restart() < RECORDS,
-            "the restore skipped what its checkpoint covered"
-        );
-        assert!(stats
-            .history
-            .iter()
-            .all(|c| c.location.starts_with("s3://eddy/checkpoints/")));
+        fail_over_in_s3(|_| {});
     });
 }
 
@@ -64,19 +77,10 @@ fn a_job_recovers_from_its_checkpoints_in_s3() {
 #[test]
 fn a_job_recovers_from_its_incremental_checkpoints_in_s3() {
     bounded(|| {
-        const RECORDS: u64 = 3_000;
-        let server = S3TestServer::start();
-        server.create_bucket("eddy");
-        let env = s3_env(&server, "s3://eddy/checkpoints", 2, 1);
-        env.set_config("state.backend.type", "rocksdb");
-        env.set_config("execution.checkpointing.incremental", "true");
-        let probe = FailOnce::at_after_a_checkpoint(1_000);
-        let (result, output) = run_counting_job(&env, RECORDS, 6_000, probe.clone());
-        let result = result.unwrap();
-        assert_eq!(probe.failures(), 1);
-        assert!(output == reference(RECORDS), "{} records", output.len());
-        let stats = result.checkpoints.unwrap();
-        assert!(stats.latest_restored.is_some());
+        let stats = fail_over_in_s3(|env| {
+            env.set_config("state.backend.type", "rocksdb")
+                .set_config("execution.checkpointing.incremental", "true");
+        });
         // Some checkpoint shared files with an earlier one.
         assert!(
             stats
@@ -284,25 +288,7 @@ fn with_local_recovery_a_job_restores_while_s3_is_down() {
             output.len()
         );
         // The local copies go with the job.
-        let left: Vec<_> = walk(local.path());
+        let left = common::files_under(local.path());
         assert!(left.is_empty(), "{left:?}");
     });
-}
-
-/// The files under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path)
-            } else {
-                vec![path]
-            }
-        })
-        .collect()
 }

@@ -225,3 +225,21 @@ pub fn failure_cause<T: std::fmt::Debug>(result: Result<T, JobError>) -> String 
         other => panic!("expected the job to fail, got {other:?}"),
     }
 }
+
+/// The files under `dir`, in every subfolder (none if it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
