@@ -150,11 +150,12 @@ fn a_savepoint_in_s3_restores_at_another_parallelism() {
     });
 }
 
-/// `counts.failed` of the job's checkpoint statistics, from its REST endpoint.
-fn failed_checkpoints(address: std::net::SocketAddr, job: JobId) -> u64 {
+/// `counts.<which>` (`completed`, `failed`) of the job's checkpoint statistics, from its REST
+/// endpoint.
+fn checkpoint_count(address: std::net::SocketAddr, job: JobId, which: &str) -> u64 {
     let (status, body) = http::request(address, "GET", &format!("/jobs/{job}/checkpoints"), None);
     assert_eq!(status, 200, "{body}");
-    body["counts"]["failed"].as_u64().unwrap()
+    body["counts"][which].as_u64().unwrap()
 }
 
 #[test]
@@ -176,21 +177,12 @@ fn checkpoints_fail_while_the_server_is_gone_and_the_job_goes_on() {
             .rest_address()
             .expect("rest.port starts the endpoint");
         let deadline = Instant::now() + common::WATCHDOG;
-        let completed = |address| {
-            let (_, body) = http::request(
-                address,
-                "GET",
-                &format!("/jobs/{}/checkpoints", client.job_id()),
-                None,
-            );
-            body["counts"]["completed"].as_u64().unwrap_or(0)
-        };
-        while completed(address) < 2 {
+        while checkpoint_count(address, client.job_id(), "completed") < 2 {
             assert!(Instant::now() < deadline, "no checkpoint completes");
             std::thread::sleep(Duration::from_millis(5));
         }
         server.stop();
-        while failed_checkpoints(address, client.job_id()) < 2 {
+        while checkpoint_count(address, client.job_id(), "failed") < 2 {
             assert!(Instant::now() < deadline, "no checkpoint fails");
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -245,12 +237,7 @@ fn with_local_recovery_a_job_restores_while_s3_is_down() {
             .expect("rest.port starts the endpoint");
         let deadline = Instant::now() + common::WATCHDOG;
         let job = client.job_id();
-        let completed = || {
-            let (_, body) =
-                http::request(address, "GET", &format!("/jobs/{job}/checkpoints"), None);
-            body["counts"]["completed"].as_u64().unwrap_or(0)
-        };
-        while completed() < 1 {
+        while checkpoint_count(address, job, "completed") < 1 {
             assert!(Instant::now() < deadline, "no checkpoint completes");
             std::thread::sleep(Duration::from_millis(5));
         }
