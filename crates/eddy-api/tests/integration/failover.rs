@@ -237,6 +237,12 @@ fn a_checkpoint_moved_to_another_folder_restores_from_there() {
         let moved = tempfile::tempdir().unwrap();
         let copy = moved.path().join("kept-for-later");
         copy_checkpoint(&latest, &copy);
+        // Incremental checkpoints (the RocksDB pass of scripts/test.sh) share files in the
+        // job's shared/ folder, which moves along beside the checkpoint.
+        let shared = job_folder.join("shared");
+        if shared.exists() {
+            copy_checkpoint(&shared, &moved.path().join("shared"));
+        }
         std::fs::remove_dir_all(&job_folder).unwrap();
 
         let env = checkpointed_env(dir.path(), 2, 0);

@@ -30,13 +30,26 @@ pub fn env(parallelism: u32) -> StreamExecutionEnvironment {
 /// with `EDDY_TEST_STATE_BACKEND=rocksdb`, so every one of them covers both backends.
 pub const STATE_BACKEND_VARIABLE: &str = "EDDY_TEST_STATE_BACKEND";
 
+/// The variable (`1`) that makes the tests' checkpoints incremental: `scripts/test.sh` sets it
+/// for its RocksDB pass, so every failover, window, timer and join suite restores from
+/// incremental checkpoints there (savepoints and final states stay full).
+pub const INCREMENTAL_CHECKPOINTS_VARIABLE: &str = "EDDY_TEST_INCREMENTAL_CHECKPOINTS";
+
 /// Like [`env`] with a configuration. Unless `config` chooses a state backend, the one in
-/// [`STATE_BACKEND_VARIABLE`] is used, if set.
+/// [`STATE_BACKEND_VARIABLE`] is used, if set; unless it chooses, checkpoints are
+/// incremental when [`INCREMENTAL_CHECKPOINTS_VARIABLE`] is `1`.
 pub fn env_with(mut config: Configuration, parallelism: u32) -> StreamExecutionEnvironment {
     if config.get_string("state.backend.type").is_none() {
         if let Ok(backend) = std::env::var(STATE_BACKEND_VARIABLE) {
             config.set_string("state.backend.type", backend);
         }
+    }
+    if config
+        .get_string("execution.checkpointing.incremental")
+        .is_none()
+        && std::env::var(INCREMENTAL_CHECKPOINTS_VARIABLE).is_ok_and(|v| v == "1")
+    {
+        config.set_string("execution.checkpointing.incremental", "true");
     }
     let env = StreamExecutionEnvironment::with_configuration(config);
     env.set_parallelism(parallelism);
