@@ -75,12 +75,13 @@ pub const CHECKPOINTING_NUM_RETAINED: ConfigOption<u32> = ConfigOption {
 };
 
 /// `state.checkpoints.dir` (Flink 2: `execution.checkpointing.dir`): where checkpoints are
-/// written, as a `file://` URL or a local path.
+/// written: a local path, a `file://` URL or an `s3://` URL.
 pub const CHECKPOINTS_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption {
     key: "state.checkpoints.dir",
     fallback_keys: &["execution.checkpointing.dir"],
     default: Cow::Borrowed(""),
-    description: "Where checkpoints go: <dir>/<job-id>/chk-<n>/ (file:// URL or local path).",
+    description:
+        "Where checkpoints go: <dir>/<job-id>/chk-<n>/ (local path, file:// or s3:// URL).",
 };
 
 /// `state.savepoints.dir` (Flink 2: `execution.checkpointing.savepoint-dir`): where savepoints
@@ -90,7 +91,7 @@ pub const SAVEPOINTS_DIRECTORY: ConfigOption<Cow<'static, str>> = ConfigOption {
     fallback_keys: &["execution.checkpointing.savepoint-dir"],
     default: Cow::Borrowed(""),
     description: "The default folder of savepoints: <dir>/savepoint-<job id prefix>-<random>/ \
-                  (file:// URL or local path).",
+                  (local path, file:// or s3:// URL).",
 };
 
 /// `execution.state-recovery.path` (Flink 1.x: `execution.savepoint.path`; the CLI's `-s`):
