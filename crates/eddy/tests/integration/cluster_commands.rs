@@ -138,16 +138,70 @@ impl RunningJob {
 }
 
 /// The savepoint folder in a "Savepoint completed. Path: …" line.
-fn savepoint_path(stdout: &str) -> String {
+fn reported_savepoint(stdout: &str) -> String {
     let line = stdout
         .lines()
         .find(|l| l.starts_with("Savepoint completed. Path: "))
         .unwrap_or_else(|| panic!("no savepoint path in {stdout}"));
-    let path = line
-        .trim_start_matches("Savepoint completed. Path: ")
-        .to_string();
+    line.trim_start_matches("Savepoint completed. Path: ")
+        .to_string()
+}
+
+/// The local savepoint folder in a "Savepoint completed. Path: …" line; it holds a
+/// `_metadata`.
+fn savepoint_path(stdout: &str) -> String {
+    let path = reported_savepoint(stdout);
     assert!(Path::new(&path).join("_metadata").is_file(), "{path}");
     path
+}
+
+#[cfg(feature = "s3")]
+#[test]
+fn a_job_stopped_into_s3_resumes_from_there_and_the_savepoint_is_disposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = eddy_api::checkpoint::testing::S3TestServer::start();
+    server.create_bucket("eddy");
+    // Every eddy command reads the s3.* settings from the configuration file.
+    let conf = dir.path().join("no-conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    let yaml: String = server
+        .settings()
+        .iter()
+        .map(|(key, value)| format!("{key}: \"{value}\"\n"))
+        .collect();
+    std::fs::write(conf.join("config.yaml"), yaml).unwrap();
+
+    let first = RunningJob::start(dir.path(), 2, None, "hashmap", 2_000);
+    first.let_it_run();
+    let stopped = first.command(
+        dir.path(),
+        &["stop", "--savepointPath", "s3://eddy/sp", &first.job_id],
+    );
+    let savepoint = reported_savepoint(&stopped);
+    assert!(
+        savepoint.starts_with("s3://eddy/sp/savepoint-"),
+        "{savepoint}"
+    );
+    let (ok, out) = first.finish();
+    assert!(ok && out.contains("sequence-check stopped"), "{out}");
+
+    let second = RunningJob::start(dir.path(), 3, Some(&savepoint), "hashmap", 100_000);
+    let (ok, out) = second.finish();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("sequence-check OK: {RECORDS} records over 4 keys")),
+        "{out}"
+    );
+
+    let disposed = eddy(&["savepoint", "-d", &savepoint], dir.path());
+    assert!(
+        disposed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disposed.stderr)
+    );
+    let again = eddy(&["savepoint", "-d", &savepoint], dir.path());
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no _metadata"));
 }
 
 #[test]
