@@ -1,7 +1,7 @@
 //! `eddy bench checkpoints` end to end on a small run: both jobs report checkpoints that
 //! completed while they ran, and the recovery line follows an injected failure.
 
-use crate::common::eddy;
+use crate::common::{eddy, json_rows};
 
 #[test]
 fn reports_both_jobs_with_completed_checkpoints_and_the_recovery() {
@@ -22,17 +22,8 @@ fn reports_both_jobs_with_completed_checkpoints_and_the_recovery() {
         ],
         dir.path(),
     );
+    let rows = json_rows(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     let cases: Vec<&str> = rows.iter().map(|r| r["case"].as_str().unwrap()).collect();
     assert_eq!(cases, ["keyed reduce, u64", "tumbling windows"], "{stdout}");
     for row in &rows {

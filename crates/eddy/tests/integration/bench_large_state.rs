@@ -2,7 +2,7 @@
 //! checkpoints that completed while the input ran, full checkpoints writing all they hold, and
 //! a recovery row per checkpointing mode.
 
-use crate::common::eddy;
+use crate::common::{eddy, json_rows};
 
 /// Runs the benchmark on `backend` with `updates` records after the first write of 5000 keys;
 /// its JSON rows.
@@ -26,17 +26,7 @@ fn run(backend: &str, updates: &str) -> Vec<serde_json::Value> {
         ],
         dir.path(),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    json_rows(&out)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `eddy nexmark generate` (the stream as CSV or JSON lines, equal to the generator's events),
 //! `eddy run nexmark` and `eddy bench nexmark`.
 
-use crate::common::eddy;
+use crate::common::{eddy, json_rows};
 
 use eddy_nexmark::format::{format_event, Format};
 use eddy_nexmark::{Event, NexmarkConfig, NexmarkGenerator};
@@ -151,17 +151,7 @@ fn bench_nexmark_reports_throughput_and_latency_per_query() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_rows(&out);
     let q2_rows = reference(NexmarkConfig::default(), 20_000)
         .iter()
         .filter(|e| matches!(e, Event::Bid(b) if b.auction % 123 == 0))

@@ -75,3 +75,18 @@ impl Lcg {
         low + self.below((high - low + 1) as u64) as i64
     }
 }
+
+/// The JSON rows (`--json` lines) a command that must have succeeded printed.
+pub fn json_rows(out: &Output) -> Vec<serde_json::Value> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
