@@ -13,10 +13,12 @@ use eddy::remote::{self, Endpoint};
 use eddy::ProgramError;
 use eddy_api::JobError;
 
+mod allocator;
+
 /// mimalloc: batches allocate and free many small objects across threads, where it is markedly
-/// faster than the system allocator (version 2: see the workspace's Cargo.toml).
+/// faster than the system allocator.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::MiMalloc = allocator::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "eddy", version, about = "Eddy: Apache Flink, rebuilt in Rust")]
