@@ -20,7 +20,7 @@ use eddy_state::StateBackendConfig;
 
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
-use crate::inbox::ChannelSender;
+use crate::inbox::{ChannelSender, WatermarkAt};
 use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
 use crate::side_output::typed_side_sink;
 pub use crate::side_output::{SideChannels, SideSink, SideTarget};
@@ -118,6 +118,16 @@ pub trait InputProcessor: Send {
     fn open(&mut self) -> Result<(), TaskError>;
     /// A batch (a `Batch<T>` behind `dyn Any`) for input `input`.
     fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
+    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input` with watermarks among its
+    /// records: each watermark, after the records before it, goes through `valve` (the input's
+    /// channels combined) and, if that advances the input's watermark, to the chain.
+    fn process_marked_batch(
+        &mut self,
+        input: u8,
+        batch: Box<dyn Any + Send>,
+        watermarks: &[WatermarkAt],
+        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
+    ) -> Result<(), TaskError>;
     /// The combined watermark of input `input` advanced.
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
     /// Input `input` became idle (`true`) or active again.
@@ -239,6 +249,26 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         let batch = downcast_batch::<T>(batch)?;
         self.chain.push(batch)
     }
+    fn process_marked_batch(
+        &mut self,
+        _input: u8,
+        batch: Box<dyn Any + Send>,
+        watermarks: &[WatermarkAt],
+        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
+    ) -> Result<(), TaskError> {
+        let chain = &mut self.chain;
+        for_segments(
+            downcast_batch::<T>(batch)?,
+            watermarks,
+            |segment| match segment {
+                Segment::Records(records) => chain.push(records),
+                Segment::Watermark(watermark) => match valve(watermark) {
+                    Some(advanced) => chain.watermark(advanced),
+                    None => Ok(()),
+                },
+            },
+        )
+    }
     fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.chain.watermark(watermark)
     }
@@ -263,6 +293,37 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
     }
+}
+
+/// A part of a batch received with watermarks among its records.
+enum Segment<T> {
+    /// Records between two watermarks (never empty).
+    Records(Batch<T>),
+    /// A watermark, after the records before it.
+    Watermark(Watermark),
+}
+
+/// Cuts `batch` at its `watermarks` and hands `apply` the records and watermarks in their
+/// order. The cuts are made from the back, so each record moves at most once.
+fn for_segments<T>(
+    mut batch: Batch<T>,
+    watermarks: &[WatermarkAt],
+    mut apply: impl FnMut(Segment<T>) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    let mut tails = Vec::with_capacity(watermarks.len());
+    for mark in watermarks.iter().rev() {
+        tails.push(batch.split_off(mark.after.min(batch.len())));
+    }
+    let mut segments = std::iter::once(batch).chain(tails.into_iter().rev());
+    for mark in watermarks {
+        if let Some(records) = segments.next().filter(|records| !records.is_empty()) {
+            apply(Segment::Records(records))?;
+        }
+        apply(Segment::Watermark(mark.watermark))?;
+    }
+    segments
+        .filter(|records| !records.is_empty())
+        .try_for_each(|records| apply(Segment::Records(records)))
 }
 
 /// Recovers a typed batch received from a channel.
@@ -428,6 +489,40 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
             self.operator.push2(downcast_batch::<I2>(batch)?)
         }
     }
+    fn process_marked_batch(
+        &mut self,
+        input: u8,
+        batch: Box<dyn Any + Send>,
+        watermarks: &[WatermarkAt],
+        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
+    ) -> Result<(), TaskError> {
+        let operator = &mut self.operator;
+        if input == 0 {
+            for_segments(
+                downcast_batch::<I1>(batch)?,
+                watermarks,
+                |segment| match segment {
+                    Segment::Records(records) => operator.push1(records),
+                    Segment::Watermark(watermark) => match valve(watermark) {
+                        Some(advanced) => operator.watermark(input, advanced),
+                        None => Ok(()),
+                    },
+                },
+            )
+        } else {
+            for_segments(
+                downcast_batch::<I2>(batch)?,
+                watermarks,
+                |segment| match segment {
+                    Segment::Records(records) => operator.push2(records),
+                    Segment::Watermark(watermark) => match valve(watermark) {
+                        Some(advanced) => operator.watermark(input, advanced),
+                        None => Ok(()),
+                    },
+                },
+            )
+        }
+    }
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.operator.watermark(input, watermark)
     }
@@ -524,5 +619,44 @@ impl JobCode {
         self.edges
             .get(index)
             .ok_or_else(|| TaskError::Internal(format!("no code for edge {index}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marked_batch_comes_apart_into_its_records_and_watermarks_in_order() {
+        let at = |after, watermark| WatermarkAt {
+            after,
+            watermark: Watermark(watermark),
+        };
+        // Watermarks before the first record, two at one place, and after the last record.
+        let marks = [at(0, 1), at(2, 5), at(2, 6), at(3, 7), at(5, 9)];
+        let batch = Batch::from_parts(vec![10, 11, 12, 13, 14], vec![100, 110, 120, 130, 140]);
+        let mut seen = Vec::new();
+        for_segments(batch, &marks, |segment| {
+            seen.push(match segment {
+                Segment::Records(records) => Err(records.iter().map(|(v, t)| (*v, t)).collect()),
+                Segment::Watermark(watermark) => Ok(watermark.0),
+            });
+            Ok(())
+        })
+        .expect("no error");
+        let records = |r: &[(i32, i64)]| Err(r.to_vec());
+        assert_eq!(
+            seen,
+            vec![
+                Ok(1),
+                records(&[(10, 100), (11, 110)]),
+                Ok(5),
+                Ok(6),
+                records(&[(12, 120)]),
+                Ok(7),
+                records(&[(13, 130), (14, 140)]),
+                Ok(9),
+            ]
+        );
     }
 }

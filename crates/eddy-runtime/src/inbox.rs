@@ -23,6 +23,10 @@ use crate::error::TaskError;
 pub enum ChannelEvent {
     /// A batch of records (a `Batch<T>` behind `dyn Any`) and its length.
     Batch(Box<dyn Any + Send>, usize),
+    /// A batch of records (a `Batch<T>` behind `dyn Any`), its length, and the watermarks the
+    /// producer emitted between its records, in order: watermarks travel with the records
+    /// instead of cutting the producer's batches short.
+    MarkedBatch(Box<dyn Any + Send>, usize, Vec<WatermarkAt>),
     /// A watermark from the producer.
     Watermark(Watermark),
     /// The producer's stream became idle (`true`) or active again (`false`).
@@ -31,6 +35,25 @@ pub enum ChannelEvent {
     Barrier(CheckpointBarrier),
     /// The producer will send nothing more on this channel.
     EndOfPartition,
+}
+
+impl ChannelEvent {
+    /// The records the event carries.
+    fn records(&self) -> usize {
+        match self {
+            ChannelEvent::Batch(_, len) | ChannelEvent::MarkedBatch(_, len, _) => *len,
+            _ => 0,
+        }
+    }
+}
+
+/// A watermark among a batch's records: it follows the batch's first `after` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatermarkAt {
+    /// How many of the batch's records precede the watermark.
+    pub after: usize,
+    /// The watermark.
+    pub watermark: Watermark,
 }
 
 /// A message for the task itself.
@@ -139,9 +162,7 @@ impl TaskInbox {
             }
             self.space_available.wait_for(&mut state, WAIT_SLICE);
         }
-        if let ChannelEvent::Batch(_, len) = &event {
-            state.queued_records += len;
-        }
+        state.queued_records += event.records();
         state.queued_events += 1;
         state.channels[channel].push_back(event);
         drop(state);
@@ -266,9 +287,7 @@ impl TaskInbox {
                     state.floating_used -= 1;
                 }
                 state.next_channel = (channel + 1) % n;
-                if let ChannelEvent::Batch(_, len) = &event {
-                    state.queued_records -= len;
-                }
+                state.queued_records -= event.records();
                 state.queued_events -= 1;
                 return Some(InboxItem::Event(channel, event));
             }

@@ -154,6 +154,18 @@ impl<T> Batch<T> {
         self.values.append(&mut other.values);
     }
 
+    /// Splits the batch in two at `at`: this batch keeps the records before it, the returned
+    /// one holds the rest (with their timestamps).
+    ///
+    /// # Panics
+    /// If `at` is beyond the batch's length (a programming error, not a data error).
+    pub fn split_off(&mut self, at: usize) -> Batch<T> {
+        Batch {
+            values: self.values.split_off(at),
+            timestamps: self.timestamps.as_mut().map(|t| t.split_off(at)),
+        }
+    }
+
     /// Removes every record.
     pub fn clear(&mut self) {
         self.values.clear();
@@ -299,6 +311,18 @@ mod tests {
         assert_eq!(records(batch.clone()), vec![(1, NO_TIMESTAMP), (3, 30)]);
         let doubled = batch.map_values(|v| v * 2);
         assert_eq!(records(doubled), vec![(2, NO_TIMESTAMP), (6, 30)]);
+    }
+
+    #[test]
+    fn split_off_keeps_each_records_timestamp_with_it() {
+        let mut batch = Batch::from_parts(vec![1, 2, 3, 4], vec![10, 20, 30, 40]);
+        let tail = batch.split_off(1);
+        assert_eq!(batch, Batch::from_parts(vec![1], vec![10]));
+        assert_eq!(tail, Batch::from_parts(vec![2, 3, 4], vec![20, 30, 40]));
+        let mut plain = Batch::from_values(vec!["a", "b"]);
+        assert_eq!(plain.split_off(2), Batch::new());
+        assert_eq!(plain.split_off(0), Batch::from_values(vec!["a", "b"]));
+        assert!(plain.is_empty());
     }
 
     #[test]

@@ -582,6 +582,10 @@ impl RunningTask<'_> {
                     let valve = &mut valves[usize::from(input)];
                     match event {
                         ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
+                        ChannelEvent::MarkedBatch(batch, _, watermarks) => {
+                            let mut valve = |watermark| valve.update(local, watermark);
+                            processor.process_marked_batch(input, batch, &watermarks, &mut valve)?
+                        }
                         ChannelEvent::Watermark(watermark) => {
                             if let Some(advanced) = valve.update(local, watermark) {
                                 processor.process_watermark(input, advanced)?;

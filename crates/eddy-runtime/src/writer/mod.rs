@@ -2,14 +2,18 @@
 //!
 //! Records are gathered per channel and sent as whole batches when `batch_size` records are
 //! pending, when the task flushes (its input ran dry, or the buffer timeout passed), and before
-//! any control event, so events stay in order with the data.
+//! any other control event, so events stay in order with the data. Watermarks are held among
+//! the pending records and travel with them (see [`held_watermarks`]).
 //!
 //! Each partitioning strategy is a [`Router`] (how records are gathered into per-channel
 //! batches); [`Writer`] wraps any router into an operator [`Output`] and adds what all share:
 //! control events go to every channel, after the pending data.
 
 mod edges;
+mod held_watermarks;
 mod selectors;
+#[cfg(test)]
+mod tests;
 
 use eddy_core::{Data, Watermark};
 
@@ -17,22 +21,20 @@ use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelEvent, ChannelSender};
 use crate::output::{Batch, Output};
+use held_watermarks::{send_held, HeldWatermarks};
 
 pub use edges::{CustomEdge, KeyGroupEdge, StandardEdge};
 pub use selectors::{
     ChannelSelector, CustomSelector, KeyGroupSelector, RoundRobinSelector, ShuffleSelector,
 };
 
-fn send_batch<T: Data>(channel: &ChannelSender, batch: Batch<T>) -> Result<(), TaskError> {
-    let len = batch.len();
-    channel.send(ChannelEvent::Batch(Box::new(batch), len))
-}
-
 /// How a writer gathers records into batches for its channels.
 pub trait Router<T>: Send {
     /// Takes a batch; sends whatever batches became full.
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError>;
-    /// Sends every partially filled batch.
+    /// Holds a watermark in every channel, behind the records pending there.
+    fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
+    /// Sends every partially filled batch, and every held watermark.
     fn send_pending(&mut self) -> Result<(), TaskError>;
     /// Every channel (all of them receive the control events).
     fn channels(&self) -> &[ChannelSender];
@@ -52,11 +54,7 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.0.send_pending()?;
-        let channels = self.0.channels();
-        channels
-            .iter()
-            .try_for_each(|c| c.send(ChannelEvent::Watermark(watermark)))
+        self.0.hold_watermark(watermark)
     }
 
     fn stream_status(&mut self, idle: bool) -> Result<(), TaskError> {
@@ -115,6 +113,7 @@ pub struct SingleChannelWriter<T> {
     channels: Vec<ChannelSender>,
     pending: Batch<T>,
     batch_size: usize,
+    held: HeldWatermarks,
 }
 
 impl<T: Data> SingleChannelWriter<T> {
@@ -123,10 +122,19 @@ impl<T: Data> SingleChannelWriter<T> {
     pub fn new(channels: Vec<ChannelSender>, target: usize, batch_size: usize) -> Writer<Self> {
         Writer(SingleChannelWriter {
             target,
+            held: HeldWatermarks::new(channels.len()),
             channels,
             pending: Batch::new(),
             batch_size,
         })
+    }
+
+    /// Sends `batch` to the target with the watermarks held there, then the watermarks held
+    /// in the other channels.
+    fn send(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+        let held = self.held.take(self.target);
+        send_held(&self.channels[self.target], batch, held)?;
+        self.held.send_without_records::<T>(&self.channels, |_| 0)
     }
 }
 
@@ -134,7 +142,7 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
     #[inline]
     fn route(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
         if self.pending.is_empty() && batch.len() * 2 >= self.batch_size {
-            return send_batch(&self.channels[self.target], batch);
+            return self.send(batch);
         }
         self.pending.append(&mut batch);
         if self.pending.len() >= self.batch_size {
@@ -143,12 +151,25 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
         Ok(())
     }
 
-    fn send_pending(&mut self) -> Result<(), TaskError> {
-        if self.pending.is_empty() {
-            return Ok(());
+    fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        for channel in 0..self.channels.len() {
+            let pending = if channel == self.target {
+                self.pending.len()
+            } else {
+                0
+            };
+            self.held.hold(channel, pending, watermark);
         }
-        let batch = std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size));
-        send_batch(&self.channels[self.target], batch)
+        Ok(())
+    }
+
+    fn send_pending(&mut self) -> Result<(), TaskError> {
+        let batch = if self.pending.is_empty() {
+            Batch::new()
+        } else {
+            std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size))
+        };
+        self.send(batch)
     }
 
     fn channels(&self) -> &[ChannelSender] {
@@ -160,6 +181,7 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
 pub struct PartitionedWriter<T, S> {
     channels: Vec<ChannelSender>,
     pending: Vec<Batch<T>>,
+    held: HeldWatermarks,
     selector: S,
     batch_size: usize,
     /// The channel of each record of the batch being routed (kept to reuse its allocation).
@@ -171,6 +193,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Writer<Self> {
         let pending = channels.iter().map(|_| Batch::new()).collect();
         Writer(PartitionedWriter {
+            held: HeldWatermarks::new(channels.len()),
             channels,
             pending,
             selector,
@@ -179,35 +202,56 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
         })
     }
 
+    /// Sends a channel's pending records (if any) and the watermarks held among them.
     fn send_channel(&mut self, channel: usize) -> Result<(), TaskError> {
-        // Room for a batch plus a typical share of one more incoming batch: a channel's pending
-        // batch is sent once it reaches the batch size, which the last share may overshoot.
-        let capacity = self.batch_size + self.batch_size / self.channels.len() + 2;
-        let batch = std::mem::replace(&mut self.pending[channel], Batch::with_capacity(capacity));
-        send_batch(&self.channels[channel], batch)
+        let batch = if self.pending[channel].is_empty() {
+            Batch::new()
+        } else {
+            // Room for a batch plus a typical share of one more incoming batch: a channel's
+            // pending batch is sent once it reaches the batch size, which the last share may
+            // overshoot.
+            let capacity = self.batch_size + self.batch_size / self.channels.len() + 2;
+            std::mem::replace(&mut self.pending[channel], Batch::with_capacity(capacity))
+        };
+        send_held(&self.channels[channel], batch, self.held.take(channel))
     }
 }
 
 impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
     /// Selects every record's channel in one pass over the batch, moves the records into the
-    /// channels' pending batches (see [`Batch::scatter_into`]), and sends those that are full.
+    /// channels' pending batches (see [`Batch::scatter_into`]), and sends those that are full
+    /// (and with them the watermarks of channels without pending records).
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
         let mut targets = std::mem::take(&mut self.targets);
         self.selector.select_all(batch.values(), n, &mut targets)?;
         batch.scatter_into(&targets, &mut self.pending);
         self.targets = targets;
+        let mut sent = false;
         for channel in 0..self.channels.len() {
             if self.pending[channel].len() >= self.batch_size {
                 self.send_channel(channel)?;
+                sent = true;
             }
+        }
+        if sent {
+            let pending = &self.pending;
+            self.held
+                .send_without_records::<T>(&self.channels, |c| pending[c].len())?;
+        }
+        Ok(())
+    }
+
+    fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        for (channel, pending) in self.pending.iter().enumerate() {
+            self.held.hold(channel, pending.len(), watermark);
         }
         Ok(())
     }
 
     fn send_pending(&mut self) -> Result<(), TaskError> {
         for channel in 0..self.channels.len() {
-            if !self.pending[channel].is_empty() {
+            if !self.pending[channel].is_empty() || self.held.holds(channel) {
                 self.send_channel(channel)?;
             }
         }
@@ -223,6 +267,8 @@ impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
 pub struct BroadcastWriter<T> {
     channels: Vec<ChannelSender>,
     pending: Batch<T>,
+    /// The same for every channel: all receive every record.
+    held: HeldWatermarks,
     batch_size: usize,
 }
 
@@ -232,6 +278,7 @@ impl<T: Data> BroadcastWriter<T> {
         Writer(BroadcastWriter {
             channels,
             pending: Batch::new(),
+            held: HeldWatermarks::new(1),
             batch_size,
         })
     }
@@ -246,16 +293,26 @@ impl<T: Data> Router<T> for BroadcastWriter<T> {
         Ok(())
     }
 
+    fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.held.hold(0, self.pending.len(), watermark);
+        Ok(())
+    }
+
     fn send_pending(&mut self) -> Result<(), TaskError> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && !self.held.holds(0) {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size));
+        let batch = if self.pending.is_empty() {
+            Batch::new()
+        } else {
+            std::mem::replace(&mut self.pending, Batch::with_capacity(self.batch_size))
+        };
+        let held = self.held.take(0);
         if let Some((last, rest)) = self.channels.split_last() {
             for channel in rest {
-                send_batch(channel, batch.clone())?;
+                send_held(channel, batch.clone(), held.clone())?;
             }
-            send_batch(last, batch)?;
+            send_held(last, batch, held)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
+use eddy_api::core::Watermark;
 use eddy_api::prelude::*;
 
 use super::common::{median, process_cpu_seconds, CountingSink};
@@ -28,6 +29,7 @@ enum Case {
     KeyedU64,
     KeyedString,
     KeyedStringBorrowed,
+    KeyedU64Watermarks,
 }
 
 impl Case {
@@ -38,6 +40,7 @@ impl Case {
             Case::KeyedU64 => "keyed-u64",
             Case::KeyedString => "keyed-string",
             Case::KeyedStringBorrowed => "keyed-string-ref",
+            Case::KeyedU64Watermarks => "keyed-u64-watermarks",
         }
     }
 
@@ -48,8 +51,23 @@ impl Case {
             Case::KeyedU64 => "keyed reduce, u64",
             Case::KeyedString => "keyed reduce, string",
             Case::KeyedStringBorrowed => "keyed reduce, string by ref",
+            Case::KeyedU64Watermarks => "keyed reduce, u64, watermarks",
         }
     }
+}
+
+/// A punctuated watermark generator emitting a watermark after every record: the stream's
+/// event time follows each record's timestamp (the worst case for moving watermarks with
+/// batches).
+#[derive(Clone)]
+struct EveryRecord;
+
+impl<T> WatermarkGenerator<T> for EveryRecord {
+    fn on_event(&mut self, _event: &T, timestamp: i64, output: &mut WatermarkOutput) {
+        output.emit_watermark(Watermark(timestamp - 1));
+    }
+
+    fn on_periodic_emit(&mut self, _output: &mut WatermarkOutput) {}
 }
 
 fn word(i: u64) -> String {
@@ -99,6 +117,15 @@ fn engine(
                 .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
                 .add_sink(sink);
         }
+        Case::KeyedU64Watermarks => {
+            let strategy = WatermarkStrategy::for_generator(EveryRecord)
+                .with_timestamp_assigner(|t: &(u64, u64), _| t.1 as i64);
+            env.from_generator(Some(records), None, |i| (i % U64_KEYS, i))
+                .assign_timestamps_and_watermarks(strategy)
+                .key_by(|t: &(u64, u64)| t.0)
+                .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
+                .add_sink(sink);
+        }
         Case::KeyedString => {
             env.from_generator(Some(records), None, |i| (word(i), 1u64))
                 .key_by(|t: &(String, u64)| t.0.clone())
@@ -144,7 +171,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
                 }
             }
         }
-        Case::KeyedU64 => {
+        Case::KeyedU64 | Case::KeyedU64Watermarks => {
             let mut state: FxHashMap<u64, (u64, u64)> = FxHashMap::default();
             for i in 0..records {
                 let (key, value) = (black_box(i) % U64_KEYS, i);
@@ -257,17 +284,18 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 5] = [
+    const ALL: [Case; 6] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
         Case::KeyedString,
         Case::KeyedStringBorrowed,
+        Case::KeyedU64Watermarks,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string or keyed-string-ref"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref or keyed-u64-watermarks"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");

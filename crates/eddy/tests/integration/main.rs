@@ -8,6 +8,7 @@ mod common;
 
 mod bench_checkpoints;
 mod bench_large_state;
+mod bench_pipeline;
 mod bench_windows;
 mod broadcast_rules_example;
 mod cli;

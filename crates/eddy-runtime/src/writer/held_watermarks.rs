@@ -1,0 +1,81 @@
+//! Watermarks held among a channel's pending records, so they travel with the records.
+//!
+//! A watermark must reach each consumer after every record emitted before it, and before every
+//! record emitted after it. Sending the pending records early, then the watermark, keeps that
+//! order but cuts the batches short: a watermark after every record (a punctuated generator)
+//! made every record a batch of its own, and every record a channel operation per consumer.
+//! Instead each channel remembers where among its pending records each watermark belongs, and
+//! sends them together ([`ChannelEvent::MarkedBatch`]); the consumer applies each watermark
+//! between the same records. A channel without pending records sends its watermark with the
+//! next batch the writer sends on any channel, or when the task flushes (its input ran dry, or
+//! the buffer timeout passed) — the same bound as for records.
+
+use eddy_core::{Data, Watermark};
+
+use crate::error::TaskError;
+use crate::inbox::{ChannelEvent, ChannelSender, WatermarkAt};
+use crate::output::Batch;
+
+/// The watermarks each channel owes its consumer, at their places among its pending records.
+pub(super) struct HeldWatermarks(Vec<Vec<WatermarkAt>>);
+
+impl HeldWatermarks {
+    /// Nothing held, for `channels` channels.
+    pub(super) fn new(channels: usize) -> Self {
+        HeldWatermarks(vec![Vec::new(); channels])
+    }
+
+    /// Holds `watermark` in `channel` after the channel's `pending` records. Every watermark is
+    /// kept, also one right after another: the consumer sees each, as it would have without
+    /// holding (a timer fired by the first observes that watermark, not the next).
+    #[inline]
+    pub(super) fn hold(&mut self, channel: usize, pending: usize, watermark: Watermark) {
+        self.0[channel].push(WatermarkAt {
+            after: pending,
+            watermark,
+        });
+    }
+
+    /// Whether `channel` holds any watermark.
+    #[inline]
+    pub(super) fn holds(&self, channel: usize) -> bool {
+        !self.0[channel].is_empty()
+    }
+
+    /// The watermarks `channel` holds, no longer held.
+    #[inline]
+    pub(super) fn take(&mut self, channel: usize) -> Vec<WatermarkAt> {
+        std::mem::take(&mut self.0[channel])
+    }
+
+    /// Sends the watermarks of the channels without pending records (`pending(channel)` is
+    /// their count).
+    pub(super) fn send_without_records<T: Data>(
+        &mut self,
+        channels: &[ChannelSender],
+        pending: impl Fn(usize) -> usize,
+    ) -> Result<(), TaskError> {
+        for (channel, sender) in channels.iter().enumerate() {
+            if self.holds(channel) && pending(channel) == 0 {
+                send_held(sender, Batch::<T>::new(), self.take(channel))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends a channel's pending records together with the watermarks held among them.
+pub(super) fn send_held<T: Data>(
+    channel: &ChannelSender,
+    batch: Batch<T>,
+    watermarks: Vec<WatermarkAt>,
+) -> Result<(), TaskError> {
+    let len = batch.len();
+    match watermarks.as_slice() {
+        [] if len == 0 => Ok(()),
+        [] => channel.send(ChannelEvent::Batch(Box::new(batch), len)),
+        [only] if len == 0 => channel.send(ChannelEvent::Watermark(only.watermark)),
+        // Also without records: the watermarks in one event rather than one event each.
+        _ => channel.send(ChannelEvent::MarkedBatch(Box::new(batch), len, watermarks)),
+    }
+}

@@ -1,0 +1,157 @@
+//! Writers and watermarks: each consumer gets exactly the records routed to it and every
+//! watermark, in the order the producer emitted them, in few channel events.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use eddy_core::Watermark;
+
+use super::{ChannelSelector, PartitionedWriter, RoundRobinSelector, SingleChannelWriter};
+use crate::error::TaskError;
+use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, TaskInbox};
+use crate::output::{Batch, Output};
+
+/// What a consumer sees, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Record(u64),
+    Watermark(i64),
+}
+
+/// One consumer inbox per channel, and the producer's senders into them.
+fn consumers(n: usize) -> (Vec<Arc<TaskInbox>>, Vec<ChannelSender>) {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let inboxes: Vec<_> = (0..n).map(|_| TaskInbox::new(1000, 0)).collect();
+    let senders = inboxes
+        .iter()
+        .map(|inbox| ChannelSender::new(inbox.clone(), 0, cancelled.clone()))
+        .collect();
+    (inboxes, senders)
+}
+
+/// Everything queued in `inbox`: what the consumer sees, and how many channel events carried it.
+fn drain(inbox: &TaskInbox) -> (Vec<Seen>, usize) {
+    let (mut seen, mut events) = (Vec::new(), 0);
+    let records = |batch: Box<dyn std::any::Any + Send>| -> Vec<u64> {
+        batch
+            .downcast::<Batch<u64>>()
+            .expect("a batch of u64")
+            .into_values()
+    };
+    while let Some(InboxItem::Event(_, event)) = inbox.try_next() {
+        events += 1;
+        match event {
+            ChannelEvent::Batch(batch, _) => {
+                seen.extend(records(batch).into_iter().map(Seen::Record))
+            }
+            ChannelEvent::MarkedBatch(batch, len, marks) => {
+                let records = records(batch);
+                assert_eq!(records.len(), len);
+                let mut next = 0;
+                for mark in marks {
+                    seen.extend(records[next..mark.after].iter().map(|&r| Seen::Record(r)));
+                    seen.push(Seen::Watermark(mark.watermark.0));
+                    next = mark.after;
+                }
+                seen.extend(records[next..].iter().map(|&r| Seen::Record(r)));
+            }
+            ChannelEvent::Watermark(watermark) => seen.push(Seen::Watermark(watermark.0)),
+            _ => panic!("only records and watermarks were sent"),
+        }
+    }
+    (seen, events)
+}
+
+/// Record `i` followed by watermark `i` for `i` in `0..n`, one record per push (a punctuated
+/// watermark generator's output).
+fn emit_each_with_a_watermark(writer: &mut dyn Output<u64>, n: u64) {
+    for i in 0..n {
+        writer.push(Batch::from_values(vec![i])).expect("push");
+        writer.watermark(Watermark(i as i64)).expect("watermark");
+    }
+}
+
+#[test]
+fn watermarks_reach_every_channel_between_the_same_records_in_one_event_per_channel() {
+    let (inboxes, senders) = consumers(3);
+    let mut writer = PartitionedWriter::new(senders, RoundRobinSelector::new(0), 1000);
+    emit_each_with_a_watermark(&mut writer, 20);
+    writer.flush().expect("flush");
+    for (channel, inbox) in inboxes.iter().enumerate() {
+        // Reference: the producer's sequence, keeping the records of this channel (round robin
+        // from channel 0) and every watermark.
+        let expected: Vec<Seen> = (0..20u64)
+            .flat_map(|i| {
+                let record = (i % 3 == channel as u64).then_some(Seen::Record(i));
+                record.into_iter().chain([Seen::Watermark(i as i64)])
+            })
+            .collect();
+        let (seen, events) = drain(inbox);
+        assert_eq!(seen, expected, "channel {channel}");
+        assert_eq!(events, 1, "channel {channel}: one event for all of it");
+    }
+}
+
+/// Sends every record to channel 0.
+struct FirstChannel;
+
+impl ChannelSelector<u64> for FirstChannel {
+    fn select(&mut self, _value: &u64, _num_channels: u32) -> Result<u32, TaskError> {
+        Ok(0)
+    }
+}
+
+#[test]
+fn a_channel_without_records_gets_its_watermarks_with_each_batch_sent_elsewhere() {
+    let (inboxes, senders) = consumers(2);
+    let mut writer = PartitionedWriter::new(senders, FirstChannel, 4);
+    emit_each_with_a_watermark(&mut writer, 4);
+    // The fourth record filled channel 0's batch: sent with watermarks 0..=2 among its
+    // records, and channel 1 got the same watermarks then; watermark 3 is still held.
+    let first = |n| (0..n).map(|i| [Seen::Record(i), Seen::Watermark(i as i64)]);
+    let mut expected: Vec<Seen> = first(3).flatten().collect();
+    expected.push(Seen::Record(3));
+    assert_eq!(drain(&inboxes[0]), (expected, 1));
+    assert_eq!(
+        drain(&inboxes[1]),
+        ((0..3).map(Seen::Watermark).collect(), 1)
+    );
+    writer.flush().expect("flush");
+    assert_eq!(drain(&inboxes[0]), (vec![Seen::Watermark(3)], 1));
+    assert_eq!(drain(&inboxes[1]), (vec![Seen::Watermark(3)], 1));
+}
+
+#[test]
+fn one_target_with_many_consumers_keeps_every_watermark_for_each() {
+    // Global partitioning: records to channel 0 only, watermarks to both.
+    let (inboxes, senders) = consumers(2);
+    let mut writer = SingleChannelWriter::new(senders, 0, 1000);
+    emit_each_with_a_watermark(&mut writer, 5);
+    writer.end_of_input().expect("end of input");
+    let (seen, _) = drain_until_end(&inboxes[0]);
+    let expected: Vec<Seen> = (0..5u64)
+        .flat_map(|i| [Seen::Record(i), Seen::Watermark(i as i64)])
+        .collect();
+    assert_eq!(seen, expected);
+    let (seen, _) = drain_until_end(&inboxes[1]);
+    assert_eq!(seen, (0..5).map(Seen::Watermark).collect::<Vec<_>>());
+}
+
+/// Like [`drain`], for a channel that ends with its end of partition (checked, not returned).
+fn drain_until_end(inbox: &TaskInbox) -> (Vec<Seen>, usize) {
+    let mut end = None;
+    let mut events = Vec::new();
+    while let Some(InboxItem::Event(channel, event)) = inbox.try_next() {
+        match event {
+            ChannelEvent::EndOfPartition => end = Some(()),
+            event => events.push((channel, event)),
+        }
+    }
+    assert!(end.is_some(), "the channel ended");
+    let replay = TaskInbox::new(1000, 0);
+    let flag = AtomicBool::new(false);
+    for (channel, event) in events {
+        replay.send(channel, event, &flag).expect("replay");
+    }
+    drain(&replay)
+}
