@@ -8,7 +8,8 @@
 //! sends them together ([`ChannelEvent::MarkedBatch`]); the consumer applies each watermark
 //! between the same records. A channel without pending records sends its watermark with the
 //! next batch the writer sends on any channel, or when the task flushes (its input ran dry, or
-//! the buffer timeout passed) — the same bound as for records.
+//! the buffer timeout passed) — the same bound as for records. A channel holding a batch size
+//! of watermarks is sent at once, so watermarks without records between them cannot pile up.
 
 use eddy_core::{Data, Watermark};
 
@@ -17,35 +18,47 @@ use crate::inbox::{ChannelEvent, ChannelSender, WatermarkAt};
 use crate::output::Batch;
 
 /// The watermarks each channel owes its consumer, at their places among its pending records.
-pub(super) struct HeldWatermarks(Vec<Vec<WatermarkAt>>);
+pub(super) struct HeldWatermarks {
+    held: Vec<Vec<WatermarkAt>>,
+    /// How many watermarks a channel holds at most before it must be sent (a batch's size:
+    /// watermarks without records between them would otherwise pile up until the next flush).
+    limit: usize,
+}
 
 impl HeldWatermarks {
-    /// Nothing held, for `channels` channels.
-    pub(super) fn new(channels: usize) -> Self {
-        HeldWatermarks(vec![Vec::new(); channels])
+    /// Nothing held, for `channels` channels that send after `limit` watermarks.
+    pub(super) fn new(channels: usize, limit: usize) -> Self {
+        HeldWatermarks {
+            held: vec![Vec::new(); channels],
+            limit: limit.max(1),
+        }
     }
 
-    /// Holds `watermark` in `channel` after the channel's `pending` records. Every watermark is
-    /// kept, also one right after another: the consumer sees each, as it would have without
-    /// holding (a timer fired by the first observes that watermark, not the next).
+    /// Holds `watermark` in `channel` after the channel's `pending` records; `true` when the
+    /// channel now holds as many as it may, and must be sent. Every watermark is kept, also
+    /// one right after another: the consumer sees each, as it would have without holding (a
+    /// timer fired by the first observes that watermark, not the next).
     #[inline]
-    pub(super) fn hold(&mut self, channel: usize, pending: usize, watermark: Watermark) {
-        self.0[channel].push(WatermarkAt {
+    #[must_use]
+    pub(super) fn hold(&mut self, channel: usize, pending: usize, watermark: Watermark) -> bool {
+        let held = &mut self.held[channel];
+        held.push(WatermarkAt {
             after: pending,
             watermark,
         });
+        held.len() >= self.limit
     }
 
     /// Whether `channel` holds any watermark.
     #[inline]
     pub(super) fn holds(&self, channel: usize) -> bool {
-        !self.0[channel].is_empty()
+        !self.held[channel].is_empty()
     }
 
     /// The watermarks `channel` holds, no longer held.
     #[inline]
     pub(super) fn take(&mut self, channel: usize) -> Vec<WatermarkAt> {
-        std::mem::take(&mut self.0[channel])
+        std::mem::take(&mut self.held[channel])
     }
 
     /// Sends the watermarks of the channels without pending records (`pending(channel)` is

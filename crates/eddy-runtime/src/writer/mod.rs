@@ -122,7 +122,7 @@ impl<T: Data> SingleChannelWriter<T> {
     pub fn new(channels: Vec<ChannelSender>, target: usize, batch_size: usize) -> Writer<Self> {
         Writer(SingleChannelWriter {
             target,
-            held: HeldWatermarks::new(channels.len()),
+            held: HeldWatermarks::new(channels.len(), batch_size),
             channels,
             pending: Batch::new(),
             batch_size,
@@ -152,13 +152,17 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
     }
 
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        let mut full = false;
         for channel in 0..self.channels.len() {
             let pending = if channel == self.target {
                 self.pending.len()
             } else {
                 0
             };
-            self.held.hold(channel, pending, watermark);
+            full |= self.held.hold(channel, pending, watermark);
+        }
+        if full {
+            self.send_pending()?;
         }
         Ok(())
     }
@@ -193,7 +197,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Writer<Self> {
         let pending = channels.iter().map(|_| Batch::new()).collect();
         Writer(PartitionedWriter {
-            held: HeldWatermarks::new(channels.len()),
+            held: HeldWatermarks::new(channels.len(), batch_size),
             channels,
             pending,
             selector,
@@ -243,8 +247,13 @@ impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
     }
 
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        for (channel, pending) in self.pending.iter().enumerate() {
-            self.held.hold(channel, pending.len(), watermark);
+        for channel in 0..self.channels.len() {
+            if self
+                .held
+                .hold(channel, self.pending[channel].len(), watermark)
+            {
+                self.send_channel(channel)?;
+            }
         }
         Ok(())
     }
@@ -278,7 +287,7 @@ impl<T: Data> BroadcastWriter<T> {
         Writer(BroadcastWriter {
             channels,
             pending: Batch::new(),
-            held: HeldWatermarks::new(1),
+            held: HeldWatermarks::new(1, batch_size),
             batch_size,
         })
     }
@@ -294,7 +303,9 @@ impl<T: Data> Router<T> for BroadcastWriter<T> {
     }
 
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        self.held.hold(0, self.pending.len(), watermark);
+        if self.held.hold(0, self.pending.len(), watermark) {
+            self.send_pending()?;
+        }
         Ok(())
     }
 

@@ -155,3 +155,21 @@ fn drain_until_end(inbox: &TaskInbox) -> (Vec<Seen>, usize) {
     }
     drain(&replay)
 }
+
+#[test]
+fn watermarks_without_records_are_sent_once_a_batch_worth_is_held() {
+    let (inboxes, senders) = consumers(2);
+    let mut writer = PartitionedWriter::new(senders, FirstChannel, 4);
+    for w in 0..9 {
+        writer.watermark(Watermark(w)).expect("watermark");
+    }
+    // Two events of four watermarks each per channel; the ninth waits for the flush.
+    let first_eight: Vec<Seen> = (0..8).map(Seen::Watermark).collect();
+    for inbox in &inboxes {
+        assert_eq!(drain(inbox), (first_eight.clone(), 2));
+    }
+    writer.flush().expect("flush");
+    for inbox in &inboxes {
+        assert_eq!(drain(inbox), (vec![Seen::Watermark(8)], 1));
+    }
+}
