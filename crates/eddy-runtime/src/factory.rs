@@ -21,7 +21,7 @@ use eddy_state::StateBackendConfig;
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelSender, WatermarkAt};
-use crate::output::{erase, unerase, Batch, ErasedOutput, FanOut, Output};
+use crate::output::{erase, for_segments, unerase, Batch, ErasedOutput, FanOut, Output, Segment};
 use crate::side_output::typed_side_sink;
 pub use crate::side_output::{SideChannels, SideSink, SideTarget};
 use crate::snapshot::RestoredOperatorState;
@@ -293,37 +293,6 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
     }
-}
-
-/// A part of a batch received with watermarks among its records.
-enum Segment<T> {
-    /// Records between two watermarks (never empty).
-    Records(Batch<T>),
-    /// A watermark, after the records before it.
-    Watermark(Watermark),
-}
-
-/// Cuts `batch` at its `watermarks` and hands `apply` the records and watermarks in their
-/// order. The cuts are made from the back, so each record moves at most once.
-fn for_segments<T>(
-    mut batch: Batch<T>,
-    watermarks: &[WatermarkAt],
-    mut apply: impl FnMut(Segment<T>) -> Result<(), TaskError>,
-) -> Result<(), TaskError> {
-    let mut tails = Vec::with_capacity(watermarks.len());
-    for mark in watermarks.iter().rev() {
-        tails.push(batch.split_off(mark.after.min(batch.len())));
-    }
-    let mut segments = std::iter::once(batch).chain(tails.into_iter().rev());
-    for mark in watermarks {
-        if let Some(records) = segments.next().filter(|records| !records.is_empty()) {
-            apply(Segment::Records(records))?;
-        }
-        apply(Segment::Watermark(mark.watermark))?;
-    }
-    segments
-        .filter(|records| !records.is_empty())
-        .try_for_each(|records| apply(Segment::Records(records)))
 }
 
 /// Recovers a typed batch received from a channel.
@@ -619,44 +588,5 @@ impl JobCode {
         self.edges
             .get(index)
             .ok_or_else(|| TaskError::Internal(format!("no code for edge {index}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_marked_batch_comes_apart_into_its_records_and_watermarks_in_order() {
-        let at = |after, watermark| WatermarkAt {
-            after,
-            watermark: Watermark(watermark),
-        };
-        // Watermarks before the first record, two at one place, and after the last record.
-        let marks = [at(0, 1), at(2, 5), at(2, 6), at(3, 7), at(5, 9)];
-        let batch = Batch::from_parts(vec![10, 11, 12, 13, 14], vec![100, 110, 120, 130, 140]);
-        let mut seen = Vec::new();
-        for_segments(batch, &marks, |segment| {
-            seen.push(match segment {
-                Segment::Records(records) => Err(records.iter().map(|(v, t)| (*v, t)).collect()),
-                Segment::Watermark(watermark) => Ok(watermark.0),
-            });
-            Ok(())
-        })
-        .expect("no error");
-        let records = |r: &[(i32, i64)]| Err(r.to_vec());
-        assert_eq!(
-            seen,
-            vec![
-                Ok(1),
-                records(&[(10, 100), (11, 110)]),
-                Ok(5),
-                Ok(6),
-                records(&[(12, 120)]),
-                Ok(7),
-                records(&[(13, 130), (14, 140)]),
-                Ok(9),
-            ]
-        );
     }
 }

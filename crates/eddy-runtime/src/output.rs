@@ -7,6 +7,7 @@ use eddy_core::{Data, Watermark};
 
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
+use crate::inbox::WatermarkAt;
 
 /// A batch of records: the unit in which data moves everywhere in the runtime.
 pub use eddy_core::Batch;
@@ -21,6 +22,21 @@ pub trait Output<T>: Send {
 
     /// Consumes a batch.
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError>;
+
+    /// Consumes a batch with watermarks among its records (each follows the batch's first
+    /// `after` records), as if its records and watermarks came one after another: by default
+    /// the batch is cut at the watermarks. Network writers keep it whole and send the
+    /// watermarks with the records.
+    fn push_with_watermarks(
+        &mut self,
+        batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        for_segments(batch, watermarks, |segment| match segment {
+            Segment::Records(records) => self.push(records),
+            Segment::Watermark(watermark) => self.watermark(watermark),
+        })
+    }
 
     /// Consumes a watermark (already combined across the task's input channels).
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
@@ -72,6 +88,37 @@ pub fn unerase<T: Data>(output: ErasedOutput) -> Result<Box<dyn Output<T>>, Task
                 std::any::type_name::<T>()
             ))
         })
+}
+
+/// A part of a batch with watermarks among its records.
+pub(crate) enum Segment<T> {
+    /// Records between two watermarks (never empty).
+    Records(Batch<T>),
+    /// A watermark, after the records before it.
+    Watermark(Watermark),
+}
+
+/// Cuts `batch` at its `watermarks` and hands `apply` the records and watermarks in their
+/// order. The cuts are made from the back, so each record moves at most once.
+pub(crate) fn for_segments<T>(
+    mut batch: Batch<T>,
+    watermarks: &[WatermarkAt],
+    mut apply: impl FnMut(Segment<T>) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    let mut tails = Vec::with_capacity(watermarks.len());
+    for mark in watermarks.iter().rev() {
+        tails.push(batch.split_off(mark.after.min(batch.len())));
+    }
+    let mut segments = std::iter::once(batch).chain(tails.into_iter().rev());
+    for mark in watermarks {
+        if let Some(records) = segments.next().filter(|records| !records.is_empty()) {
+            apply(Segment::Records(records))?;
+        }
+        apply(Segment::Watermark(mark.watermark))?;
+    }
+    segments
+        .filter(|records| !records.is_empty())
+        .try_for_each(|records| apply(Segment::Records(records)))
 }
 
 /// Sends every batch to several outputs (a stream consumed more than once).
@@ -146,5 +193,45 @@ impl<T: Data> Output<T> for FanOut<T> {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eddy_core::Watermark;
+
+    #[test]
+    fn a_marked_batch_comes_apart_into_its_records_and_watermarks_in_order() {
+        let at = |after, watermark| WatermarkAt {
+            after,
+            watermark: Watermark(watermark),
+        };
+        // Watermarks before the first record, two at one place, and after the last record.
+        let marks = [at(0, 1), at(2, 5), at(2, 6), at(3, 7), at(5, 9)];
+        let batch = Batch::from_parts(vec![10, 11, 12, 13, 14], vec![100, 110, 120, 130, 140]);
+        let mut seen = Vec::new();
+        for_segments(batch, &marks, |segment| {
+            seen.push(match segment {
+                Segment::Records(records) => Err(records.iter().map(|(v, t)| (*v, t)).collect()),
+                Segment::Watermark(watermark) => Ok(watermark.0),
+            });
+            Ok(())
+        })
+        .expect("no error");
+        let records = |r: &[(i32, i64)]| Err(r.to_vec());
+        assert_eq!(
+            seen,
+            vec![
+                Ok(1),
+                records(&[(10, 100), (11, 110)]),
+                Ok(5),
+                Ok(6),
+                records(&[(12, 120)]),
+                Ok(7),
+                records(&[(13, 130), (14, 140)]),
+                Ok(9),
+            ]
+        );
     }
 }

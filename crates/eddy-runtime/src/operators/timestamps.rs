@@ -9,12 +9,13 @@ use eddy_functions::{TimestampAssigner, WatermarkGenerator, WatermarkOutput};
 use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;
+use crate::inbox::WatermarkAt;
 use crate::output::{Batch, Output};
 
-/// What one input batch turns into: data segments with the watermarks between them.
+/// What one input batch turns into: records with the watermarks among them, and stream status
+/// changes between such parts.
 enum Emission<T> {
-    Records(Batch<T>),
-    Watermark(Watermark),
+    Records(Batch<T>, Vec<WatermarkAt>),
     Status(bool),
 }
 
@@ -79,34 +80,52 @@ impl<T: Data, G: WatermarkGenerator<T>, A: TimestampAssigner<T>> Output<T>
         self.next.open()
     }
 
+    /// Stamps the batch's records and places each watermark the generator emits right after
+    /// the record that caused it (if it advances the stream's watermark); the records and
+    /// watermarks go downstream together, cut only where the stream's status changes.
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let (generator, assigner, output) =
             (&mut self.generator, &mut self.assigner, &mut self.output);
+        let mut current = self.current;
         let emissions = call_user(&self.name, || {
             let mut emissions = Vec::new();
-            let mut segment = Batch::with_capacity(batch.len());
+            let mut records = Batch::with_capacity(batch.len());
+            let mut watermarks = Vec::new();
             for record in batch.into_records() {
                 let timestamp = assigner.extract_timestamp(&record.value, record.timestamp);
                 generator.on_event(&record.value, timestamp, output);
                 // Becoming active again must precede the element that caused it.
                 if let Some(idle) = output.take_status() {
-                    emissions.push(Emission::Records(std::mem::take(&mut segment)));
+                    let part = (
+                        std::mem::take(&mut records),
+                        std::mem::take(&mut watermarks),
+                    );
+                    emissions.push(Emission::Records(part.0, part.1));
                     emissions.push(Emission::Status(idle));
                 }
-                segment.push(record.value, timestamp);
-                if let Some(watermark) = output.take() {
-                    emissions.push(Emission::Records(std::mem::take(&mut segment)));
-                    emissions.push(Emission::Watermark(watermark));
+                records.push(record.value, timestamp);
+                if let Some(watermark) = output.take().filter(|w| w.0 > current) {
+                    current = watermark.0;
+                    watermarks.push(WatermarkAt {
+                        after: records.len(),
+                        watermark,
+                    });
                 }
             }
-            emissions.push(Emission::Records(segment));
+            emissions.push(Emission::Records(records, watermarks));
             Ok(emissions)
         })?;
+        self.current = current;
         for emission in emissions {
             match emission {
-                Emission::Records(records) if !records.is_empty() => self.next.push(records)?,
-                Emission::Records(_) => {}
-                Emission::Watermark(watermark) => self.forward_watermark(watermark)?,
+                Emission::Records(records, watermarks) if watermarks.is_empty() => {
+                    if !records.is_empty() {
+                        self.next.push(records)?;
+                    }
+                }
+                Emission::Records(records, watermarks) => {
+                    self.next.push_with_watermarks(records, &watermarks)?
+                }
                 Emission::Status(idle) => self.forward_status(idle)?,
             }
         }

@@ -49,6 +49,12 @@ impl HeldWatermarks {
         held.len() >= self.limit
     }
 
+    /// Whether `channel` holds as many watermarks as it may (and must be sent).
+    #[inline]
+    pub(super) fn is_full(&self, channel: usize) -> bool {
+        self.held[channel].len() >= self.limit
+    }
+
     /// Whether `channel` holds any watermark.
     #[inline]
     pub(super) fn holds(&self, channel: usize) -> bool {

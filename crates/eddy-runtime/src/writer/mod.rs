@@ -19,7 +19,7 @@ use eddy_core::{Data, Watermark};
 
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
-use crate::inbox::{ChannelEvent, ChannelSender};
+use crate::inbox::{ChannelEvent, ChannelSender, WatermarkAt};
 use crate::output::{Batch, Output};
 use held_watermarks::{send_held, HeldWatermarks};
 
@@ -34,6 +34,13 @@ pub trait Router<T>: Send {
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError>;
     /// Holds a watermark in every channel, behind the records pending there.
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
+    /// Takes a batch with watermarks among its records (see
+    /// [`Output::push_with_watermarks`]).
+    fn route_with_watermarks(
+        &mut self,
+        batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError>;
     /// Sends every partially filled batch, and every held watermark.
     fn send_pending(&mut self) -> Result<(), TaskError>;
     /// Every channel (all of them receive the control events).
@@ -51,6 +58,14 @@ impl<T: Data, R: Router<T>> Output<T> for Writer<R> {
     #[inline]
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         self.0.route(batch)
+    }
+
+    fn push_with_watermarks(
+        &mut self,
+        batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        self.0.route_with_watermarks(batch, watermarks)
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
@@ -167,6 +182,30 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
         Ok(())
     }
 
+    fn route_with_watermarks(
+        &mut self,
+        mut batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        let (before, len) = (self.pending.len(), batch.len());
+        let mut full = false;
+        for mark in watermarks {
+            for channel in 0..self.channels.len() {
+                let pending = if channel == self.target {
+                    before + mark.after.min(len)
+                } else {
+                    0
+                };
+                full |= self.held.hold(channel, pending, mark.watermark);
+            }
+        }
+        self.pending.append(&mut batch);
+        if full || self.pending.len() >= self.batch_size {
+            self.send_pending()?;
+        }
+        Ok(())
+    }
+
     fn send_pending(&mut self) -> Result<(), TaskError> {
         let batch = if self.pending.is_empty() {
             Batch::new()
@@ -226,14 +265,41 @@ impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
     /// channels' pending batches (see [`Batch::scatter_into`]), and sends those that are full
     /// (and with them the watermarks of channels without pending records).
     fn route(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
+        self.route_with_watermarks(batch, &[])
+    }
+
+    /// As [`route`](Router::route); each watermark is held in every channel behind the
+    /// channel's records that precede it in the batch (counted along the records' targets).
+    fn route_with_watermarks(
+        &mut self,
+        batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
         let n = self.channels.len() as u32;
         let mut targets = std::mem::take(&mut self.targets);
         self.selector.select_all(batch.values(), n, &mut targets)?;
+        let mut full = false;
+        if !watermarks.is_empty() {
+            let mut pending: Vec<usize> = self.pending.iter().map(Batch::len).collect();
+            let mut counted = 0;
+            for mark in watermarks {
+                let upto = mark.after.clamp(counted, targets.len());
+                for &target in &targets[counted..upto] {
+                    pending[target as usize] += 1;
+                }
+                counted = upto;
+                for (channel, &pending) in pending.iter().enumerate() {
+                    full |= self.held.hold(channel, pending, mark.watermark);
+                }
+            }
+        }
         batch.scatter_into(&targets, &mut self.pending);
         self.targets = targets;
         let mut sent = false;
         for channel in 0..self.channels.len() {
-            if self.pending[channel].len() >= self.batch_size {
+            if self.pending[channel].len() >= self.batch_size
+                || (full && self.held.is_full(channel))
+            {
                 self.send_channel(channel)?;
                 sent = true;
             }
@@ -304,6 +370,25 @@ impl<T: Data> Router<T> for BroadcastWriter<T> {
 
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
         if self.held.hold(0, self.pending.len(), watermark) {
+            self.send_pending()?;
+        }
+        Ok(())
+    }
+
+    fn route_with_watermarks(
+        &mut self,
+        mut batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        let (before, len) = (self.pending.len(), batch.len());
+        let mut full = false;
+        for mark in watermarks {
+            full |= self
+                .held
+                .hold(0, before + mark.after.min(len), mark.watermark);
+        }
+        self.pending.append(&mut batch);
+        if full || self.pending.len() >= self.batch_size {
             self.send_pending()?;
         }
         Ok(())

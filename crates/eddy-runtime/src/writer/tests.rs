@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use eddy_core::Watermark;
 
-use super::{ChannelSelector, PartitionedWriter, RoundRobinSelector, SingleChannelWriter};
+use super::{
+    BroadcastWriter, ChannelSelector, PartitionedWriter, RoundRobinSelector, SingleChannelWriter,
+};
 use crate::error::TaskError;
-use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, TaskInbox};
+use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, TaskInbox, WatermarkAt};
 use crate::output::{Batch, Output};
 
 /// What a consumer sees, in order.
@@ -71,11 +73,30 @@ fn emit_each_with_a_watermark(writer: &mut dyn Output<u64>, n: u64) {
     }
 }
 
+/// The same stream as [`emit_each_with_a_watermark`], as one batch with its watermarks (what
+/// the timestamps operator passes on).
+fn emit_one_marked_batch(writer: &mut dyn Output<u64>, n: u64) {
+    let marks: Vec<WatermarkAt> = (0..n)
+        .map(|i| WatermarkAt {
+            after: i as usize + 1,
+            watermark: Watermark(i as i64),
+        })
+        .collect();
+    let batch = Batch::from_values((0..n).collect());
+    writer.push_with_watermarks(batch, &marks).expect("push");
+}
+
 #[test]
 fn watermarks_reach_every_channel_between_the_same_records_in_one_event_per_channel() {
+    for emit in [emit_each_with_a_watermark, emit_one_marked_batch] {
+        check_round_robin_with_watermarks(emit);
+    }
+}
+
+fn check_round_robin_with_watermarks(emit: fn(&mut dyn Output<u64>, u64)) {
     let (inboxes, senders) = consumers(3);
     let mut writer = PartitionedWriter::new(senders, RoundRobinSelector::new(0), 1000);
-    emit_each_with_a_watermark(&mut writer, 20);
+    emit(&mut writer, 20);
     writer.flush().expect("flush");
     for (channel, inbox) in inboxes.iter().enumerate() {
         // Reference: the producer's sequence, keeping the records of this channel (round robin
@@ -123,10 +144,16 @@ fn a_channel_without_records_gets_its_watermarks_with_each_batch_sent_elsewhere(
 
 #[test]
 fn one_target_with_many_consumers_keeps_every_watermark_for_each() {
+    for emit in [emit_each_with_a_watermark, emit_one_marked_batch] {
+        check_one_target_with_watermarks(emit);
+    }
+}
+
+fn check_one_target_with_watermarks(emit: fn(&mut dyn Output<u64>, u64)) {
     // Global partitioning: records to channel 0 only, watermarks to both.
     let (inboxes, senders) = consumers(2);
     let mut writer = SingleChannelWriter::new(senders, 0, 1000);
-    emit_each_with_a_watermark(&mut writer, 5);
+    emit(&mut writer, 5);
     writer.end_of_input().expect("end of input");
     let (seen, _) = drain_until_end(&inboxes[0]);
     let expected: Vec<Seen> = (0..5u64)
@@ -171,5 +198,21 @@ fn watermarks_without_records_are_sent_once_a_batch_worth_is_held() {
     writer.flush().expect("flush");
     for inbox in &inboxes {
         assert_eq!(drain(inbox), (vec![Seen::Watermark(8)], 1));
+    }
+}
+
+#[test]
+fn broadcast_sends_every_record_and_watermark_to_every_channel() {
+    for emit in [emit_each_with_a_watermark, emit_one_marked_batch] {
+        let (inboxes, senders) = consumers(2);
+        let mut writer = BroadcastWriter::new(senders, 1000);
+        emit(&mut writer, 6);
+        writer.flush().expect("flush");
+        let expected: Vec<Seen> = (0..6u64)
+            .flat_map(|i| [Seen::Record(i), Seen::Watermark(i as i64)])
+            .collect();
+        for inbox in &inboxes {
+            assert_eq!(drain(inbox), (expected.clone(), 1));
+        }
     }
 }
