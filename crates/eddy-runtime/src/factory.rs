@@ -256,17 +256,13 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         watermarks: &[WatermarkAt],
         valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError> {
-        let chain = &mut self.chain;
-        for_segments(
-            downcast_batch::<T>(batch)?,
+        apply_marked_batch::<T, _>(
+            &mut self.chain,
+            batch,
             watermarks,
-            |segment| match segment {
-                Segment::Records(records) => chain.push(records),
-                Segment::Watermark(watermark) => match valve(watermark) {
-                    Some(advanced) => chain.watermark(advanced),
-                    None => Ok(()),
-                },
-            },
+            valve,
+            |chain, records| chain.push(records),
+            |chain, watermark| chain.watermark(watermark),
         )
     }
     fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
@@ -293,6 +289,30 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
     }
+}
+
+/// Applies a batch received with watermarks among its records to `target`: `push` takes the
+/// records between the watermarks, and each watermark goes through `valve` (the input's
+/// channels combined) and, if that advances the input's watermark, to `advance`.
+fn apply_marked_batch<T: Data, O>(
+    target: &mut O,
+    batch: Box<dyn Any + Send>,
+    watermarks: &[WatermarkAt],
+    valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
+    push: impl Fn(&mut O, Batch<T>) -> Result<(), TaskError>,
+    advance: impl Fn(&mut O, Watermark) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    for_segments(
+        downcast_batch::<T>(batch)?,
+        watermarks,
+        |segment| match segment {
+            Segment::Records(records) => push(target, records),
+            Segment::Watermark(watermark) => match valve(watermark) {
+                Some(advanced) => advance(target, advanced),
+                None => Ok(()),
+            },
+        },
+    )
 }
 
 /// Recovers a typed batch received from a channel.
@@ -465,30 +485,26 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
         watermarks: &[WatermarkAt],
         valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError> {
-        let operator = &mut self.operator;
+        let advance = |operator: &mut Box<dyn TwoInputOperator<I1, I2>>, watermark| {
+            operator.watermark(input, watermark)
+        };
         if input == 0 {
-            for_segments(
-                downcast_batch::<I1>(batch)?,
+            apply_marked_batch::<I1, _>(
+                &mut self.operator,
+                batch,
                 watermarks,
-                |segment| match segment {
-                    Segment::Records(records) => operator.push1(records),
-                    Segment::Watermark(watermark) => match valve(watermark) {
-                        Some(advanced) => operator.watermark(input, advanced),
-                        None => Ok(()),
-                    },
-                },
+                valve,
+                |operator, records| operator.push1(records),
+                advance,
             )
         } else {
-            for_segments(
-                downcast_batch::<I2>(batch)?,
+            apply_marked_batch::<I2, _>(
+                &mut self.operator,
+                batch,
                 watermarks,
-                |segment| match segment {
-                    Segment::Records(records) => operator.push2(records),
-                    Segment::Watermark(watermark) => match valve(watermark) {
-                        Some(advanced) => operator.watermark(input, advanced),
-                        None => Ok(()),
-                    },
-                },
+                valve,
+                |operator, records| operator.push2(records),
+                advance,
             )
         }
     }
