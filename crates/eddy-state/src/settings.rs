@@ -25,6 +25,9 @@ pub struct StateBackendConfig {
     pub slot: Option<String>,
     /// `state.backend.rocksdb.timer-service.factory`: where the `rocksdb` backend keeps timers.
     pub timer_service: TimerServiceFactory,
+    /// `state.backend.rocksdb.writebuffer.size`: one memtable's size (within a budget, at most
+    /// a quarter of it).
+    pub write_buffer_size: MemorySize,
 }
 
 impl Default for StateBackendConfig {
@@ -35,6 +38,7 @@ impl Default for StateBackendConfig {
             memory_budget: Some(MemorySize::mebibytes(64)),
             slot: None,
             timer_service: TimerServiceFactory::RocksDb,
+            write_buffer_size: MemorySize::mebibytes(64),
         }
     }
 }

@@ -15,8 +15,8 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
     FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
-    ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
-    TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    ROCKSDB_TIMER_SERVICE_FACTORY, ROCKSDB_WRITE_BUFFER_SIZE, SLOT_REQUEST_TIMEOUT,
+    STATE_BACKEND_TYPE, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
@@ -205,6 +205,7 @@ fn job_config(
                 memory_budget: rocksdb_slot_budget(config, slots_per_task_manager(config, job)?)?,
                 slot: None,
                 timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
+                write_buffer_size: config.get(&ROCKSDB_WRITE_BUFFER_SIZE)?,
             },
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,

@@ -152,6 +152,16 @@ pub const ROCKSDB_MEMORY_FIXED_PER_SLOT: ConfigOption<MemorySize> = ConfigOption
     description: "Fixed memory budget of all RocksDB instances in one slot together (block cache and write buffers); when set it overrides state.backend.rocksdb.memory.managed.",
 };
 
+/// `state.backend.rocksdb.writebuffer.size`: the size of one memtable of each state (column
+/// family) before it is flushed to a sorted file; within a memory budget at most a quarter of
+/// the budget.
+pub const ROCKSDB_WRITE_BUFFER_SIZE: ConfigOption<MemorySize> = ConfigOption {
+    key: "state.backend.rocksdb.writebuffer.size",
+    fallback_keys: &[],
+    default: MemorySize::mebibytes(64),
+    description: "Size of one memtable of each state (column family) of the rocksdb state backend before it is flushed to a sorted file; within a memory budget at most a quarter of it. Smaller memtables make lookups of frequently updated keys cheaper (each update adds an entry until the flush), at the cost of more flushes and compactions.",
+};
+
 /// `state.backend.rocksdb.memory.managed`: whether the RocksDB instances of a slot share the
 /// slot's managed memory as their budget.
 pub const ROCKSDB_MEMORY_MANAGED: ConfigOption<bool> = ConfigOption {

@@ -124,7 +124,8 @@ impl RocksDbStore {
             )),
             (Some(budget), None) => RocksDbOptions::with_budget(budget.bytes()),
             (None, _) => RocksDbOptions::unbounded(),
-        };
+        }
+        .with_write_buffer_size(config.write_buffer_size.bytes());
         Self::open(&parent, &name, options)
     }
 

@@ -76,6 +76,9 @@ impl SharedMemory {
 #[derive(Clone)]
 pub struct RocksDbOptions {
     memory: Option<Arc<SharedMemory>>,
+    /// One memtable's size (`None`: a quarter of the budget up to 64 MiB, or RocksDB's
+    /// default when unbounded).
+    write_buffer_size: Option<usize>,
 }
 
 /// Appends list elements: the operands' bytes after the existing value's (list rows are
@@ -107,12 +110,23 @@ impl RocksDbOptions {
     pub fn shared(memory: Arc<SharedMemory>) -> Self {
         RocksDbOptions {
             memory: Some(memory),
+            write_buffer_size: None,
         }
     }
 
     /// Options without a memory budget (RocksDB's defaults).
     pub fn unbounded() -> Self {
-        RocksDbOptions { memory: None }
+        RocksDbOptions {
+            memory: None,
+            write_buffer_size: None,
+        }
+    }
+
+    /// These options with memtables of `bytes` each (within a budget, at most a quarter of
+    /// it).
+    pub fn with_write_buffer_size(mut self, bytes: u64) -> Self {
+        self.write_buffer_size = Some(bytes.max(1) as usize);
+        self
     }
 
     /// The budget in bytes (`None`: unbounded).
@@ -158,7 +172,10 @@ impl RocksDbOptions {
             table.set_metadata_block_size(4096);
             table.set_pin_top_level_index_and_filter(true);
             // A memtable is at most a quarter of the budget, so flushes happen well within it.
-            options.set_write_buffer_size((memory.budget / 4).min(64 << 20));
+            let wanted = self.write_buffer_size.unwrap_or(64 << 20);
+            options.set_write_buffer_size((memory.budget / 4).min(wanted));
+        } else if let Some(bytes) = self.write_buffer_size {
+            options.set_write_buffer_size(bytes);
         }
         table.set_bloom_filter(10.0, false);
         options.set_block_based_table_factory(&table);

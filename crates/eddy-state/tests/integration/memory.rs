@@ -43,3 +43,41 @@ fn instances_in_one_slot_share_its_budget_and_other_slots_do_not() {
     );
     assert_eq!(c.memory_usage(), before_c);
 }
+
+/// Writes 4 MiB of rows into one state of a subtask's instance opened with `write_buffer_size`
+/// memtables; the bytes of its SST files then.
+fn flushed_after_4_mib(write_buffer_size: MemorySize) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StateBackendConfig {
+        backend: StateBackendType::RocksDb,
+        local_dir: dir.path().display().to_string(),
+        memory_budget: Some(MemorySize::mebibytes(256)),
+        write_buffer_size,
+        ..StateBackendConfig::default()
+    };
+    let mut store =
+        RocksDbStore::open_for_subtask(&config, &RuntimeContext::for_testing(0, 1)).unwrap();
+    let state = store.register_state("values", None).unwrap();
+    // Pseudo-random bytes: compression must not shrink them away.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut value = vec![0u8; 1024];
+    for i in 0..4096u32 {
+        for byte in &mut value {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *byte = x as u8;
+        }
+        store.put(state, &i.to_be_bytes(), &value).unwrap();
+    }
+    store.disk_usage().unwrap()
+}
+
+#[test]
+fn the_write_buffer_size_sets_when_memtables_are_flushed() {
+    // 64 MiB memtables (the default) hold it all in memory; 256 KiB ones must have flushed
+    // most of it (with two memtables at most, writes wait for flushes).
+    assert_eq!(flushed_after_4_mib(MemorySize::mebibytes(64)), 0);
+    let flushed = flushed_after_4_mib(MemorySize(256 << 10));
+    assert!(flushed > 1 << 20, "only {flushed} bytes flushed");
+}

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::{
     Configuration, StateBackendType, ROCKSDB_LOCAL_DIR, ROCKSDB_TIMER_SERVICE_FACTORY,
+    ROCKSDB_WRITE_BUFFER_SIZE,
 };
 use eddy_core::FnResult;
 use eddy_functions::RuntimeContext;
@@ -149,6 +150,7 @@ fn backend_config(
         memory_budget: rocksdb_slot_budget(config, 1)?,
         slot: None,
         timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
+        write_buffer_size: config.get(&ROCKSDB_WRITE_BUFFER_SIZE)?,
     })
 }
 
