@@ -256,14 +256,18 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         watermarks: &[WatermarkAt],
         valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError> {
-        apply_marked_batch::<T, _>(
-            &mut self.chain,
-            batch,
-            watermarks,
-            valve,
-            |chain, records| chain.push(records),
-            |chain, watermark| chain.watermark(watermark),
-        )
+        // The valve first: what the input's watermark does at each place. Operators that
+        // pass watermarks through then take the batch whole.
+        let advanced = advanced_watermarks(watermarks, valve);
+        let batch = downcast_batch::<T>(batch)?;
+        if advanced.is_empty() {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.chain.push(batch)
+        } else {
+            self.chain.push_with_watermarks(batch, &advanced)
+        }
     }
     fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
         self.chain.watermark(watermark)
@@ -289,6 +293,23 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
     }
+}
+
+/// The input's watermark at each place of `watermarks` where `valve` (the input's channels
+/// combined) advances it.
+fn advanced_watermarks(
+    watermarks: &[WatermarkAt],
+    valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
+) -> Vec<WatermarkAt> {
+    watermarks
+        .iter()
+        .filter_map(|mark| {
+            valve(mark.watermark).map(|watermark| WatermarkAt {
+                after: mark.after,
+                watermark,
+            })
+        })
+        .collect()
 }
 
 /// Applies a batch received with watermarks among its records to `target`: `push` takes the

@@ -40,6 +40,7 @@ mod smoke;
 mod timers;
 mod timers_processing_and_co;
 mod watermarks;
+mod watermarks_in_batches;
 mod window_assigners;
 mod window_evictors;
 mod window_functions;

@@ -77,6 +77,10 @@ where
         either!(self, logic => logic.process(batch, ctx, side_outputs))
     }
 
+    fn passes_watermarks_through(&self) -> bool {
+        either!(self, logic => logic.passes_watermarks_through())
+    }
+
     fn on_watermark(
         &mut self,
         watermark: Watermark,

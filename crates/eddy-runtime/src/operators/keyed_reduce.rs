@@ -112,6 +112,11 @@ where
 {
     forward_checkpointed!(reducer);
 
+    /// STREAMING emits each input's updated value, and watermarks change nothing.
+    fn passes_watermarks_through(&self) -> bool {
+        self.emit_updates
+    }
+
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.reducer.open(ctx)
     }
@@ -269,6 +274,11 @@ where
     R: ReduceFunction<T>,
 {
     forward_checkpointed!(reducer);
+
+    /// STREAMING emits each input's updated value, and watermarks change nothing.
+    fn passes_watermarks_through(&self) -> bool {
+        self.emit_updates
+    }
 
     fn open(&mut self, ctx: &RuntimeContext) -> FnResult<()> {
         self.state = open_keyed_state_backend(&self.state_backend, ctx)?;

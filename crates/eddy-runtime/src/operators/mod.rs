@@ -127,7 +127,8 @@ use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::{OperatorSetup, SideChannels};
-use crate::output::{Batch, Output};
+use crate::inbox::WatermarkAt;
+use crate::output::{for_segments, Batch, Output, Segment};
 
 pub use basic::{FilterLogic, FlatMapLogic, MapLogic, ProcessLogic};
 pub use broadcast::{BroadcastProcessLogic, KeyedBroadcastProcessLogic};
@@ -192,6 +193,13 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
+    /// Whether this operator, for now, emits exactly one output per input in order from
+    /// `process`, and never looks at the watermark nor emits anything at one (`on_watermark`,
+    /// `pending_output`): then a batch with watermarks among its records is processed whole,
+    /// and the watermarks keep their places among the outputs.
+    fn passes_watermarks_through(&self) -> bool {
+        false
+    }
     /// The input's watermark advanced: returns what fires at it (event-time timers, windows);
     /// the watermark is passed downstream after these records.
     fn on_watermark(
@@ -318,6 +326,33 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
         self.emit(out)
+    }
+
+    /// An operator that passes watermarks through (see
+    /// [`OneInputLogic::passes_watermarks_through`]) and has no side outputs processes the
+    /// batch whole; any other gets it cut at the watermarks.
+    fn push_with_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        if !self.logic.passes_watermarks_through() || !self.sides.sinks.is_empty() {
+            return for_segments(batch, watermarks, |segment| match segment {
+                Segment::Records(records) => self.push(records),
+                Segment::Watermark(watermark) => self.watermark(watermark),
+            });
+        }
+        let len = batch.len();
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
+        if out.len() != len {
+            return Err(TaskError::Internal(format!(
+                "{} passes watermarks through but emitted {} records for {len}",
+                self.name,
+                out.len()
+            )));
+        }
+        self.next.push_with_watermarks(out, watermarks)
     }
 
     fn watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {

@@ -7,6 +7,7 @@ use super::OperatorStateHandler;
 use crate::checkpoint::ChainSnapshot;
 use crate::error::{call_user, TaskError};
 use crate::factory::OperatorSetup;
+use crate::inbox::WatermarkAt;
 use crate::output::{Batch, Output};
 
 /// Runs a sink function; the end of a chain.
@@ -47,6 +48,15 @@ impl<T: Data, S: SinkFunction<T>> Output<T> for SinkOperator<S> {
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError> {
         let sink = &mut self.sink;
         call_user(&self.name, || sink.invoke_batch(batch))
+    }
+
+    /// Sinks do not see watermarks: the batch is written whole.
+    fn push_with_watermarks(
+        &mut self,
+        batch: Batch<T>,
+        _watermarks: &[WatermarkAt],
+    ) -> Result<(), TaskError> {
+        self.push(batch)
     }
 
     fn watermark(&mut self, _watermark: Watermark) -> Result<(), TaskError> {
