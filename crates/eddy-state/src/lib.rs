@@ -144,7 +144,7 @@ pub use pending_snapshot::PendingKeyedSnapshot;
 pub use redistribute::{redistribute, RedistributionError};
 pub use runtime_context::RuntimeContext;
 pub use scoped::{ErasedKeyedStateStore, KeyedStateStore};
-pub use settings::{rocksdb_slot_budget, StateBackendConfig};
+pub use settings::{rocksdb_slot_budget, rocksdb_write_buffer_size, StateBackendConfig};
 pub use snapshot::{
     restore_value_rows, value_state_description, DecodedRow, ErasedKey, KeyedStateSnapshot,
     RowWriter, SnapshotError, StateRow, StateRows, SNAPSHOT_FORMAT_VERSION,

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use eddy_core::config::{
     ConfigError, Configuration, MemorySize, StateBackendType, TimerServiceFactory,
-    ROCKSDB_MEMORY_FIXED_PER_SLOT, ROCKSDB_MEMORY_MANAGED, TASK_MANAGER_MEMORY_MANAGED_SIZE,
+    ROCKSDB_MEMORY_FIXED_PER_SLOT, ROCKSDB_MEMORY_MANAGED, ROCKSDB_WRITE_BUFFER_SIZE,
+    TASK_MANAGER_MEMORY_MANAGED_SIZE,
 };
 
 /// Where keyed state lives, and the on-disk backend's options.
@@ -63,9 +64,45 @@ pub fn rocksdb_slot_budget(
     )))
 }
 
+/// The smallest `state.backend.rocksdb.writebuffer.size` accepted: below it RocksDB would
+/// flush a file every few writes.
+const MIN_WRITE_BUFFER_SIZE: MemorySize = MemorySize(64 << 10);
+
+/// `state.backend.rocksdb.writebuffer.size`, checked: at least 64 KiB.
+pub fn rocksdb_write_buffer_size(config: &Configuration) -> Result<MemorySize, ConfigError> {
+    let size = config.get(&ROCKSDB_WRITE_BUFFER_SIZE)?;
+    if size < MIN_WRITE_BUFFER_SIZE {
+        return Err(config.reject(
+            &ROCKSDB_WRITE_BUFFER_SIZE,
+            "a memtable needs at least 64kb (the default is 64mb)",
+        ));
+    }
+    Ok(size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_buffer_below_64_kib_is_refused_naming_the_key() {
+        let mut config = Configuration::new();
+        assert_eq!(
+            rocksdb_write_buffer_size(&config).unwrap(),
+            MemorySize::mebibytes(64)
+        );
+        config.set_string("state.backend.rocksdb.writebuffer.size", "8mb");
+        assert_eq!(
+            rocksdb_write_buffer_size(&config).unwrap(),
+            MemorySize::mebibytes(8)
+        );
+        config.set_string("state.backend.rocksdb.writebuffer.size", "0");
+        let error = rocksdb_write_buffer_size(&config).unwrap_err().to_string();
+        assert!(
+            error.contains("'state.backend.rocksdb.writebuffer.size'") && error.contains("64kb"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_slot_budget_is_fixed_if_set_else_a_share_of_managed_memory() {

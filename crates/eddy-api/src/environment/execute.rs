@@ -15,14 +15,14 @@ use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
     FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
-    ROCKSDB_TIMER_SERVICE_FACTORY, ROCKSDB_WRITE_BUFFER_SIZE, SLOT_REQUEST_TIMEOUT,
-    STATE_BACKEND_TYPE, TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
+    ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
+    TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
 use eddy_core::ids::JobId;
 use eddy_graph::{execution_plan_json, JobGraph, StreamGraph};
 use eddy_runtime::factory::{JobCode, TaskSettings};
 use eddy_runtime::state_backend::check_state_backend_built;
-use eddy_state::{rocksdb_slot_budget, StateBackendConfig};
+use eddy_state::{rocksdb_slot_budget, rocksdb_write_buffer_size, StateBackendConfig};
 
 use super::context::ClientMode;
 use super::{chaining_enabled, default_parallelism, StreamExecutionEnvironment};
@@ -205,7 +205,7 @@ fn job_config(
                 memory_budget: rocksdb_slot_budget(config, slots_per_task_manager(config, job)?)?,
                 slot: None,
                 timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
-                write_buffer_size: config.get(&ROCKSDB_WRITE_BUFFER_SIZE)?,
+                write_buffer_size: rocksdb_write_buffer_size(config)?,
             },
         },
         slot_request_timeout: config.get(&SLOT_REQUEST_TIMEOUT)?,

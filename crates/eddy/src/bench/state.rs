@@ -11,14 +11,13 @@ use rustc_hash::FxHashMap;
 
 use eddy_core::config::{
     Configuration, StateBackendType, ROCKSDB_LOCAL_DIR, ROCKSDB_TIMER_SERVICE_FACTORY,
-    ROCKSDB_WRITE_BUFFER_SIZE,
 };
 use eddy_core::FnResult;
 use eddy_functions::RuntimeContext;
 use eddy_runtime::state_backend::{check_state_backend_built, open_keyed_state_backend};
 use eddy_state::{
-    rocksdb_slot_budget, KeyedState, KeyedStateBackend, Namespace, StateBackendConfig,
-    ValueStateDescriptor,
+    rocksdb_slot_budget, rocksdb_write_buffer_size, KeyedState, KeyedStateBackend, Namespace,
+    StateBackendConfig, ValueStateDescriptor,
 };
 
 /// What to run.
@@ -150,7 +149,7 @@ fn backend_config(
         memory_budget: rocksdb_slot_budget(config, 1)?,
         slot: None,
         timer_service: config.get(&ROCKSDB_TIMER_SERVICE_FACTORY)?,
-        write_buffer_size: config.get(&ROCKSDB_WRITE_BUFFER_SIZE)?,
+        write_buffer_size: rocksdb_write_buffer_size(config)?,
     })
 }
 
