@@ -118,15 +118,14 @@ pub trait InputProcessor: Send {
     fn open(&mut self) -> Result<(), TaskError>;
     /// A batch (a `Batch<T>` behind `dyn Any`) for input `input`.
     fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
-    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input` with watermarks among its
-    /// records: each watermark, after the records before it, goes through `valve` (the input's
-    /// channels combined) and, if that advances the input's watermark, to the chain.
+    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input` with the input's watermark
+    /// advancing among its records (the channels' watermarks already combined by the input's
+    /// valve): each watermark follows the records before its place.
     fn process_marked_batch(
         &mut self,
         input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
-        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError>;
     /// The combined watermark of input `input` advanced.
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
@@ -249,24 +248,19 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         let batch = downcast_batch::<T>(batch)?;
         self.chain.push(batch)
     }
+    /// Operators that pass watermarks through take the batch whole (see
+    /// [`Output::push_with_watermarks`]).
     fn process_marked_batch(
         &mut self,
         _input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
-        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError> {
-        // The valve first: what the input's watermark does at each place. Operators that
-        // pass watermarks through then take the batch whole.
-        let advanced = advanced_watermarks(watermarks, valve);
         let batch = downcast_batch::<T>(batch)?;
-        if advanced.is_empty() {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            self.chain.push(batch)
-        } else {
-            self.chain.push_with_watermarks(batch, &advanced)
+        match watermarks {
+            [] if batch.is_empty() => Ok(()),
+            [] => self.chain.push(batch),
+            _ => self.chain.push_with_watermarks(batch, watermarks),
         }
     }
     fn process_watermark(&mut self, _input: u8, watermark: Watermark) -> Result<(), TaskError> {
@@ -293,47 +287,6 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn close(&mut self) -> Result<(), TaskError> {
         self.chain.close()
     }
-}
-
-/// The input's watermark at each place of `watermarks` where `valve` (the input's channels
-/// combined) advances it.
-fn advanced_watermarks(
-    watermarks: &[WatermarkAt],
-    valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
-) -> Vec<WatermarkAt> {
-    watermarks
-        .iter()
-        .filter_map(|mark| {
-            valve(mark.watermark).map(|watermark| WatermarkAt {
-                after: mark.after,
-                watermark,
-            })
-        })
-        .collect()
-}
-
-/// Applies a batch received with watermarks among its records to `target`: `push` takes the
-/// records between the watermarks, and each watermark goes through `valve` (the input's
-/// channels combined) and, if that advances the input's watermark, to `advance`.
-fn apply_marked_batch<T: Data, O>(
-    target: &mut O,
-    batch: Box<dyn Any + Send>,
-    watermarks: &[WatermarkAt],
-    valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
-    push: impl Fn(&mut O, Batch<T>) -> Result<(), TaskError>,
-    advance: impl Fn(&mut O, Watermark) -> Result<(), TaskError>,
-) -> Result<(), TaskError> {
-    for_segments(
-        downcast_batch::<T>(batch)?,
-        watermarks,
-        |segment| match segment {
-            Segment::Records(records) => push(target, records),
-            Segment::Watermark(watermark) => match valve(watermark) {
-                Some(advanced) => advance(target, advanced),
-                None => Ok(()),
-            },
-        },
-    )
 }
 
 /// Recovers a typed batch received from a channel.
@@ -504,28 +457,25 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
         input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
-        valve: &mut dyn FnMut(Watermark) -> Option<Watermark>,
     ) -> Result<(), TaskError> {
-        let advance = |operator: &mut Box<dyn TwoInputOperator<I1, I2>>, watermark| {
-            operator.watermark(input, watermark)
-        };
+        let operator = &mut self.operator;
         if input == 0 {
-            apply_marked_batch::<I1, _>(
-                &mut self.operator,
-                batch,
+            for_segments(
+                downcast_batch::<I1>(batch)?,
                 watermarks,
-                valve,
-                |operator, records| operator.push1(records),
-                advance,
+                |segment| match segment {
+                    Segment::Records(records) => operator.push1(records),
+                    Segment::Watermark(watermark) => operator.watermark(input, watermark),
+                },
             )
         } else {
-            apply_marked_batch::<I2, _>(
-                &mut self.operator,
-                batch,
+            for_segments(
+                downcast_batch::<I2>(batch)?,
                 watermarks,
-                valve,
-                |operator, records| operator.push2(records),
-                advance,
+                |segment| match segment {
+                    Segment::Records(records) => operator.push2(records),
+                    Segment::Watermark(watermark) => operator.watermark(input, watermark),
+                },
             )
         }
     }

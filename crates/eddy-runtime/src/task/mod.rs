@@ -25,7 +25,7 @@ use alignment::{AlignmentStep, BarrierAligner};
 use crate::checkpoint::{ChainSnapshot, TaskCheckpointing, TaskCheckpoints};
 use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
-use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, Mail, TaskInbox};
+use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, Mail, TaskInbox, WatermarkAt};
 use crate::network::{InboxKey, LocalNetwork};
 use crate::restore::JobRestoreState;
 
@@ -583,8 +583,16 @@ impl RunningTask<'_> {
                     match event {
                         ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
                         ChannelEvent::MarkedBatch(batch, _, watermarks) => {
-                            let mut valve = |watermark| valve.update(local, watermark);
-                            processor.process_marked_batch(input, batch, &watermarks, &mut valve)?
+                            // The valve first: where among the records the input's watermark
+                            // advances (the valve's state does not depend on the records).
+                            let advanced: Vec<WatermarkAt> = watermarks
+                                .iter()
+                                .filter_map(|mark| {
+                                    let watermark = valve.update(local, mark.watermark)?;
+                                    Some(WatermarkAt { watermark, ..*mark })
+                                })
+                                .collect();
+                            processor.process_marked_batch(input, batch, &advanced)?
                         }
                         ChannelEvent::Watermark(watermark) => {
                             if let Some(advanced) = valve.update(local, watermark) {
