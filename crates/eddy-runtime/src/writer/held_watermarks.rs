@@ -8,8 +8,9 @@
 //! sends them together ([`ChannelEvent::MarkedBatch`]); the consumer applies each watermark
 //! between the same records. A channel without pending records sends its watermark with the
 //! next batch the writer sends on any channel, or when the task flushes (its input ran dry, or
-//! the buffer timeout passed) — the same bound as for records. A channel holding a batch size
-//! of watermarks is sent at once, so watermarks without records between them cannot pile up.
+//! the buffer timeout passed) — the same bound as for records. A channel holding its limit of
+//! watermarks (set by the writer: about the number of watermarks that come with a batch of the
+//! channel's records) is sent at once, so watermarks without records cannot pile up.
 
 use eddy_core::{Data, Watermark};
 
@@ -20,8 +21,8 @@ use crate::output::Batch;
 /// The watermarks each channel owes its consumer, at their places among its pending records.
 pub(super) struct HeldWatermarks {
     held: Vec<Vec<WatermarkAt>>,
-    /// How many watermarks a channel holds at most before it must be sent (a batch's size:
-    /// watermarks without records between them would otherwise pile up until the next flush).
+    /// How many watermarks a channel holds at most before it must be sent (watermarks without
+    /// records between them would otherwise pile up until the next flush).
     limit: usize,
 }
 
@@ -64,7 +65,10 @@ impl HeldWatermarks {
     /// The watermarks `channel` holds, no longer held.
     #[inline]
     pub(super) fn take(&mut self, channel: usize) -> Vec<WatermarkAt> {
-        std::mem::take(&mut self.held[channel])
+        // As many as this time are likely to follow: room for them up front rather than
+        // growing from nothing each time.
+        let expected = self.held[channel].len();
+        std::mem::replace(&mut self.held[channel], Vec::with_capacity(expected))
     }
 
     /// Sends the watermarks of the channels without pending records (`pending(channel)` is

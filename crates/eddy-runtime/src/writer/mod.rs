@@ -235,8 +235,14 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
     /// A writer over `channels`, routing with `selector`.
     pub fn new(channels: Vec<ChannelSender>, selector: S, batch_size: usize) -> Writer<Self> {
         let pending = channels.iter().map(|_| Batch::new()).collect();
+        // Every channel holds every watermark but only its share of the records: with a
+        // watermark per record, a limit of one batch size would send each channel's batch
+        // 1/n full. Room for n batch sizes (up to four, so what a writer holds stays bounded)
+        // and one more (channels fill at different times) keeps batches full at small
+        // parallelisms.
+        let watermark_limit = batch_size * (channels.len().min(4) + 1);
         Writer(PartitionedWriter {
-            held: HeldWatermarks::new(channels.len(), batch_size),
+            held: HeldWatermarks::new(channels.len(), watermark_limit),
             channels,
             pending,
             selector,

@@ -64,6 +64,9 @@ fn drain(inbox: &TaskInbox) -> (Vec<Seen>, usize) {
     (seen, events)
 }
 
+/// Emits `n` records, each followed by a watermark, into a writer.
+type Emit = fn(&mut dyn Output<u64>, u64);
+
 /// Record `i` followed by watermark `i` for `i` in `0..n`, one record per push (a punctuated
 /// watermark generator's output).
 fn emit_each_with_a_watermark(writer: &mut dyn Output<u64>, n: u64) {
@@ -93,7 +96,7 @@ fn watermarks_reach_every_channel_between_the_same_records_in_one_event_per_chan
     }
 }
 
-fn check_round_robin_with_watermarks(emit: fn(&mut dyn Output<u64>, u64)) {
+fn check_round_robin_with_watermarks(emit: Emit) {
     let (inboxes, senders) = consumers(3);
     let mut writer = PartitionedWriter::new(senders, RoundRobinSelector::new(0), 1000);
     emit(&mut writer, 20);
@@ -149,7 +152,7 @@ fn one_target_with_many_consumers_keeps_every_watermark_for_each() {
     }
 }
 
-fn check_one_target_with_watermarks(emit: fn(&mut dyn Output<u64>, u64)) {
+fn check_one_target_with_watermarks(emit: Emit) {
     // Global partitioning: records to channel 0 only, watermarks to both.
     let (inboxes, senders) = consumers(2);
     let mut writer = SingleChannelWriter::new(senders, 0, 1000);
@@ -184,20 +187,51 @@ fn drain_until_end(inbox: &TaskInbox) -> (Vec<Seen>, usize) {
 }
 
 #[test]
-fn watermarks_without_records_are_sent_once_a_batch_worth_is_held() {
+fn watermarks_without_records_are_sent_once_a_batch_size_per_channel_is_held() {
+    // Two channels, batch size 4: a channel sends after (2 + 1) x 4 watermarks.
     let (inboxes, senders) = consumers(2);
     let mut writer = PartitionedWriter::new(senders, FirstChannel, 4);
-    for w in 0..9 {
+    for w in 0..25 {
         writer.watermark(Watermark(w)).expect("watermark");
     }
-    // Two events of four watermarks each per channel; the ninth waits for the flush.
-    let first_eight: Vec<Seen> = (0..8).map(Seen::Watermark).collect();
+    // Two events of twelve watermarks each per channel; the 25th waits for the flush.
+    let first: Vec<Seen> = (0..24).map(Seen::Watermark).collect();
     for inbox in &inboxes {
-        assert_eq!(drain(inbox), (first_eight.clone(), 2));
+        assert_eq!(drain(inbox), (first.clone(), 2));
     }
     writer.flush().expect("flush");
     for inbox in &inboxes {
-        assert_eq!(drain(inbox), (vec![Seen::Watermark(8)], 1));
+        assert_eq!(drain(inbox), (vec![Seen::Watermark(24)], 1));
+    }
+}
+
+#[test]
+fn a_watermark_per_record_still_fills_each_channels_batches() {
+    // Round robin over two channels, batch size 4, a watermark after every record: each
+    // channel gets every watermark but half the records, and still sends full batches.
+    // Per record: two batches of four; as one marked batch: its share, whole.
+    let cases: [(Emit, &[usize]); 2] = [
+        (emit_each_with_a_watermark, &[4, 4]),
+        (emit_one_marked_batch, &[8]),
+    ];
+    for (emit, expected) in cases {
+        let (inboxes, senders) = consumers(2);
+        let mut writer = PartitionedWriter::new(senders, RoundRobinSelector::new(0), 4);
+        emit(&mut writer, 16);
+        for (channel, inbox) in inboxes.iter().enumerate() {
+            // Records per event that carried records (events of watermarks alone aside).
+            let mut batches = Vec::new();
+            while let Some(InboxItem::Event(_, event)) = inbox.try_next() {
+                match event {
+                    ChannelEvent::Batch(_, len) | ChannelEvent::MarkedBatch(_, len, _) => {
+                        batches.extend((len > 0).then_some(len))
+                    }
+                    ChannelEvent::Watermark(_) => {}
+                    _ => panic!("only records and watermarks were sent"),
+                }
+            }
+            assert_eq!(batches, expected, "channel {channel}: full batches");
+        }
     }
 }
 
