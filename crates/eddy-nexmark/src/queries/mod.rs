@@ -143,27 +143,39 @@ pub fn events(
 
 /// The bids of the stream.
 pub fn bids(events: &DataStream<Event>) -> DataStream<Bid> {
+    bid_columns(events, |bid| bid)
+}
+
+/// The bids of the stream, each cut down to the `columns` a query reads.
+///
+/// Queries keep only what they need before an exchange, as Flink's planner does (a projection
+/// pushed below the shuffle): the rest of an event is dropped on the source's thread rather
+/// than moved to another task and freed there.
+pub fn bid_columns<B: Data>(events: &DataStream<Event>, columns: fn(Bid) -> B) -> DataStream<B> {
     events
-        .flat_map(|event: Event, out: &mut Collector<'_, Bid>| {
+        .flat_map(move |event: Event, out: &mut Collector<'_, B>| {
             if let Event::Bid(bid) = event {
-                out.collect(bid);
+                out.collect(columns(bid));
             }
         })
         .name("Bids")
 }
 
 /// The persons and the auctions of the stream, split in one pass (two `flat_map`s would each
-/// receive a copy of every event).
-pub fn persons_and_auctions(
+/// receive a copy of every event), each cut down to the columns a query reads (see
+/// [`bid_columns`]).
+pub fn persons_and_auctions<P: Data, A: Data>(
     events: &DataStream<Event>,
-) -> (DataStream<Person>, DataStream<Auction>) {
+    person_columns: fn(Person) -> P,
+    auction_columns: fn(Auction) -> A,
+) -> (DataStream<P>, DataStream<A>) {
     let tag = OutputTag::new("auctions");
     let persons = events
         .process(SplitOff {
             tag: tag.clone(),
-            keep: |event| match event {
-                Event::Person(person) => Kind::Main(person),
-                Event::Auction(auction) => Kind::Side(auction),
+            keep: move |event| match event {
+                Event::Person(person) => Kind::Main(person_columns(person)),
+                Event::Auction(auction) => Kind::Side(auction_columns(auction)),
                 Event::Bid(_) => Kind::Neither,
             },
         })
@@ -172,15 +184,20 @@ pub fn persons_and_auctions(
     (persons, auctions)
 }
 
-/// The auctions and the bids of the stream, split in one pass.
-pub fn auctions_and_bids(events: &DataStream<Event>) -> (DataStream<Auction>, DataStream<Bid>) {
+/// The auctions and the bids of the stream, split in one pass, each cut down to the columns a
+/// query reads (see [`bid_columns`]).
+pub fn auctions_and_bids<A: Data, B: Data>(
+    events: &DataStream<Event>,
+    auction_columns: fn(Auction) -> A,
+    bid_columns: fn(Bid) -> B,
+) -> (DataStream<A>, DataStream<B>) {
     let tag = OutputTag::new("bids");
     let auctions = events
         .process(SplitOff {
             tag: tag.clone(),
-            keep: |event| match event {
-                Event::Auction(auction) => Kind::Main(auction),
-                Event::Bid(bid) => Kind::Side(bid),
+            keep: move |event| match event {
+                Event::Auction(auction) => Kind::Main(auction_columns(auction)),
+                Event::Bid(bid) => Kind::Side(bid_columns(bid)),
                 Event::Person(_) => Kind::Neither,
             },
         })
@@ -196,14 +213,19 @@ enum Kind<M, S> {
     Neither,
 }
 
-/// Sends each event to the main output, the side output `tag`, or nowhere.
+/// Sends each event to the main output, the side output `tag`, or nowhere, as `keep` says.
 #[derive(Clone)]
-struct SplitOff<M, S> {
+struct SplitOff<S, F> {
     tag: OutputTag<S>,
-    keep: fn(Event) -> Kind<M, S>,
+    keep: F,
 }
 
-impl<M: Data, S: Data> ProcessFunction<Event, M> for SplitOff<M, S> {
+impl<M, S, F> ProcessFunction<Event, M> for SplitOff<S, F>
+where
+    M: Data,
+    S: Data,
+    F: Fn(Event) -> Kind<M, S> + Clone + Send + 'static,
+{
     fn process_element(
         &mut self,
         event: Event,

@@ -16,7 +16,7 @@ use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{csv_line, persons_and_auctions};
-use crate::model::{Auction, Event, Person};
+use crate::model::Event;
 
 /// A q3 row: `name, city, state, id` (the auction's id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -37,18 +37,48 @@ impl fmt::Display for Q3Row {
     }
 }
 
+/// The columns of a person q3 reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Seller {
+    id: i64,
+    name: String,
+    city: String,
+    state: String,
+}
+
+/// The columns of an auction q3 reads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SoldAuction {
+    id: i64,
+    seller: i64,
+    category: i64,
+}
+
 /// q3 over the event stream.
 pub fn q3(events: &DataStream<Event>) -> DataStream<Q3Row> {
-    let (persons, auctions) = persons_and_auctions(events);
+    let (persons, auctions) = persons_and_auctions(
+        events,
+        |p| Seller {
+            id: p.id,
+            name: p.name,
+            city: p.city,
+            state: p.state,
+        },
+        |a| SoldAuction {
+            id: a.id,
+            seller: a.seller,
+            category: a.category,
+        },
+    );
     let sellers = persons
-        .filter(|p: &Person| matches!(p.state.as_str(), "OR" | "ID" | "CA"))
+        .filter(|p: &Seller| matches!(p.state.as_str(), "OR" | "ID" | "CA"))
         .name("q3: persons in OR, ID, CA");
     let category_10 = auctions
-        .filter(|a: &Auction| a.category == 10)
+        .filter(|a: &SoldAuction| a.category == 10)
         .name("q3: category 10");
     sellers
         .connect(&category_10)
-        .key_by(|p: &Person| p.id, |a: &Auction| a.seller)
+        .key_by(|p: &Seller| p.id, |a: &SoldAuction| a.seller)
         .process(JoinSellers {
             seller: ValueStateDescriptor::new("q3-seller"),
             waiting: ListStateDescriptor::new("q3-waiting-auctions"),
@@ -64,10 +94,10 @@ struct JoinSellers {
     waiting: ListStateDescriptor<i64>,
 }
 
-impl KeyedCoProcessFunction<i64, Person, Auction, Q3Row> for JoinSellers {
+impl KeyedCoProcessFunction<i64, Seller, SoldAuction, Q3Row> for JoinSellers {
     fn process_element1(
         &mut self,
-        person: Person,
+        person: Seller,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Q3Row>,
     ) -> FnResult<()> {
@@ -88,7 +118,7 @@ impl KeyedCoProcessFunction<i64, Person, Auction, Q3Row> for JoinSellers {
 
     fn process_element2(
         &mut self,
-        auction: Auction,
+        auction: SoldAuction,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Q3Row>,
     ) -> FnResult<()> {

@@ -11,7 +11,8 @@
 //! GROUP BY Q.category
 //! ```
 //!
-//! Two keyed steps, as Flink's plan: auctions and bids meet by auction id, which keeps each
+//! Two keyed steps, as Flink's plan (with its projections: only the columns read cross the
+//! exchange): auctions and bids meet by auction id, which keeps each
 //! auction's highest bid within its time range (bids that come before their auction wait in
 //! list state) and reports every raise; the categories fold the raises into a sum and a count
 //! of their auctions' winning bids. The result is an updating table: every change of a
@@ -24,7 +25,7 @@ use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{auctions_and_bids, csv_line};
-use crate::model::{Auction, Bid, Event};
+use crate::model::Event;
 
 /// A q4 row: `category, average winning bid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -41,16 +42,47 @@ impl fmt::Display for Q4Row {
     }
 }
 
+/// The columns of an auction q4 reads: its id and category, and the span its bids count in
+/// (`dateTime` to `expires`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct AuctionSpan {
+    id: i64,
+    category: i64,
+    start: i64,
+    end: i64,
+}
+
+/// The columns of a bid q4 reads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct BidPrice {
+    auction: i64,
+    price: i64,
+    date_time: i64,
+}
+
 /// A raise of an auction's winning bid: its category, the previous winning bid (none for the
 /// auction's first) and the new one.
 type Raise = (i64, Option<i64>, i64);
 
 /// q4 over the event stream.
 pub fn q4(events: &DataStream<Event>) -> DataStream<Q4Row> {
-    let (auctions, bids) = auctions_and_bids(events);
+    let (auctions, bids) = auctions_and_bids(
+        events,
+        |a| AuctionSpan {
+            id: a.id,
+            category: a.category,
+            start: a.date_time,
+            end: a.expires,
+        },
+        |b| BidPrice {
+            auction: b.auction,
+            price: b.price,
+            date_time: b.date_time,
+        },
+    );
     auctions
         .connect(&bids)
-        .key_by(|a: &Auction| a.id, |b: &Bid| b.auction)
+        .key_by(|a: &AuctionSpan| a.id, |b: &BidPrice| b.auction)
         .process(WinningBids {
             auction: ValueStateDescriptor::new("q4-auction"),
             winning: ValueStateDescriptor::new("q4-winning-bid"),
@@ -73,14 +105,14 @@ struct WinningBids {
     waiting: ListStateDescriptor<(i64, i64)>,
 }
 
-impl KeyedCoProcessFunction<i64, Auction, Bid, Raise> for WinningBids {
+impl KeyedCoProcessFunction<i64, AuctionSpan, BidPrice, Raise> for WinningBids {
     fn process_element1(
         &mut self,
-        auction: Auction,
+        auction: AuctionSpan,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Raise>,
     ) -> FnResult<()> {
-        let (start, end) = (auction.date_time, auction.expires);
+        let (start, end) = (auction.start, auction.end);
         let mut waiting = ctx.state().list(&self.waiting)?;
         let best = waiting
             .get()?
@@ -101,7 +133,7 @@ impl KeyedCoProcessFunction<i64, Auction, Bid, Raise> for WinningBids {
 
     fn process_element2(
         &mut self,
-        bid: Bid,
+        bid: BidPrice,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Raise>,
     ) -> FnResult<()> {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{bids, csv_line, SLIDE_MS, WINDOW_MS};
-use crate::model::{Bid, Event};
+use super::{bid_columns, csv_line, SLIDE_MS, WINDOW_MS};
+use crate::model::Event;
 
 /// A q5 row: `auction, num` (its bids in a window where no auction had more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,8 +45,10 @@ type AuctionCount = (i64, u64, i64);
 
 /// q5 over the event stream.
 pub fn q5(events: &DataStream<Event>) -> DataStream<Q5Row> {
-    bids(events)
-        .key_by(|b: &Bid| b.auction)
+    // Only the auction crosses the exchange: the window takes the bid's time from its
+    // timestamp (its `dateTime`).
+    bid_columns(events, |b| b.auction)
+        .key_by(|auction: &i64| *auction)
         .window(SlidingEventTimeWindows::of(
             Duration::from_millis(WINDOW_MS as u64),
             Duration::from_millis(SLIDE_MS as u64),
@@ -78,11 +80,11 @@ pub fn q5(events: &DataStream<Event>) -> DataStream<Q5Row> {
 #[derive(Clone)]
 struct CountBids;
 
-impl AggregateFunction<Bid, u64, u64> for CountBids {
+impl AggregateFunction<i64, u64, u64> for CountBids {
     fn create_accumulator(&mut self) -> u64 {
         0
     }
-    fn add(&mut self, _bid: Bid, count: &mut u64) -> FnResult<()> {
+    fn add(&mut self, _auction: i64, count: &mut u64) -> FnResult<()> {
         *count += 1;
         Ok(())
     }

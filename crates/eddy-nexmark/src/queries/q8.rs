@@ -23,7 +23,7 @@ use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{csv_line, persons_and_auctions, WINDOW_MS};
-use crate::model::{Auction, Event, Person};
+use crate::model::Event;
 
 /// A q8 row: `id, name, stime` (the window's start).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,6 +42,21 @@ impl fmt::Display for Q8Row {
     }
 }
 
+/// The columns of a person q8 reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NewPerson {
+    id: i64,
+    name: String,
+    date_time: i64,
+}
+
+/// The columns of an auction q8 reads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SellerAuction {
+    seller: i64,
+    date_time: i64,
+}
+
 /// The start of the tumbling window holding `time`.
 fn window_start(time: i64) -> i64 {
     time - time.rem_euclid(WINDOW_MS)
@@ -49,10 +64,21 @@ fn window_start(time: i64) -> i64 {
 
 /// q8 over the event stream.
 pub fn q8(events: &DataStream<Event>) -> DataStream<Q8Row> {
-    let (persons, auctions) = persons_and_auctions(events);
+    let (persons, auctions) = persons_and_auctions(
+        events,
+        |p| NewPerson {
+            id: p.id,
+            name: p.name,
+            date_time: p.date_time,
+        },
+        |a| SellerAuction {
+            seller: a.seller,
+            date_time: a.date_time,
+        },
+    );
     persons
         .connect(&auctions)
-        .key_by(|p: &Person| p.id, |a: &Auction| a.seller)
+        .key_by(|p: &NewPerson| p.id, |a: &SellerAuction| a.seller)
         .process(NewSellers {
             person: ValueStateDescriptor::new("q8-person"),
             auction_windows: ListStateDescriptor::new("q8-auction-windows"),
@@ -68,10 +94,10 @@ struct NewSellers {
     auction_windows: ListStateDescriptor<i64>,
 }
 
-impl KeyedCoProcessFunction<i64, Person, Auction, Q8Row> for NewSellers {
+impl KeyedCoProcessFunction<i64, NewPerson, SellerAuction, Q8Row> for NewSellers {
     fn process_element1(
         &mut self,
-        person: Person,
+        person: NewPerson,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Q8Row>,
     ) -> FnResult<()> {
@@ -96,7 +122,7 @@ impl KeyedCoProcessFunction<i64, Person, Auction, Q8Row> for NewSellers {
 
     fn process_element2(
         &mut self,
-        auction: Auction,
+        auction: SellerAuction,
         ctx: &mut KeyedContext<'_, i64>,
         out: &mut Collector<'_, Q8Row>,
     ) -> FnResult<()> {
