@@ -16,16 +16,48 @@
 //! window's result too. A keyed step (one key) holds the previous window's end and highest
 //! price to find those bids in the next window's earliest ones.
 
+use std::fmt;
 use std::time::Duration;
 
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{bids, WINDOW_MS};
-use crate::model::{Bid, Event};
+use super::{bid_columns, csv_line, WINDOW_MS};
+use crate::model::Event;
 
-/// A q7 row: the bid (`auction, bidder, price, dateTime, extra`).
-pub type Q7Row = Bid;
+/// A q7 row: the bid's `auction, bidder, price, dateTime, extra` (also the only columns that
+/// cross the exchange to the window).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Q7Row {
+    /// The auction bid on.
+    pub auction: i64,
+    /// Who bid.
+    pub bidder: i64,
+    /// The bid's price.
+    pub price: i64,
+    /// When it was made (epoch ms).
+    pub date_time: i64,
+    /// The bid's padding.
+    pub extra: String,
+}
+
+impl fmt::Display for Q7Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        csv_line(
+            f,
+            &[
+                &self.auction,
+                &self.bidder,
+                &self.price,
+                &self.date_time,
+                &self.extra,
+            ],
+        )
+    }
+}
+
+/// A bid as q7 reads it.
+type Bid = Q7Row;
 
 /// A window's highest bids and its earliest bids.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,31 +73,37 @@ type WindowResult = (i64, i64, HighestBids);
 
 /// q7 over the event stream.
 pub fn q7(events: &DataStream<Event>) -> DataStream<Q7Row> {
-    bids(events)
-        .window_all(TumblingEventTimeWindows::of(Duration::from_millis(
-            WINDOW_MS as u64,
-        )))
-        .aggregate_with_process(
-            KeepHighest,
-            process_window_fn(
-                |_: &(),
-                 ctx: &mut WindowContext<'_, (), TimeWindow>,
-                 results: Elements<'_, HighestBids>,
-                 out: &mut Collector<'_, WindowResult>| {
-                    let window = *ctx.window();
-                    for highest in results {
-                        out.collect((window.start, window.end, highest.clone()));
-                    }
-                    Ok(())
-                },
-            ),
-        )
-        .name("q7: highest bids per window")
-        .key_by(|_: &WindowResult| 0u8)
-        .process(WithTheWindowEnd {
-            previous: ValueStateDescriptor::new("q7-previous-window"),
-        })
-        .name("q7: highest bids")
+    bid_columns(events, |b| Q7Row {
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        date_time: b.date_time,
+        extra: b.extra,
+    })
+    .window_all(TumblingEventTimeWindows::of(Duration::from_millis(
+        WINDOW_MS as u64,
+    )))
+    .aggregate_with_process(
+        KeepHighest,
+        process_window_fn(
+            |_: &(),
+             ctx: &mut WindowContext<'_, (), TimeWindow>,
+             results: Elements<'_, HighestBids>,
+             out: &mut Collector<'_, WindowResult>| {
+                let window = *ctx.window();
+                for highest in results {
+                    out.collect((window.start, window.end, highest.clone()));
+                }
+                Ok(())
+            },
+        ),
+    )
+    .name("q7: highest bids per window")
+    .key_by(|_: &WindowResult| 0u8)
+    .process(WithTheWindowEnd {
+        previous: ValueStateDescriptor::new("q7-previous-window"),
+    })
+    .name("q7: highest bids")
 }
 
 /// Keeps the highest and the earliest bids of a window.
