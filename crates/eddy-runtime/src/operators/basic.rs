@@ -7,6 +7,7 @@ use eddy_functions::{
 };
 
 use super::OneInputLogic;
+use crate::inbox::WatermarkAt;
 use crate::output::Batch;
 
 /// Applies a [`MapFunction`] to every record, keeping timestamps.
@@ -27,6 +28,11 @@ impl<I, O, F: MapFunction<I, O>> OneInputLogic<I, O> for MapLogic<F> {
         _side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
         self.0.map_batch(batch)
+    }
+
+    /// One output per input, blind to watermarks.
+    fn passes_watermarks_through(&self) -> bool {
+        true
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -53,6 +59,40 @@ impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
     ) -> FnResult<Batch<T>> {
         self.0.filter_batch(&mut batch)?;
         Ok(batch)
+    }
+
+    /// Blind to watermarks: each moves to the number of records kept before it.
+    fn passes_watermarks_through(&self) -> bool {
+        true
+    }
+
+    fn process_passing_watermarks(
+        &mut self,
+        mut batch: Batch<T>,
+        watermarks: &[WatermarkAt],
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<T>, Option<Vec<WatermarkAt>>)> {
+        let mut moved = Vec::with_capacity(watermarks.len());
+        let mut marks = watermarks.iter().peekable();
+        let (mut seen, mut kept) = (0, 0);
+        batch.try_retain(|value| {
+            while let Some(mark) = marks.next_if(|mark| mark.after <= seen) {
+                moved.push(WatermarkAt {
+                    after: kept,
+                    ..*mark
+                });
+            }
+            seen += 1;
+            let keep = self.0.filter(value)?;
+            kept += usize::from(keep);
+            Ok::<_, eddy_core::FunctionError>(keep)
+        })?;
+        moved.extend(marks.map(|mark| WatermarkAt {
+            after: kept,
+            ..*mark
+        }));
+        Ok((batch, Some(moved)))
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -82,6 +122,39 @@ impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
             self.0.flat_map(record.value, &mut collector)?;
         }
         Ok(out)
+    }
+
+    /// Blind to watermarks: each moves behind the outputs of the inputs before it.
+    fn passes_watermarks_through(&self) -> bool {
+        true
+    }
+
+    fn process_passing_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        watermarks: &[WatermarkAt],
+        _ctx: &RuntimeContext,
+        _side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
+        let mut out = Batch::with_capacity(batch.len());
+        let mut moved = Vec::with_capacity(watermarks.len());
+        let mut marks = watermarks.iter().peekable();
+        for (seen, record) in batch.into_records().enumerate() {
+            while let Some(mark) = marks.next_if(|mark| mark.after <= seen) {
+                moved.push(WatermarkAt {
+                    after: out.len(),
+                    ..*mark
+                });
+            }
+            let mut collector = Collector::new(&mut out, record.timestamp);
+            self.0.flat_map(record.value, &mut collector)?;
+        }
+        let emitted = out.len();
+        moved.extend(marks.map(|mark| WatermarkAt {
+            after: emitted,
+            ..*mark
+        }));
+        Ok((out, Some(moved)))
     }
 
     fn close(&mut self) -> FnResult<()> {

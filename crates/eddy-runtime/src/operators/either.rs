@@ -8,6 +8,7 @@ use eddy_functions::{
 use eddy_state::{KeyedStateSnapshot, OperatorStateStore, PendingKeyedSnapshot};
 
 use super::OneInputLogic;
+use crate::inbox::WatermarkAt;
 use crate::output::Batch;
 
 /// One of two logics; every hook goes to the chosen one (one branch per call, per batch).
@@ -79,6 +80,16 @@ where
 
     fn passes_watermarks_through(&self) -> bool {
         either!(self, logic => logic.passes_watermarks_through())
+    }
+
+    fn process_passing_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        watermarks: &[WatermarkAt],
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
+        either!(self, logic => logic.process_passing_watermarks(batch, watermarks, ctx, side_outputs))
     }
 
     fn on_watermark(

@@ -193,12 +193,36 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
-    /// Whether this operator, for now, emits exactly one output per input in order from
-    /// `process`, and never looks at the watermark nor emits anything at one (`on_watermark`,
-    /// `pending_output`): then a batch with watermarks among its records is processed whole,
-    /// and the watermarks keep their places among the outputs.
+    /// Whether this operator, for now, never looks at the watermark nor emits anything at one
+    /// (`on_watermark`, `pending_output`), and emits its outputs in the order of their inputs:
+    /// then a batch with watermarks among its records is processed whole
+    /// ([`process_passing_watermarks`](Self::process_passing_watermarks)) rather than cut at
+    /// each watermark.
     fn passes_watermarks_through(&self) -> bool {
         false
+    }
+    /// For an operator that passes watermarks through: processes a batch with `watermarks`
+    /// among its records (positions counted in inputs) whole, and returns the outputs with the
+    /// watermarks' positions among them (`None`: the same positions). The default is for one
+    /// output per input.
+    fn process_passing_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        _watermarks: &[WatermarkAt],
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
+        let len = batch.len();
+        let out = self.process(batch, ctx, side_outputs)?;
+        if out.len() != len {
+            return Err(format!(
+                "emitted {} records for {len}: an operator that passes watermarks through as \
+                 it is emits one output per input",
+                out.len()
+            )
+            .into());
+        }
+        Ok((out, None))
     }
     /// The input's watermark advanced: returns what fires at it (event-time timers, windows);
     /// the watermark is passed downstream after these records.
@@ -342,15 +366,16 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
                 Segment::Watermark(watermark) => self.watermark(watermark),
             });
         }
-        let len = batch.len();
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
-        let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
-        if out.len() != len {
-            return Err(TaskError::Internal(format!(
-                "{} passes watermarks through but emitted {} records for {len}",
-                self.name,
-                out.len()
-            )));
+        let (out, moved) = call_user(&self.name, || {
+            logic.process_passing_watermarks(batch, watermarks, ctx, buffers)
+        })?;
+        let watermarks = moved.as_deref().unwrap_or(watermarks);
+        if out.is_empty() {
+            // Nothing kept: the watermarks alone (no operator is handed an empty batch).
+            return watermarks
+                .iter()
+                .try_for_each(|mark| self.next.watermark(mark.watermark));
         }
         self.next.push_with_watermarks(out, watermarks)
     }

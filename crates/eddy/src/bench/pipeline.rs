@@ -30,6 +30,7 @@ enum Case {
     KeyedString,
     KeyedStringBorrowed,
     KeyedU64Watermarks,
+    StatelessU64Watermarks,
 }
 
 impl Case {
@@ -41,6 +42,7 @@ impl Case {
             Case::KeyedString => "keyed-string",
             Case::KeyedStringBorrowed => "keyed-string-ref",
             Case::KeyedU64Watermarks => "keyed-u64-watermarks",
+            Case::StatelessU64Watermarks => "stateless-u64-watermarks",
         }
     }
 
@@ -52,6 +54,7 @@ impl Case {
             Case::KeyedString => "keyed reduce, string",
             Case::KeyedStringBorrowed => "keyed reduce, string by ref",
             Case::KeyedU64Watermarks => "keyed reduce, u64, watermarks",
+            Case::StatelessU64Watermarks => "stateless, u64, watermarks",
         }
     }
 }
@@ -105,6 +108,15 @@ fn engine(
                 .filter(|x: &u64| !x.is_multiple_of(4))
                 .add_sink(sink);
         }
+        Case::StatelessU64Watermarks => {
+            let strategy = WatermarkStrategy::for_generator(EveryRecord)
+                .with_timestamp_assigner(|x: &u64, _| *x as i64);
+            env.from_sequence(0, records - 1)
+                .assign_timestamps_and_watermarks(strategy)
+                .map(|x: u64| x.wrapping_mul(3) + 1)
+                .filter(|x: &u64| !x.is_multiple_of(4))
+                .add_sink(sink);
+        }
         Case::StatelessString => {
             env.from_generator(Some(records), None, word)
                 .map(mark)
@@ -153,7 +165,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
     let start = Instant::now();
     let mut out = 0u64;
     match case {
-        Case::StatelessU64 => {
+        Case::StatelessU64 | Case::StatelessU64Watermarks => {
             for x in 0..records {
                 let y = black_box(x).wrapping_mul(3) + 1;
                 if !y.is_multiple_of(4) {
@@ -284,18 +296,19 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 6] = [
+    const ALL: [Case; 7] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
         Case::KeyedString,
         Case::KeyedStringBorrowed,
         Case::KeyedU64Watermarks,
+        Case::StatelessU64Watermarks,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref or keyed-u64-watermarks"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks or stateless-u64-watermarks"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");
