@@ -1,6 +1,9 @@
 //! Stateless record-at-a-time operators: map, filter, flat map, process.
 
-use eddy_core::FnResult;
+use std::iter::Peekable;
+use std::slice;
+
+use eddy_core::{FnResult, Watermark};
 use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
     RuntimeContext, SideOutputs,
@@ -73,26 +76,16 @@ impl<T, F: FilterFunction<T>> OneInputLogic<T, T> for FilterLogic<F> {
         _ctx: &RuntimeContext,
         _side_outputs: &mut SideOutputs,
     ) -> FnResult<(Batch<T>, Option<Vec<WatermarkAt>>)> {
-        let mut moved = Vec::with_capacity(watermarks.len());
-        let mut marks = watermarks.iter().peekable();
+        let mut placed = PlacedWatermarks::new(watermarks);
         let (mut seen, mut kept) = (0, 0);
         batch.try_retain(|value| {
-            while let Some(mark) = marks.next_if(|mark| mark.after <= seen) {
-                moved.push(WatermarkAt {
-                    after: kept,
-                    ..*mark
-                });
-            }
+            placed.before_input(seen, kept);
             seen += 1;
             let keep = self.0.filter(value)?;
             kept += usize::from(keep);
             Ok::<_, eddy_core::FunctionError>(keep)
         })?;
-        moved.extend(marks.map(|mark| WatermarkAt {
-            after: kept,
-            ..*mark
-        }));
-        Ok((batch, Some(moved)))
+        Ok((batch, Some(placed.finish(kept))))
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -137,24 +130,14 @@ impl<I, O, F: FlatMapFunction<I, O>> OneInputLogic<I, O> for FlatMapLogic<F> {
         _side_outputs: &mut SideOutputs,
     ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
         let mut out = Batch::with_capacity(batch.len());
-        let mut moved = Vec::with_capacity(watermarks.len());
-        let mut marks = watermarks.iter().peekable();
+        let mut placed = PlacedWatermarks::new(watermarks);
         for (seen, record) in batch.into_records().enumerate() {
-            while let Some(mark) = marks.next_if(|mark| mark.after <= seen) {
-                moved.push(WatermarkAt {
-                    after: out.len(),
-                    ..*mark
-                });
-            }
+            placed.before_input(seen, out.len());
             let mut collector = Collector::new(&mut out, record.timestamp);
             self.0.flat_map(record.value, &mut collector)?;
         }
         let emitted = out.len();
-        moved.extend(marks.map(|mark| WatermarkAt {
-            after: emitted,
-            ..*mark
-        }));
-        Ok((out, Some(moved)))
+        Ok((out, Some(placed.finish(emitted))))
     }
 
     fn close(&mut self) -> FnResult<()> {
@@ -202,9 +185,41 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
         Ok(out)
     }
 
+    /// A watermark only changes what the context reports (non-keyed process functions have
+    /// no timers): each takes effect at its place in the batch.
+    fn passes_watermarks_through(&self) -> bool {
+        true
+    }
+
+    fn process_passing_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        watermarks: &[WatermarkAt],
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
+        let mut out = Batch::with_capacity(batch.len());
+        let mut placed = PlacedWatermarks::new(watermarks);
+        for (seen, record) in batch.into_records().enumerate() {
+            if let Some(watermark) = placed.before_input(seen, out.len()) {
+                self.watermark = watermark.0;
+            }
+            let mut context =
+                ProcessContext::new(record.timestamp, self.watermark, ctx, side_outputs);
+            let mut collector = Collector::new(&mut out, record.timestamp);
+            self.function
+                .process_element(record.value, &mut context, &mut collector)?;
+        }
+        if let Some(last) = watermarks.last() {
+            self.watermark = self.watermark.max(last.watermark.0);
+        }
+        let emitted = out.len();
+        Ok((out, Some(placed.finish(emitted))))
+    }
+
     fn on_watermark(
         &mut self,
-        watermark: eddy_core::Watermark,
+        watermark: Watermark,
         _ctx: &RuntimeContext,
         _side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
@@ -214,5 +229,46 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
 
     fn close(&mut self) -> FnResult<()> {
         self.function.close()
+    }
+}
+
+/// Walks a batch's watermarks along its inputs while an operator turns them into outputs, and
+/// places each watermark among the outputs: after those emitted for the inputs before it.
+struct PlacedWatermarks<'a> {
+    marks: Peekable<slice::Iter<'a, WatermarkAt>>,
+    placed: Vec<WatermarkAt>,
+}
+
+impl<'a> PlacedWatermarks<'a> {
+    fn new(watermarks: &'a [WatermarkAt]) -> Self {
+        PlacedWatermarks {
+            marks: watermarks.iter().peekable(),
+            placed: Vec::with_capacity(watermarks.len()),
+        }
+    }
+
+    /// Before input `seen`, with `emitted` outputs so far: places the watermarks due there;
+    /// returns the last of them.
+    #[inline]
+    fn before_input(&mut self, seen: usize, emitted: usize) -> Option<Watermark> {
+        let mut last = None;
+        while let Some(mark) = self.marks.next_if(|mark| mark.after <= seen) {
+            self.placed.push(WatermarkAt {
+                after: emitted,
+                ..*mark
+            });
+            last = Some(mark.watermark);
+        }
+        last
+    }
+
+    /// After the last input, with `emitted` outputs in all: the placed watermarks.
+    fn finish(mut self, emitted: usize) -> Vec<WatermarkAt> {
+        let rest = self.marks.map(|mark| WatermarkAt {
+            after: emitted,
+            ..*mark
+        });
+        self.placed.extend(rest);
+        self.placed
     }
 }

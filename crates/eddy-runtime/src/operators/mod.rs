@@ -193,11 +193,11 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
-    /// Whether this operator, for now, never looks at the watermark nor emits anything at one
-    /// (`on_watermark`, `pending_output`), and emits its outputs in the order of their inputs:
-    /// then a batch with watermarks among its records is processed whole
-    /// ([`process_passing_watermarks`](Self::process_passing_watermarks)) rather than cut at
-    /// each watermark.
+    /// Whether this operator, for now, emits nothing at a watermark (`on_watermark`,
+    /// `pending_output`) and emits its outputs in the order of their inputs: then a batch with
+    /// watermarks among its records is processed whole
+    /// ([`process_passing_watermarks`](Self::process_passing_watermarks), which applies any
+    /// watermark the operator keeps track of at its place) rather than cut at each watermark.
     fn passes_watermarks_through(&self) -> bool {
         false
     }
