@@ -12,17 +12,21 @@ use crate::model::{Bid, Event};
 /// A bid as q0 selects it: `auction, bidder, price, dateTime, extra`.
 impl fmt::Display for Bid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        csv_line(
+        bid_row(
             f,
-            &[
-                &self.auction,
-                &self.bidder,
-                &self.price,
-                &self.date_time,
-                &self.extra,
-            ],
+            [self.auction, self.bidder, self.price, self.date_time],
+            &self.extra,
         )
     }
+}
+
+/// The CSV line of a bid's `auction, bidder, price, dateTime` and `extra` (q0's and q7's rows).
+pub(super) fn bid_row(
+    f: &mut fmt::Formatter<'_>,
+    [auction, bidder, price, date_time]: [i64; 4],
+    extra: &str,
+) -> fmt::Result {
+    csv_line(f, &[&auction, &bidder, &price, &date_time, &extra])
 }
 
 /// q0: every bid, unchanged (`SELECT auction, bidder, price, dateTime, extra FROM bid`).

@@ -22,7 +22,8 @@ use std::time::Duration;
 use eddy_api::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{bid_columns, csv_line, WINDOW_MS};
+use super::q0_q2::bid_row;
+use super::{bid_columns, WINDOW_MS};
 use crate::model::Event;
 
 /// A q7 row: the bid's `auction, bidder, price, dateTime, extra` (also the only columns that
@@ -43,15 +44,10 @@ pub struct Q7Row {
 
 impl fmt::Display for Q7Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        csv_line(
+        bid_row(
             f,
-            &[
-                &self.auction,
-                &self.bidder,
-                &self.price,
-                &self.date_time,
-                &self.extra,
-            ],
+            [self.auction, self.bidder, self.price, self.date_time],
+            &self.extra,
         )
     }
 }
