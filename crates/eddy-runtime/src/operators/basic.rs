@@ -233,14 +233,15 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
 }
 
 /// Walks a batch's watermarks along its inputs while an operator turns them into outputs, and
-/// places each watermark among the outputs: after those emitted for the inputs before it.
-struct PlacedWatermarks<'a> {
+/// places each watermark among the outputs: after those emitted for the inputs before it (and,
+/// for an operator that emits at a watermark, after those too).
+pub(super) struct PlacedWatermarks<'a> {
     marks: Peekable<slice::Iter<'a, WatermarkAt>>,
     placed: Vec<WatermarkAt>,
 }
 
 impl<'a> PlacedWatermarks<'a> {
-    fn new(watermarks: &'a [WatermarkAt]) -> Self {
+    pub(super) fn new(watermarks: &'a [WatermarkAt]) -> Self {
         PlacedWatermarks {
             marks: watermarks.iter().peekable(),
             placed: Vec::with_capacity(watermarks.len()),
@@ -252,18 +253,30 @@ impl<'a> PlacedWatermarks<'a> {
     #[inline]
     fn before_input(&mut self, seen: usize, emitted: usize) -> Option<Watermark> {
         let mut last = None;
-        while let Some(mark) = self.marks.next_if(|mark| mark.after <= seen) {
-            self.placed.push(WatermarkAt {
-                after: emitted,
-                ..*mark
-            });
+        while let Some(mark) = self.next_due(seen) {
+            self.place(mark, emitted);
             last = Some(mark.watermark);
         }
         last
     }
 
+    /// The next watermark due before input `seen`, if any (to be [`place`](Self::place)d).
+    #[inline]
+    pub(super) fn next_due(&mut self, seen: usize) -> Option<WatermarkAt> {
+        self.marks.next_if(|mark| mark.after <= seen).copied()
+    }
+
+    /// Places `mark` after `emitted` outputs.
+    #[inline]
+    pub(super) fn place(&mut self, mark: WatermarkAt, emitted: usize) {
+        self.placed.push(WatermarkAt {
+            after: emitted,
+            ..mark
+        });
+    }
+
     /// After the last input, with `emitted` outputs in all: the placed watermarks.
-    fn finish(mut self, emitted: usize) -> Vec<WatermarkAt> {
+    pub(super) fn finish(mut self, emitted: usize) -> Vec<WatermarkAt> {
         let rest = self.marks.map(|mark| WatermarkAt {
             after: emitted,
             ..*mark

@@ -8,7 +8,9 @@ use eddy_functions::{
 use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
+use super::basic::PlacedWatermarks;
 use super::OneInputLogic;
+use crate::inbox::WatermarkAt;
 use crate::output::Batch;
 use crate::state_backend::open_keyed_state_backend;
 
@@ -76,6 +78,57 @@ pub(crate) fn process_keyed<I, O, K: Key>(
     Ok(out)
 }
 
+/// Like [`process_keyed`] for a batch with watermarks among its records: at each watermark
+/// `on_watermark` fires what it fires (into the outputs), then the watermark is placed after
+/// those outputs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn process_keyed_with_watermarks<I, O, K: Key>(
+    batch: Batch<I>,
+    watermarks: &[WatermarkAt],
+    timers: &mut InternalTimerService<K, ()>,
+    state: &mut KeyedStateBackend<K>,
+    ctx: &RuntimeContext,
+    side_outputs: &mut SideOutputs,
+    key_of: impl Fn(&I) -> K,
+    mut call: impl FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> FnResult<()>,
+    mut on_watermark: impl FnMut(
+        Watermark,
+        &mut InternalTimerService<K, ()>,
+        &mut KeyedStateBackend<K>,
+        &mut SideOutputs,
+        &mut Batch<O>,
+    ) -> FnResult<()>,
+) -> FnResult<(Batch<O>, Vec<WatermarkAt>)> {
+    let mut out = Batch::with_capacity(batch.len());
+    let mut placed = PlacedWatermarks::new(watermarks);
+    let mut records = batch.into_records();
+    for seen in 0.. {
+        while let Some(mark) = placed.next_due(seen) {
+            on_watermark(mark.watermark, timers, state, side_outputs, &mut out)?;
+            placed.place(mark, out.len());
+        }
+        let Some(record) = records.next() else {
+            break;
+        };
+        let key = key_of(&record.value);
+        let mut context = KeyedContext::new(
+            record.timestamp,
+            &key,
+            None,
+            timers,
+            state,
+            ctx,
+            side_outputs,
+        );
+        let mut collector = Collector::new(&mut out, record.timestamp);
+        call(record.value, &mut context, &mut collector)?;
+        timers.check()?;
+        state.cleanup_for_record();
+    }
+    let emitted = out.len();
+    Ok((out, placed.finish(emitted)))
+}
+
 /// Fires due timers of a keyed function: `fire(timestamp, key, domain, timers, out)` is
 /// called per timer; output gets the timer's timestamp for event time, none for processing
 /// time.
@@ -126,25 +179,42 @@ impl<K, KS, F> KeyedProcessLogic<K, KS, F> {
         F: KeyedProcessFunction<K, I, O>,
     {
         let mut out = Batch::new();
-        let (function, state) = (&mut self.function, &mut self.state);
-        fire_timers(
+        fire_function_timers(
+            &mut self.function,
             &mut self.timers,
+            &mut self.state,
             domain,
             now,
+            ctx,
+            side_outputs,
             &mut out,
-            |ts, key, timers, collector| {
-                let stamp = if domain == TimeDomain::EventTime {
-                    ts
-                } else {
-                    NO_TIMESTAMP
-                };
-                let mut context =
-                    KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
-                function.on_timer(ts, &mut context, collector)
-            },
         )?;
         Ok(out)
     }
+}
+
+/// Fires `function`'s due timers of `domain` into `out`.
+#[allow(clippy::too_many_arguments)]
+fn fire_function_timers<K: Key, I, O, F: KeyedProcessFunction<K, I, O>>(
+    function: &mut F,
+    timers: &mut InternalTimerService<K, ()>,
+    state: &mut KeyedStateBackend<K>,
+    domain: TimeDomain,
+    now: i64,
+    ctx: &RuntimeContext,
+    side_outputs: &mut SideOutputs,
+    out: &mut Batch<O>,
+) -> FnResult<()> {
+    fire_timers(timers, domain, now, out, |ts, key, timers, collector| {
+        let stamp = if domain == TimeDomain::EventTime {
+            ts
+        } else {
+            NO_TIMESTAMP
+        };
+        let mut context =
+            KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
+        function.on_timer(ts, &mut context, collector)
+    })
 }
 
 impl<I, O, K, KS, F> OneInputLogic<I, O> for KeyedProcessLogic<K, KS, F>
@@ -180,6 +250,48 @@ where
             |value| key_selector.get_key(value),
             |value, context, out| function.process_element(value, context, out),
         )
+    }
+
+    /// Its event-time timers fire in place, at each watermark's position in the batch.
+    fn passes_watermarks_through(&self) -> bool {
+        true
+    }
+
+    fn process_passing_watermarks(
+        &mut self,
+        batch: Batch<I>,
+        watermarks: &[WatermarkAt],
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<(Batch<O>, Option<Vec<WatermarkAt>>)> {
+        let (key_selector, function) = (&self.key_selector, &mut self.function);
+        // The element calls and the timer firings both need the function: one cell lends it
+        // to whichever runs.
+        let function = std::cell::RefCell::new(function);
+        let (out, placed) = process_keyed_with_watermarks(
+            batch,
+            watermarks,
+            &mut self.timers,
+            &mut self.state,
+            ctx,
+            side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.borrow_mut().process_element(value, context, out),
+            |watermark, timers, state, side_outputs, out| {
+                timers.advance_watermark(watermark.0);
+                fire_function_timers(
+                    *function.borrow_mut(),
+                    timers,
+                    state,
+                    TimeDomain::EventTime,
+                    0,
+                    ctx,
+                    side_outputs,
+                    out,
+                )
+            },
+        )?;
+        Ok((out, Some(placed)))
     }
 
     fn on_watermark(

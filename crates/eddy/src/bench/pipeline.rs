@@ -31,6 +31,7 @@ enum Case {
     KeyedStringBorrowed,
     KeyedU64Watermarks,
     StatelessU64Watermarks,
+    KeyedProcessU64Watermarks,
 }
 
 impl Case {
@@ -43,6 +44,7 @@ impl Case {
             Case::KeyedStringBorrowed => "keyed-string-ref",
             Case::KeyedU64Watermarks => "keyed-u64-watermarks",
             Case::StatelessU64Watermarks => "stateless-u64-watermarks",
+            Case::KeyedProcessU64Watermarks => "keyed-process-u64-watermarks",
         }
     }
 
@@ -55,6 +57,7 @@ impl Case {
             Case::KeyedStringBorrowed => "keyed reduce, string by ref",
             Case::KeyedU64Watermarks => "keyed reduce, u64, watermarks",
             Case::StatelessU64Watermarks => "stateless, u64, watermarks",
+            Case::KeyedProcessU64Watermarks => "keyed process, u64, watermarks",
         }
     }
 }
@@ -71,6 +74,26 @@ impl<T> WatermarkGenerator<T> for EveryRecord {
     }
 
     fn on_periodic_emit(&mut self, _output: &mut WatermarkOutput) {}
+}
+
+/// A running sum per key in value state, by a keyed process function (event-time timers
+/// would fire at the watermarks; none are due here).
+#[derive(Clone)]
+struct RunningSum(ValueStateDescriptor<u64>);
+
+impl KeyedProcessFunction<u64, (u64, u64), (u64, u64)> for RunningSum {
+    fn process_element(
+        &mut self,
+        (key, value): (u64, u64),
+        ctx: &mut KeyedContext<'_, u64>,
+        out: &mut Collector<'_, (u64, u64)>,
+    ) -> FnResult<()> {
+        let mut sum = ctx.state().value(&self.0)?;
+        let next = sum.value()?.unwrap_or(0).wrapping_add(value);
+        sum.update(next)?;
+        out.collect((key, next));
+        Ok(())
+    }
 }
 
 fn word(i: u64) -> String {
@@ -138,6 +161,15 @@ fn engine(
                 .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
                 .add_sink(sink);
         }
+        Case::KeyedProcessU64Watermarks => {
+            let strategy = WatermarkStrategy::for_generator(EveryRecord)
+                .with_timestamp_assigner(|t: &(u64, u64), _| t.1 as i64);
+            env.from_generator(Some(records), None, |i| (i % U64_KEYS, i))
+                .assign_timestamps_and_watermarks(strategy)
+                .key_by(|t: &(u64, u64)| t.0)
+                .process(RunningSum(ValueStateDescriptor::new("sum")))
+                .add_sink(sink);
+        }
         Case::KeyedString => {
             env.from_generator(Some(records), None, |i| (word(i), 1u64))
                 .key_by(|t: &(String, u64)| t.0.clone())
@@ -183,7 +215,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
                 }
             }
         }
-        Case::KeyedU64 | Case::KeyedU64Watermarks => {
+        Case::KeyedU64 | Case::KeyedU64Watermarks | Case::KeyedProcessU64Watermarks => {
             let mut state: FxHashMap<u64, (u64, u64)> = FxHashMap::default();
             for i in 0..records {
                 let (key, value) = (black_box(i) % U64_KEYS, i);
@@ -296,7 +328,7 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 7] = [
+    const ALL: [Case; 8] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
@@ -304,11 +336,12 @@ pub fn run(
         Case::KeyedStringBorrowed,
         Case::KeyedU64Watermarks,
         Case::StatelessU64Watermarks,
+        Case::KeyedProcessU64Watermarks,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks or stateless-u64-watermarks"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks, stateless-u64-watermarks or keyed-process-u64-watermarks"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");
