@@ -1,14 +1,12 @@
 //! Stateless record-at-a-time operators: map, filter, flat map, process.
 
-use std::iter::Peekable;
-use std::slice;
-
 use eddy_core::{FnResult, Watermark};
 use eddy_functions::{
     Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessContext, ProcessFunction,
     RuntimeContext, SideOutputs,
 };
 
+use super::placed_watermarks::PlacedWatermarks;
 use super::OneInputLogic;
 use crate::inbox::WatermarkAt;
 use crate::output::Batch;
@@ -229,59 +227,5 @@ impl<I, O, F: ProcessFunction<I, O>> OneInputLogic<I, O> for ProcessLogic<F> {
 
     fn close(&mut self) -> FnResult<()> {
         self.function.close()
-    }
-}
-
-/// Walks a batch's watermarks along its inputs while an operator turns them into outputs, and
-/// places each watermark among the outputs: after those emitted for the inputs before it (and,
-/// for an operator that emits at a watermark, after those too).
-pub(super) struct PlacedWatermarks<'a> {
-    marks: Peekable<slice::Iter<'a, WatermarkAt>>,
-    placed: Vec<WatermarkAt>,
-}
-
-impl<'a> PlacedWatermarks<'a> {
-    pub(super) fn new(watermarks: &'a [WatermarkAt]) -> Self {
-        PlacedWatermarks {
-            marks: watermarks.iter().peekable(),
-            placed: Vec::with_capacity(watermarks.len()),
-        }
-    }
-
-    /// Before input `seen`, with `emitted` outputs so far: places the watermarks due there;
-    /// returns the last of them.
-    #[inline]
-    fn before_input(&mut self, seen: usize, emitted: usize) -> Option<Watermark> {
-        let mut last = None;
-        while let Some(mark) = self.next_due(seen) {
-            self.place(mark, emitted);
-            last = Some(mark.watermark);
-        }
-        last
-    }
-
-    /// The next watermark due before input `seen`, if any (to be [`place`](Self::place)d).
-    #[inline]
-    pub(super) fn next_due(&mut self, seen: usize) -> Option<WatermarkAt> {
-        self.marks.next_if(|mark| mark.after <= seen).copied()
-    }
-
-    /// Places `mark` after `emitted` outputs.
-    #[inline]
-    pub(super) fn place(&mut self, mark: WatermarkAt, emitted: usize) {
-        self.placed.push(WatermarkAt {
-            after: emitted,
-            ..mark
-        });
-    }
-
-    /// After the last input, with `emitted` outputs in all: the placed watermarks.
-    pub(super) fn finish(mut self, emitted: usize) -> Vec<WatermarkAt> {
-        let rest = self.marks.map(|mark| WatermarkAt {
-            after: emitted,
-            ..*mark
-        });
-        self.placed.extend(rest);
-        self.placed
     }
 }

@@ -8,7 +8,7 @@ use eddy_functions::{
 use eddy_state::time::{InternalTimerService, ProcessingTimeService, TimeDomain};
 use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
-use super::basic::PlacedWatermarks;
+use super::placed_watermarks::PlacedWatermarks;
 use super::OneInputLogic;
 use crate::inbox::WatermarkAt;
 use crate::output::Batch;
@@ -82,7 +82,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
 /// `on_watermark` fires what it fires (into the outputs), then the watermark is placed after
 /// those outputs.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn process_keyed_with_watermarks<I, O, K: Key>(
+fn process_keyed_with_watermarks<I, O, K: Key>(
     batch: Batch<I>,
     watermarks: &[WatermarkAt],
     timers: &mut InternalTimerService<K, ()>,

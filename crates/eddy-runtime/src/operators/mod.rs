@@ -112,6 +112,7 @@ mod interval_join;
 mod keyed_function;
 mod keyed_process;
 mod keyed_reduce;
+mod placed_watermarks;
 mod sink;
 mod source;
 mod state;
@@ -193,11 +194,11 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
-    /// Whether this operator, for now, emits nothing at a watermark (`on_watermark`,
-    /// `pending_output`) and emits its outputs in the order of their inputs: then a batch with
-    /// watermarks among its records is processed whole
-    /// ([`process_passing_watermarks`](Self::process_passing_watermarks), which applies any
-    /// watermark the operator keeps track of at its place) rather than cut at each watermark.
+    /// Whether this operator, for now, can take a batch with watermarks among its records
+    /// whole rather than cut at each watermark: its outputs follow their inputs' order, it
+    /// holds nothing back (`pending_output`), and
+    /// [`process_passing_watermarks`](Self::process_passing_watermarks) does at each
+    /// watermark's place what `on_watermark` would (for most such operators, nothing).
     fn passes_watermarks_through(&self) -> bool {
         false
     }
