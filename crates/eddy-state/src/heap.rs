@@ -153,11 +153,18 @@ struct Registration<K> {
     snapshot_ttl: Option<TtlRows>,
 }
 
+/// How many states [`HeapKeyedStateBackend`] finds by comparing names before hashing them.
+const RECENT_STATES: usize = 4;
+
 /// Keyed state on the heap (`state.backend.type: hashmap`): one table per registered state.
 /// A state is registered the first time a function asks for it by name; asking again with
 /// another kind or type is an error naming both.
 pub struct HeapKeyedStateBackend<K> {
     registered: FxHashMap<String, Registration<K>>,
+    /// The first few states asked for, as `(name, table type, index)`: a function asks for
+    /// the same few states for every record, and comparing a short name costs less than
+    /// hashing it. Registrations never change, so an entry stays true.
+    recent: Vec<(String, TypeId, usize)>,
     tables: Vec<Box<dyn StateTable<K>>>,
     /// Restored states no function has asked for yet, still encoded.
     restored: BTreeMap<String, RestoredState>,
@@ -173,6 +180,7 @@ impl<K> Default for HeapKeyedStateBackend<K> {
     fn default() -> Self {
         HeapKeyedStateBackend {
             registered: FxHashMap::default(),
+            recent: Vec::new(),
             tables: Vec::new(),
             restored: BTreeMap::new(),
             restored_max_parallelism: 0,
@@ -326,8 +334,19 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
     where
         K: Key,
     {
+        let type_id = TypeId::of::<Tb>();
+        let recent = self
+            .recent
+            .iter()
+            .find(|(recent, recent_type, _)| *recent_type == type_id && recent == name);
+        if let Some(&(_, _, index)) = recent {
+            return self.tables[index]
+                .as_any_mut()
+                .downcast_mut::<Tb>()
+                .ok_or_else(|| format!("state '{name}' has a table of another type").into());
+        }
         let index = match self.registered.get(name) {
-            Some(registration) if registration.type_id == TypeId::of::<Tb>() => registration.index,
+            Some(registration) if registration.type_id == type_id => registration.index,
             Some(registration) => {
                 return Err(format!(
                     "state '{name}' is a {} but was asked for as a {}; give states of different \
@@ -364,6 +383,9 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                 index
             }
         };
+        if self.recent.len() < RECENT_STATES {
+            self.recent.push((name.to_owned(), type_id, index));
+        }
         self.tables[index]
             .as_any_mut()
             .downcast_mut::<Tb>()

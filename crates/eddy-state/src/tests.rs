@@ -158,3 +158,33 @@ fn store_snapshots_restore_into_the_store_and_the_heap_backend() {
     conformance::snapshots::run_all(&mut InMemoryStore, &mut InMemoryStore);
     conformance::snapshots::run_all(&mut InMemoryStore, &mut Heap);
 }
+
+/// More states than the heap backend finds by name comparison, used in turn: every value
+/// comes back, and a state asked for as another type is still refused, also once it was
+/// found by comparison.
+#[test]
+fn many_states_in_turn_keep_their_values_and_their_types() {
+    let mut backend: KeyedStateBackend<u64> = KeyedStateBackend::heap();
+    let states: Vec<ValueStateDescriptor<u64>> = (0..7)
+        .map(|i| ValueStateDescriptor::new(format!("state-{i}")))
+        .collect();
+    for round in 0..3u64 {
+        for key in 0..20u64 {
+            for (i, state) in states.iter().enumerate() {
+                let mut cell = KeyedState::new(&mut backend, &key, Namespace::Global)
+                    .value(state)
+                    .unwrap();
+                let expected = (round > 0).then(|| (round - 1) * 1000 + key * 10 + i as u64);
+                assert_eq!(cell.value().unwrap(), expected, "key {key}, state {i}");
+                cell.update(round * 1000 + key * 10 + i as u64).unwrap();
+            }
+        }
+    }
+    let as_text: ValueStateDescriptor<String> = ValueStateDescriptor::new("state-0");
+    let error = KeyedState::new(&mut backend, &0, Namespace::Global)
+        .value(&as_text)
+        .err()
+        .expect("another type is refused")
+        .to_string();
+    assert!(error.contains("was asked for as"), "{error}");
+}
