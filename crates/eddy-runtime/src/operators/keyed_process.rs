@@ -56,25 +56,20 @@ pub(crate) fn process_keyed<I, O, K: Key>(
     ctx: &RuntimeContext,
     side_outputs: &mut SideOutputs,
     key_of: impl Fn(&I) -> K,
-    mut call: impl FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> FnResult<()>,
+    call: impl FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> FnResult<()>,
 ) -> FnResult<Batch<O>> {
-    let mut out = Batch::with_capacity(batch.len());
-    for record in batch.into_records() {
-        let key = key_of(&record.value);
-        let mut context = KeyedContext::new(
-            record.timestamp,
-            &key,
-            None,
-            timers,
-            state,
-            ctx,
-            side_outputs,
-        );
-        let mut collector = Collector::new(&mut out, record.timestamp);
-        call(record.value, &mut context, &mut collector)?;
-        timers.check()?;
-        state.cleanup_for_record();
-    }
+    let no_watermarks = |_: Watermark, _: &mut _, _: &mut _, _: &mut _, _: &mut _| Ok(());
+    let (out, _) = process_keyed_with_watermarks(
+        batch,
+        &[],
+        timers,
+        state,
+        ctx,
+        side_outputs,
+        key_of,
+        call,
+        no_watermarks,
+    )?;
     Ok(out)
 }
 
