@@ -4,7 +4,7 @@
 //! read-write, input 1 (and timers) read-only.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_core::{FnResult, Key, Watermark};
 use eddy_functions::{
     BroadcastContext, BroadcastProcessFunction, Collector, FunctionInitializationContext,
     FunctionSnapshotContext, KeySelector, KeyedBroadcastContext, KeyedBroadcastProcessFunction,
@@ -189,12 +189,7 @@ impl<K: Key, KS, F> KeyedBroadcastProcessLogic<K, KS, F> {
             domain,
             now,
             &mut out,
-            |ts, key, timers, collector| {
-                let stamp = if domain == TimeDomain::EventTime {
-                    ts
-                } else {
-                    NO_TIMESTAMP
-                };
+            |ts, stamp, key, timers, collector| {
                 let mut context = KeyedReadOnlyBroadcastContext::new(
                     stamp,
                     key,

@@ -1,7 +1,7 @@
 //! Process functions over connected streams.
 
 use eddy_core::config::RuntimeMode;
-use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
+use eddy_core::{FnResult, Key, Watermark};
 use eddy_functions::{
     CoProcessFunction, Collector, KeySelector, KeyedCoProcessFunction, KeyedContext,
     ProcessContext, RuntimeContext, SideOutputs,
@@ -135,12 +135,7 @@ impl<K: Key, KS1, KS2, F> KeyedCoProcessLogic<K, KS1, KS2, F> {
             domain,
             now,
             &mut out,
-            |ts, key, timers, collector| {
-                let stamp = if domain == TimeDomain::EventTime {
-                    ts
-                } else {
-                    NO_TIMESTAMP
-                };
+            |ts, stamp, key, timers, collector| {
                 let mut context =
                     KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
                 function.on_timer(ts, &mut context, collector)

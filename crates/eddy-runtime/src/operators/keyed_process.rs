@@ -124,15 +124,16 @@ fn process_keyed_with_watermarks<I, O, K: Key>(
     Ok((out, placed.finish(emitted)))
 }
 
-/// Fires due timers of a keyed function: `fire(timestamp, key, domain, timers, out)` is
-/// called per timer; output gets the timer's timestamp for event time, none for processing
-/// time.
+/// Fires due timers of a keyed function: `fire(timestamp, stamp, key, timers, out)` is
+/// called per timer, where `stamp` (also the outputs' timestamp) is the timer's timestamp for
+/// event time, none for processing time.
 pub(crate) fn fire_timers<K: Key, O>(
     timers: &mut InternalTimerService<K, ()>,
     domain: TimeDomain,
     processing_time: i64,
     out: &mut Batch<O>,
     mut fire: impl FnMut(
+        i64,
         i64,
         &K,
         &mut InternalTimerService<K, ()>,
@@ -152,7 +153,7 @@ pub(crate) fn fire_timers<K: Key, O>(
             TimeDomain::ProcessingTime => NO_TIMESTAMP,
         };
         let mut collector = Collector::new(out, output_timestamp);
-        fire(timestamp, &key, timers, &mut collector)?;
+        fire(timestamp, output_timestamp, &key, timers, &mut collector)?;
         timers.check()?;
     }
     if domain == TimeDomain::ProcessingTime {
@@ -200,16 +201,17 @@ fn fire_function_timers<K: Key, I, O, F: KeyedProcessFunction<K, I, O>>(
     side_outputs: &mut SideOutputs,
     out: &mut Batch<O>,
 ) -> FnResult<()> {
-    fire_timers(timers, domain, now, out, |ts, key, timers, collector| {
-        let stamp = if domain == TimeDomain::EventTime {
-            ts
-        } else {
-            NO_TIMESTAMP
-        };
-        let mut context =
-            KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
-        function.on_timer(ts, &mut context, collector)
-    })
+    fire_timers(
+        timers,
+        domain,
+        now,
+        out,
+        |ts, stamp, key, timers, collector| {
+            let mut context =
+                KeyedContext::new(stamp, key, Some(domain), timers, state, ctx, side_outputs);
+            function.on_timer(ts, &mut context, collector)
+        },
+    )
 }
 
 impl<I, O, K, KS, F> OneInputLogic<I, O> for KeyedProcessLogic<K, KS, F>

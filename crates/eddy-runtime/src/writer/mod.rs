@@ -153,6 +153,23 @@ impl<T: Data> SingleChannelWriter<T> {
     }
 }
 
+impl<T: Data> SingleChannelWriter<T> {
+    /// Holds `watermark` in every channel: in the target after its `target_pending` records,
+    /// in the others (which get no records) first; `true` when a channel must be sent.
+    fn hold_everywhere(&mut self, target_pending: usize, watermark: Watermark) -> bool {
+        let mut full = false;
+        for channel in 0..self.channels.len() {
+            let pending = if channel == self.target {
+                target_pending
+            } else {
+                0
+            };
+            full |= self.held.hold(channel, pending, watermark);
+        }
+        full
+    }
+}
+
 impl<T: Data> Router<T> for SingleChannelWriter<T> {
     #[inline]
     fn route(&mut self, mut batch: Batch<T>) -> Result<(), TaskError> {
@@ -167,16 +184,7 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
     }
 
     fn hold_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
-        let mut full = false;
-        for channel in 0..self.channels.len() {
-            let pending = if channel == self.target {
-                self.pending.len()
-            } else {
-                0
-            };
-            full |= self.held.hold(channel, pending, watermark);
-        }
-        if full {
+        if self.hold_everywhere(self.pending.len(), watermark) {
             self.send_pending()?;
         }
         Ok(())
@@ -190,14 +198,7 @@ impl<T: Data> Router<T> for SingleChannelWriter<T> {
         let (before, len) = (self.pending.len(), batch.len());
         let mut full = false;
         for mark in watermarks {
-            for channel in 0..self.channels.len() {
-                let pending = if channel == self.target {
-                    before + mark.after.min(len)
-                } else {
-                    0
-                };
-                full |= self.held.hold(channel, pending, mark.watermark);
-            }
+            full |= self.hold_everywhere(before + mark.after.min(len), mark.watermark);
         }
         self.pending.append(&mut batch);
         if full || self.pending.len() >= self.batch_size {
