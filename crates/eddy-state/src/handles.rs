@@ -70,6 +70,9 @@ pub struct ValueState<'s, K, T> {
 
 impl<K: Key, T: Data> ValueState<'_, K, T> {
     /// The value, `None` if none was set (or it was cleared).
+    // The heap's lookup is inlined into the caller (a function's per-record code); the other
+    // places are called.
+    #[inline]
     pub fn value(&self) -> FnResult<Option<T>> {
         match &self.access {
             Access::Heap {
@@ -77,12 +80,12 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
                 key,
                 namespace,
             } => Ok(table.get(key, *namespace).cloned()),
-            Access::Store(cell) => cell.read(None),
-            Access::Ttl(ttl) => ttl.borrow_mut().read_value(),
+            access => read_value(access),
         }
     }
 
     /// Sets the value.
+    #[inline]
     pub fn update(&mut self, value: T) -> FnResult<()> {
         match &mut self.access {
             Access::Heap {
@@ -93,8 +96,7 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
                 table.insert(key, *namespace, value);
                 Ok(())
             }
-            Access::Store(cell) => cell.write(None, &value),
-            Access::Ttl(ttl) => ttl.get_mut().write_value(value),
+            access => write_value(access, value),
         }
     }
 
@@ -112,6 +114,42 @@ impl<K: Key, T: Data> ValueState<'_, K, T> {
             Access::Store(cell) => cell.delete(None),
             Access::Ttl(ttl) => ttl.get_mut().clear(),
         }
+    }
+}
+
+/// A value state's value in a store or with a time-to-live.
+#[inline(never)]
+fn read_value<K: Key, T: Data>(
+    access: &Access<'_, K, Table<K, T>, TtlValueTable<K, T>>,
+) -> FnResult<Option<T>> {
+    match access {
+        Access::Heap {
+            table,
+            key,
+            namespace,
+        } => Ok(table.get(key, *namespace).cloned()),
+        Access::Store(cell) => cell.read(None),
+        Access::Ttl(ttl) => ttl.borrow_mut().read_value(),
+    }
+}
+
+/// Sets a value state's value in a store or with a time-to-live.
+#[inline(never)]
+fn write_value<K: Key, T: Data>(
+    access: &mut Access<'_, K, Table<K, T>, TtlValueTable<K, T>>,
+    value: T,
+) -> FnResult<()> {
+    match access {
+        Access::Heap {
+            table,
+            key,
+            namespace,
+        } => {
+            table.insert(key, *namespace, value);
+            Ok(())
+        }
+        Access::Store(cell) => cell.write(None, &value),
+        Access::Ttl(ttl) => ttl.get_mut().write_value(value),
     }
 }
 

@@ -216,6 +216,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
     /// The handle's access to state `name`: registers the state on first use (with `ttl`, as
     /// a state with a time-to-live) and checks its kind and type.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn access<Tb: StateTable<K>, TtlTb: StateTable<K>>(
         self,
         name: &str,
@@ -295,6 +296,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
     }
 
     /// The value state `descriptor` names.
+    #[inline]
     pub fn value<T: Data>(
         self,
         descriptor: &ValueStateDescriptor<T>,
