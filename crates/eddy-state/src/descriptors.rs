@@ -5,6 +5,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::heap::TableSlot;
 use super::ttl::StateTtlConfig;
 use crate::AggregateFunction;
 
@@ -32,6 +33,11 @@ macro_rules! name_and_ttl {
             pub fn ttl_config(&self) -> Option<&StateTtlConfig> {
                 self.ttl.as_ref()
             }
+
+            /// Where the heap backend found this state last.
+            pub(crate) fn slot(&self) -> &TableSlot {
+                &self.slot
+            }
         }
     };
 }
@@ -46,6 +52,7 @@ name_and_ttl!(AggregatingStateDescriptor<IN, ACC, OUT, F>);
 pub struct ValueStateDescriptor<T> {
     name: String,
     ttl: Option<StateTtlConfig>,
+    slot: TableSlot,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -55,6 +62,7 @@ impl<T> ValueStateDescriptor<T> {
         ValueStateDescriptor {
             name: name.into(),
             ttl: None,
+            slot: TableSlot::default(),
             _type: PhantomData,
         }
     }
@@ -65,6 +73,7 @@ impl<T> Clone for ValueStateDescriptor<T> {
         ValueStateDescriptor {
             name: self.name.clone(),
             ttl: self.ttl,
+            slot: self.slot.clone(),
             _type: PhantomData,
         }
     }
@@ -74,6 +83,7 @@ impl<T> Clone for ValueStateDescriptor<T> {
 pub struct ListStateDescriptor<T> {
     name: String,
     ttl: Option<StateTtlConfig>,
+    slot: TableSlot,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -83,6 +93,7 @@ impl<T> ListStateDescriptor<T> {
         ListStateDescriptor {
             name: name.into(),
             ttl: None,
+            slot: TableSlot::default(),
             _type: PhantomData,
         }
     }
@@ -93,6 +104,7 @@ impl<T> Clone for ListStateDescriptor<T> {
         ListStateDescriptor {
             name: self.name.clone(),
             ttl: self.ttl,
+            slot: self.slot.clone(),
             _type: PhantomData,
         }
     }
@@ -103,6 +115,7 @@ impl<T> Clone for ListStateDescriptor<T> {
 pub struct MapStateDescriptor<UK, UV> {
     name: String,
     ttl: Option<StateTtlConfig>,
+    slot: TableSlot,
     _type: PhantomData<fn() -> (UK, UV)>,
 }
 
@@ -112,6 +125,7 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
         MapStateDescriptor {
             name: name.into(),
             ttl: None,
+            slot: TableSlot::default(),
             _type: PhantomData,
         }
     }
@@ -122,6 +136,7 @@ impl<UK, UV> Clone for MapStateDescriptor<UK, UV> {
         MapStateDescriptor {
             name: self.name.clone(),
             ttl: self.ttl,
+            slot: self.slot.clone(),
             _type: PhantomData,
         }
     }
@@ -135,6 +150,7 @@ pub type ReduceFn<T> = Arc<dyn Fn(T, T) -> T + Send + Sync>;
 pub struct ReducingStateDescriptor<T> {
     name: String,
     ttl: Option<StateTtlConfig>,
+    slot: TableSlot,
     reduce: ReduceFn<T>,
 }
 
@@ -147,6 +163,7 @@ impl<T> ReducingStateDescriptor<T> {
         ReducingStateDescriptor {
             name: name.into(),
             ttl: None,
+            slot: TableSlot::default(),
             reduce: Arc::new(reduce),
         }
     }
@@ -161,6 +178,7 @@ impl<T> Clone for ReducingStateDescriptor<T> {
         ReducingStateDescriptor {
             name: self.name.clone(),
             ttl: self.ttl,
+            slot: self.slot.clone(),
             reduce: self.reduce.clone(),
         }
     }
@@ -172,6 +190,7 @@ impl<T> Clone for ReducingStateDescriptor<T> {
 pub struct AggregatingStateDescriptor<IN, ACC, OUT, F> {
     name: String,
     ttl: Option<StateTtlConfig>,
+    slot: TableSlot,
     function: F,
     _types: PhantomData<fn(IN) -> (ACC, OUT)>,
 }
@@ -182,6 +201,7 @@ impl<IN, ACC, OUT, F: AggregateFunction<IN, ACC, OUT>> AggregatingStateDescripto
         AggregatingStateDescriptor {
             name: name.into(),
             ttl: None,
+            slot: TableSlot::default(),
             function,
             _types: PhantomData,
         }
@@ -197,6 +217,7 @@ impl<IN, ACC, OUT, F: Clone> Clone for AggregatingStateDescriptor<IN, ACC, OUT, 
         AggregatingStateDescriptor {
             name: self.name.clone(),
             ttl: self.ttl,
+            slot: self.slot.clone(),
             function: self.function.clone(),
             _types: PhantomData,
         }

@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
@@ -207,19 +208,55 @@ struct Registration<K> {
     snapshot_ttl: Option<TtlRows>,
 }
 
-/// How many states [`HeapKeyedStateBackend`] finds by comparing names before hashing them.
-const RECENT_STATES: usize = 4;
+/// Where a descriptor's state was found last: the heap backend's id and the table's index,
+/// packed in one word (0: nowhere yet). A function asks for the same states through the same
+/// descriptors for every record; with the slot it finds the table without hashing the name.
+/// Registrations never change, so a slot stays true for its backend; another backend (the
+/// descriptor shared, or the function moved to a new backend) has another id and looks the
+/// name up.
+#[derive(Default)]
+pub(crate) struct TableSlot(AtomicU64);
+
+/// The bits of a packed [`TableSlot`] that hold the table's index.
+const SLOT_INDEX_BITS: u32 = 24;
+
+/// The next heap backend's id (ids start at 1: a slot of 0 is empty).
+static NEXT_BACKEND_ID: AtomicU64 = AtomicU64::new(1);
+
+impl TableSlot {
+    /// The table index this slot holds for the backend `backend`.
+    #[inline]
+    fn index_in(&self, backend: u64) -> Option<usize> {
+        let word = self.0.load(Ordering::Relaxed);
+        (word >> SLOT_INDEX_BITS == backend)
+            .then_some((word & ((1 << SLOT_INDEX_BITS) - 1)) as usize)
+    }
+
+    /// Remembers table `index` of backend `backend` (unless either is too large to pack).
+    fn remember(&self, backend: u64, index: usize) {
+        if backend < 1 << (64 - SLOT_INDEX_BITS) && index < 1 << SLOT_INDEX_BITS {
+            self.0
+                .store(backend << SLOT_INDEX_BITS | index as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for TableSlot {
+    fn clone(&self) -> Self {
+        TableSlot(AtomicU64::new(self.0.load(Ordering::Relaxed)))
+    }
+}
 
 /// Keyed state on the heap (`state.backend.type: hashmap`): one table per registered state.
 /// A state is registered the first time a function asks for it by name; asking again with
 /// another kind or type is an error naming both.
 pub struct HeapKeyedStateBackend<K> {
+    /// Tells this backend's [`TableSlot`]s from other backends'.
+    id: u64,
     registered: FxHashMap<String, Registration<K>>,
-    /// The first few states asked for, as `(name, table type, index)`: a function asks for
-    /// the same few states for every record, and comparing a short name costs less than
-    /// hashing it. Registrations never change, so an entry stays true.
-    recent: Vec<(String, TypeId, usize)>,
     tables: Vec<Box<dyn StateTable<K>>>,
+    /// The type of each table in `tables`, checked before a slot's table is downcast.
+    table_types: Vec<TypeId>,
     /// Restored states no function has asked for yet, still encoded.
     restored: BTreeMap<String, RestoredState>,
     /// The max parallelism of the restored snapshots (the key groups of `restored`).
@@ -233,9 +270,10 @@ pub struct HeapKeyedStateBackend<K> {
 impl<K> Default for HeapKeyedStateBackend<K> {
     fn default() -> Self {
         HeapKeyedStateBackend {
+            id: NEXT_BACKEND_ID.fetch_add(1, Ordering::Relaxed),
             registered: FxHashMap::default(),
-            recent: Vec::new(),
             tables: Vec::new(),
+            table_types: Vec::new(),
             restored: BTreeMap::new(),
             restored_max_parallelism: 0,
             per_record_cleanup: false,
@@ -375,11 +413,13 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
         Ok(keys.into_iter().map(|(_, _, key)| key).collect())
     }
 
-    /// The table of state `name`, created with `create` on first use. `description` (e.g.
+    /// The table of state `name`, created with `create` on first use; `slot` is where the
+    /// descriptor naming it remembers where it was found. `description` (e.g.
     /// `ValueState<u64>`) names the kind and type for errors.
+    #[inline]
     pub(crate) fn table<Tb: StateTable<K>>(
         &mut self,
-        name: &str,
+        (name, slot): (&str, &TableSlot),
         description: impl FnOnce() -> String,
         create: impl FnOnce() -> Tb,
         codec: impl FnOnce() -> HeapCodec<K>,
@@ -388,18 +428,37 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
     where
         K: Key,
     {
+        let index = match slot.index_in(self.id) {
+            Some(index) if self.table_types.get(index) == Some(&TypeId::of::<Tb>()) => index,
+            _ => {
+                let index =
+                    self.find_or_register(name, description, create, codec, snapshot_ttl)?;
+                slot.remember(self.id, index);
+                index
+            }
+        };
+        self.tables[index]
+            .as_any_mut()
+            .downcast_mut::<Tb>()
+            .ok_or_else(|| format!("state '{name}' has a table of another type").into())
+    }
+
+    /// The index of state `name`'s table, registered (and filled with its restored entries)
+    /// on first use.
+    #[inline(never)]
+    fn find_or_register<Tb: StateTable<K>>(
+        &mut self,
+        name: &str,
+        description: impl FnOnce() -> String,
+        create: impl FnOnce() -> Tb,
+        codec: impl FnOnce() -> HeapCodec<K>,
+        snapshot_ttl: impl FnOnce(&TtlClock) -> Option<TtlRows>,
+    ) -> FnResult<usize>
+    where
+        K: Key,
+    {
         let type_id = TypeId::of::<Tb>();
-        let recent = self
-            .recent
-            .iter()
-            .find(|(recent, recent_type, _)| *recent_type == type_id && recent == name);
-        if let Some(&(_, _, index)) = recent {
-            return self.tables[index]
-                .as_any_mut()
-                .downcast_mut::<Tb>()
-                .ok_or_else(|| format!("state '{name}' has a table of another type").into());
-        }
-        let index = match self.registered.get(name) {
+        Ok(match self.registered.get(name) {
             Some(registration) if registration.type_id == type_id => registration.index,
             Some(registration) => {
                 return Err(format!(
@@ -424,6 +483,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                 }
                 self.per_record_cleanup |= table.cleans_up_per_record();
                 self.tables.push(Box::new(table));
+                self.table_types.push(type_id);
                 self.registered.insert(
                     name.to_owned(),
                     Registration {
@@ -436,14 +496,7 @@ impl<K: 'static> HeapKeyedStateBackend<K> {
                 );
                 index
             }
-        };
-        if self.recent.len() < RECENT_STATES {
-            self.recent.push((name.to_owned(), type_id, index));
-        }
-        self.tables[index]
-            .as_any_mut()
-            .downcast_mut::<Tb>()
-            .ok_or_else(|| format!("state '{name}' has a table of another type").into())
+        })
     }
 }
 

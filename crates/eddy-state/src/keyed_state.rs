@@ -12,7 +12,9 @@ use super::descriptors::{
     ValueStateDescriptor,
 };
 use super::handles::{Access, AggregatingState, ListState, MapState, ReducingState, ValueState};
-use super::heap::{AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateTable, Table};
+use super::heap::{
+    AggregatingTable, HeapKeyedStateBackend, ReducingTable, StateTable, Table, TableSlot,
+};
 use super::heap_codec::{
     codec, HeapCodec, List, Map, Optional, Plain, StampedList, StampedMap, StampedValue,
 };
@@ -219,7 +221,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
     #[inline]
     fn access<Tb: StateTable<K>, TtlTb: StateTable<K>>(
         self,
-        name: &str,
+        (name, slot): (&str, &TableSlot),
         description: impl Fn() -> String,
         ttl: Option<&StateTtlConfig>,
         shape: RowShape,
@@ -233,7 +235,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         let with_ttl = || format!("{} with a time-to-live", description());
         Ok(match (self.backend, ttl) {
             (KeyedStateBackend::Heap(heap), None) => Access::Heap {
-                table: heap.table(name, description, make_table, codec, |_| None)?,
+                table: heap.table((name, slot), description, make_table, codec, |_| None)?,
                 key,
                 namespace,
             },
@@ -241,7 +243,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
                 let ttl = TtlNow::new(config, heap.clock.current_timestamp());
                 let incremental = config.cleanup_strategies().incremental;
                 let table = heap.table(
-                    name,
+                    (name, slot),
                     with_ttl,
                     || make_ttl_table(config.ttl_millis(), incremental),
                     ttl_codec,
@@ -302,7 +304,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         descriptor: &ValueStateDescriptor<T>,
     ) -> FnResult<ValueState<'a, K, T>> {
         let access = self.access(
-            descriptor.name(),
+            (descriptor.name(), descriptor.slot()),
             value_state_description::<T>,
             descriptor.ttl_config(),
             RowShape::Single,
@@ -324,7 +326,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         descriptor: &ListStateDescriptor<T>,
     ) -> FnResult<ListState<'a, K, T>> {
         let access = self.access(
-            descriptor.name(),
+            (descriptor.name(), descriptor.slot()),
             || format!("ListState<{}>", type_name::<T>()),
             descriptor.ttl_config(),
             RowShape::Single,
@@ -346,7 +348,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         descriptor: &MapStateDescriptor<UK, UV>,
     ) -> FnResult<MapState<'a, K, UK, UV>> {
         let access = self.access(
-            descriptor.name(),
+            (descriptor.name(), descriptor.slot()),
             || format!("MapState<{}, {}>", type_name::<UK>(), type_name::<UV>()),
             descriptor.ttl_config(),
             RowShape::PerUserKey,
@@ -368,7 +370,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         descriptor: &ReducingStateDescriptor<T>,
     ) -> FnResult<ReducingState<'a, K, T>> {
         let access = self.access(
-            descriptor.name(),
+            (descriptor.name(), descriptor.slot()),
             || format!("ReducingState<{}>", type_name::<T>()),
             descriptor.ttl_config(),
             RowShape::Single,
@@ -403,7 +405,7 @@ impl<'a, K: Key> KeyedState<'a, K> {
         F: AggregateFunction<IN, ACC, OUT>,
     {
         let access = self.access(
-            descriptor.name(),
+            (descriptor.name(), descriptor.slot()),
             || {
                 format!(
                     "AggregatingState<{}, {}, {}>",

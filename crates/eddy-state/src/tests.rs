@@ -188,3 +188,44 @@ fn many_states_in_turn_keep_their_values_and_their_types() {
         .to_string();
     assert!(error.contains("was asked for as"), "{error}");
 }
+
+/// Descriptors remember where a heap backend keeps their state; used with two backends that
+/// registered the same states in opposite orders (so each state's table has another index in
+/// each), and cloned, every state keeps its own values in each backend.
+#[test]
+fn descriptors_used_with_several_backends_find_their_own_state_in_each() {
+    let mut backends: [KeyedStateBackend<u64>; 2] =
+        [KeyedStateBackend::heap(), KeyedStateBackend::heap()];
+    let a: ValueStateDescriptor<u64> = ValueStateDescriptor::new("a");
+    let b: ValueStateDescriptor<u64> = ValueStateDescriptor::new("b");
+    for (backend, order) in backends.iter_mut().zip([[&a, &b], [&b, &a]]) {
+        for state in order {
+            KeyedState::new(backend, &0, Namespace::Global)
+                .value(state)
+                .unwrap();
+        }
+    }
+    // The value of state `s` (0: a, 1: b) for `key` in backend `n` after `round`.
+    let expected = |n: u64, s: u64, key: u64, round: u64| round * 100 + n * 10 + s * 5 + key;
+    let a_clone = a.clone();
+    for round in 0..4u64 {
+        for key in 0..3u64 {
+            for (n, backend) in backends.iter_mut().enumerate() {
+                let a_now = if round % 2 == 0 { &a } else { &a_clone };
+                for (s, state) in [a_now, &b].into_iter().enumerate() {
+                    let (n, s) = (n as u64, s as u64);
+                    let mut cell = KeyedState::new(backend, &key, Namespace::Global)
+                        .value(state)
+                        .unwrap();
+                    let previous = (round > 0).then(|| expected(n, s, key, round - 1));
+                    assert_eq!(
+                        cell.value().unwrap(),
+                        previous,
+                        "backend {n}, state {s}, key {key}"
+                    );
+                    cell.update(expected(n, s, key, round)).unwrap();
+                }
+            }
+        }
+    }
+}
