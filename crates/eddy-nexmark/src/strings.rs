@@ -24,30 +24,52 @@ pub fn next_string(random: &mut JavaRandom, max_length: i32, special: char) -> S
 /// A string of exactly `length` characters, six per random `int` (base 26 digits of it; a
 /// negative `int` gives characters just below `a`, as in the reference).
 pub fn next_exact_string(random: &mut JavaRandom, length: usize) -> String {
-    let mut bytes = Vec::with_capacity(length + 6);
-    while bytes.len() < length {
-        push_six_letters(&mut bytes, random.next_int());
+    let ints = length.div_ceil(6);
+    let mut bytes = Vec::with_capacity(ints * 6);
+    for _ in 0..ints / 2 {
+        let (first, second) = random.next_int_pair();
+        bytes.extend_from_slice(&six_letters(first));
+        bytes.extend_from_slice(&six_letters(second));
+    }
+    if ints % 2 == 1 {
+        bytes.extend_from_slice(&six_letters(random.next_int()));
     }
     bytes.truncate(length);
     // Every byte is ASCII (from b'H' to b'z').
     String::from_utf8(bytes).expect("generated letters are ASCII")
 }
 
-/// The six base-26 digits of `rnd`, least significant first, as letters from `a` (or, for a
-/// negative `rnd`, down from `a`: Java's `%` keeps the sign), two at a time.
-#[inline]
-fn push_six_letters(bytes: &mut Vec<u8>, rnd: i32) {
-    let mut magnitude = rnd.unsigned_abs();
-    for _ in 0..3 {
-        let pair = (magnitude % 676) as usize;
-        magnitude /= 676;
-        let (low, high) = ((pair % 26) as u8, (pair / 26) as u8);
-        if rnd < 0 {
-            bytes.extend_from_slice(&[b'a' - low, b'a' - high]);
+/// The two letters of each base-676 digit, the first in the low byte: the digit's base-26
+/// digits, least significant first, up from `a` for a non-negative `int` ([0]) and down from
+/// `a` for a negative one ([1]: Java's `%` keeps the sign).
+static LETTER_PAIRS: [[u16; 676]; 2] = [letter_pairs(false), letter_pairs(true)];
+
+const fn letter_pairs(negative: bool) -> [u16; 676] {
+    let mut pairs = [0u16; 676];
+    let mut digit = 0;
+    while digit < 676 {
+        let (low, high) = ((digit % 26) as u8, (digit / 26) as u8);
+        let letters = if negative {
+            [b'a' - low, b'a' - high]
         } else {
-            bytes.extend_from_slice(&[b'a' + low, b'a' + high]);
-        }
+            [b'a' + low, b'a' + high]
+        };
+        pairs[digit] = u16::from_le_bytes(letters);
+        digit += 1;
     }
+    pairs
+}
+
+/// The six base-26 digits of `rnd`, least significant first, as letters: three lookups of
+/// two letters each.
+#[inline]
+fn six_letters(rnd: i32) -> [u8; 6] {
+    let pairs = &LETTER_PAIRS[usize::from(rnd < 0)];
+    let magnitude = rnd.unsigned_abs();
+    let [a, b] = pairs[(magnitude % 676) as usize].to_le_bytes();
+    let [c, d] = pairs[(magnitude / 676 % 676) as usize].to_le_bytes();
+    let [e, f] = pairs[(magnitude / (676 * 676) % 676) as usize].to_le_bytes();
+    [a, b, c, d, e, f]
 }
 
 /// Padding such that `current_size` plus its length is `average_size` on average: uniform
