@@ -35,8 +35,10 @@ pub fn next_exact_string(random: &mut JavaRandom, length: usize) -> String {
         bytes.extend_from_slice(&six_letters(random.next_int()));
     }
     bytes.truncate(length);
-    // Every byte is ASCII (from b'H' to b'z').
-    String::from_utf8(bytes).expect("generated letters are ASCII")
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: every byte comes from `LETTER_PAIRS`, whose letters are ASCII (b'H' to b'z'),
+    // so the bytes are UTF-8; checking them again cost 4 % of a Nexmark source's time.
+    unsafe { String::from_utf8_unchecked(bytes) }
 }
 
 /// The two letters of each base-676 digit, the first in the low byte: the digit's base-26
@@ -109,6 +111,24 @@ mod tests {
             left -= 1;
         }
         s
+    }
+
+    #[test]
+    fn letter_pairs_are_ascii_letters_of_both_signs() {
+        for (sign, pairs) in LETTER_PAIRS.iter().enumerate() {
+            for (digit, pair) in pairs.iter().enumerate() {
+                let [low, high] = pair.to_le_bytes();
+                let expected = |d: usize| {
+                    if sign == 0 {
+                        b'a' + d as u8
+                    } else {
+                        b'a' - d as u8
+                    }
+                };
+                assert_eq!((low, high), (expected(digit % 26), expected(digit / 26)));
+                assert!((b'H'..=b'z').contains(&low) && (b'H'..=b'z').contains(&high));
+            }
+        }
     }
 
     #[test]
