@@ -166,9 +166,9 @@ impl NexmarkGenerator {
         let auction = i64::from(self.config.auction_proportion);
         let rem = event_id % total;
         if rem < person {
-            Event::Person(self.person(event_id, &mut random, timestamp))
+            Event::Person(Box::new(self.person(event_id, &mut random, timestamp)))
         } else if rem < person + auction {
-            Event::Auction(self.auction(event_id, &mut random, timestamp))
+            Event::Auction(Box::new(self.auction(event_id, &mut random, timestamp)))
         } else {
             Event::Bid(self.bid(event_id, &mut random, timestamp))
         }

@@ -174,8 +174,8 @@ pub fn persons_and_auctions<P: Data, A: Data>(
         .process(SplitOff {
             tag: tag.clone(),
             keep: move |event| match event {
-                Event::Person(person) => Kind::Main(person_columns(person)),
-                Event::Auction(auction) => Kind::Side(auction_columns(auction)),
+                Event::Person(person) => Kind::Main(person_columns(*person)),
+                Event::Auction(auction) => Kind::Side(auction_columns(*auction)),
                 Event::Bid(_) => Kind::Neither,
             },
         })
@@ -196,7 +196,7 @@ pub fn auctions_and_bids<A: Data, B: Data>(
         .process(SplitOff {
             tag: tag.clone(),
             keep: move |event| match event {
-                Event::Auction(auction) => Kind::Main(auction_columns(auction)),
+                Event::Auction(auction) => Kind::Main(auction_columns(*auction)),
                 Event::Bid(bid) => Kind::Side(bid_columns(bid)),
                 Event::Person(_) => Kind::Neither,
             },

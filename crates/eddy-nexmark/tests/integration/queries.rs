@@ -40,7 +40,7 @@ fn auctions(events: &[Event]) -> Vec<&Auction> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Auction(a) => Some(a),
+            Event::Auction(a) => Some(&**a),
             _ => None,
         })
         .collect()
@@ -50,7 +50,7 @@ fn persons(events: &[Event]) -> Vec<&Person> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Person(p) => Some(p),
+            Event::Person(p) => Some(&**p),
             _ => None,
         })
         .collect()
