@@ -22,7 +22,7 @@
 //!   per process).
 //! * A bidder's id is offset by 1000 once (Flink's current generator adds it twice).
 
-use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
 
 use crate::config::NexmarkConfig;
 use crate::model::{Auction, Bid, Event, Person};
@@ -81,8 +81,8 @@ pub struct NexmarkGenerator {
     /// Events of one cycle through all steps, and how long the cycle lasts.
     events_per_epoch: i64,
     epoch_period_ms: i64,
-    /// `channel-<n>` and its URL, built once per channel.
-    channels: FxHashMap<i32, (String, String)>,
+    /// `channel-<n>` and its URL for every channel.
+    channels: &'static ChannelTable,
     hot_urls: Vec<String>,
 }
 
@@ -118,7 +118,7 @@ impl NexmarkGenerator {
             steps,
             events_per_epoch,
             epoch_period_ms,
-            channels: FxHashMap::default(),
+            channels: ChannelTable::get(),
             hot_urls,
         }
     }
@@ -157,7 +157,7 @@ impl NexmarkGenerator {
     }
 
     /// The event at stream position `index`.
-    pub fn event(&mut self, index: u64) -> Event {
+    pub fn event(&self, index: u64) -> Event {
         let event_id = self.adjusted_event_number(index);
         let timestamp = self.timestamp_for(event_id);
         let mut random = JavaRandom::new(event_seed(event_id));
@@ -290,7 +290,7 @@ impl NexmarkGenerator {
         1 + random.next_long_below((horizon_ms * 2).max(1))
     }
 
-    fn bid(&mut self, event_id: i64, random: &mut JavaRandom, timestamp: i64) -> Bid {
+    fn bid(&self, event_id: i64, random: &mut JavaRandom, timestamp: i64) -> Bid {
         let auction = if random.next_int_below(self.config.hot_auction_ratio as i32) > 0 {
             (self.last_base0_auction_id(event_id) / HOT_GROUP) * HOT_GROUP
         } else {
@@ -307,9 +307,8 @@ impl NexmarkGenerator {
             let i = random.next_int_below(HOT_CHANNELS.len() as i32) as usize;
             (HOT_CHANNELS[i].to_string(), self.hot_urls[i].clone())
         } else {
-            let n = random.next_int_below(CHANNELS);
-            let (channel, url) = self.channels.entry(n).or_insert_with(|| channel_and_url(n));
-            (channel.clone(), url.clone())
+            let (channel, url) = self.channels.channel(random.next_int_below(CHANNELS));
+            (channel.to_owned(), url.to_owned())
         };
         let extra = next_extra(random, 8 + 8 + 8 + 8, self.config.avg_bid_bytes);
         Bid {
@@ -349,6 +348,49 @@ fn base_url(random: &mut JavaRandom) -> String {
     )
 }
 
+/// Every channel's name and URL ([`channel_and_url`]), built once per process: one text
+/// holding them all and where each channel's name and URL end in it. A bid reads a small table
+/// entry and one stretch of text, rather than a hash map entry and two strings of their own,
+/// each a likely cache miss among ten thousand channels.
+#[derive(Debug)]
+struct ChannelTable {
+    text: String,
+    /// Per channel: where its name ends and where its URL ends (the next channel starts).
+    ends: Vec<(u32, u32)>,
+}
+
+impl ChannelTable {
+    /// The process's table, built on first use (about 10 ms).
+    fn get() -> &'static ChannelTable {
+        static TABLE: OnceLock<ChannelTable> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            let mut text = String::new();
+            let mut ends = Vec::with_capacity(CHANNELS as usize);
+            for n in 0..CHANNELS {
+                let (name, url) = channel_and_url(n);
+                text.push_str(&name);
+                let name_end = text.len();
+                text.push_str(&url);
+                ends.push((name_end as u32, text.len() as u32));
+            }
+            ChannelTable { text, ends }
+        })
+    }
+
+    /// Channel `n`'s name and URL; `n` is below [`CHANNELS`].
+    #[inline]
+    fn channel(&self, n: i32) -> (&str, &str) {
+        let n = n as usize;
+        let start = if n == 0 {
+            0
+        } else {
+            self.ends[n - 1].1 as usize
+        };
+        let (name_end, url_end) = (self.ends[n].0 as usize, self.ends[n].1 as usize);
+        (&self.text[start..name_end], &self.text[name_end..url_end])
+    }
+}
+
 /// Channel `n` and its URL: nine in ten URLs carry the channel id (the bit-reversed channel
 /// number, as in the reference).
 fn channel_and_url(n: i32) -> (String, String) {
@@ -358,4 +400,22 @@ fn channel_and_url(n: i32) -> (String, String) {
         url.push_str(&format!("&channel_id={}", n.reverse_bits().wrapping_abs()));
     }
     (format!("channel-{n}"), url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_channel_table_holds_every_channel_as_built_alone() {
+        let table = ChannelTable::get();
+        for n in 0..CHANNELS {
+            let (name, url) = channel_and_url(n);
+            assert_eq!(
+                table.channel(n),
+                (name.as_str(), url.as_str()),
+                "channel {n}"
+            );
+        }
+    }
 }

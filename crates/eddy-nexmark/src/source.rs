@@ -23,7 +23,7 @@ pub fn nexmark_source(
     config: &NexmarkConfig,
     events_per_second: Option<u64>,
 ) -> GeneratorSource<Event, impl FnMut(u64) -> Event + Clone + Send + 'static> {
-    let mut generator = NexmarkGenerator::new(config.clone());
+    let generator = NexmarkGenerator::new(config.clone());
     let count = (config.events > 0).then_some(config.events);
     GeneratorSource::new(count, move |index| generator.event(index))
         .interleaved()

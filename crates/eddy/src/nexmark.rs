@@ -88,7 +88,7 @@ fn write_events(
 ) -> std::io::Result<()> {
     let mut out = BufWriter::new(sink);
     let events = config.events;
-    let mut generator = NexmarkGenerator::new(config);
+    let generator = NexmarkGenerator::new(config);
     for index in 0..events {
         writeln!(out, "{}", format_event(&generator.event(index), format))?;
     }

@@ -7,7 +7,7 @@ use eddy_nexmark::config::DEFAULT_BASE_TIME;
 use eddy_nexmark::{Event, NexmarkConfig, NexmarkGenerator};
 
 fn generate(config: NexmarkConfig, n: u64) -> Vec<Event> {
-    let mut generator = NexmarkGenerator::new(config);
+    let generator = NexmarkGenerator::new(config);
     (0..n).map(|i| generator.event(i)).collect()
 }
 
@@ -170,7 +170,7 @@ fn average_sizes_approach_the_configured_ones() {
 fn events_are_a_function_of_their_index_and_the_configuration() {
     let config = NexmarkConfig::default();
     let forward = generate(config.clone(), 3000);
-    let mut generator = NexmarkGenerator::new(config);
+    let generator = NexmarkGenerator::new(config);
     for i in (0..3000u64).rev() {
         assert_eq!(generator.event(i), forward[i as usize], "event {i}");
     }

@@ -22,7 +22,7 @@ fn config() -> NexmarkConfig {
 
 fn generated() -> Vec<Event> {
     let config = config();
-    let mut generator = NexmarkGenerator::new(config.clone());
+    let generator = NexmarkGenerator::new(config.clone());
     (0..config.events).map(|i| generator.event(i)).collect()
 }
 

@@ -6,7 +6,7 @@ use eddy_nexmark::{nexmark_source, Event, NexmarkConfig, NexmarkGenerator};
 #[test]
 fn every_parallelism_generates_the_stream_of_parallelism_one() {
     let config = NexmarkConfig::from_options([("events.num", "2500")]).unwrap();
-    let mut generator = NexmarkGenerator::new(config.clone());
+    let generator = NexmarkGenerator::new(config.clone());
     let mut expected: Vec<String> = (0..2500)
         .map(|i| format!("{:?}", generator.event(i)))
         .collect();

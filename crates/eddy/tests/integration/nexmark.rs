@@ -7,7 +7,7 @@ use eddy_nexmark::format::{format_event, Format};
 use eddy_nexmark::{Event, NexmarkConfig, NexmarkGenerator};
 
 fn reference(config: NexmarkConfig, n: u64) -> Vec<Event> {
-    let mut generator = NexmarkGenerator::new(config);
+    let generator = NexmarkGenerator::new(config);
     (0..n).map(|i| generator.event(i)).collect()
 }
 
