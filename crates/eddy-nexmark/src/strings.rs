@@ -25,14 +25,17 @@ pub fn next_string(random: &mut JavaRandom, max_length: i32, special: char) -> S
 /// negative `int` gives characters just below `a`, as in the reference).
 pub fn next_exact_string(random: &mut JavaRandom, length: usize) -> String {
     let ints = length.div_ceil(6);
-    let mut bytes = Vec::with_capacity(ints * 6);
-    for _ in 0..ints / 2 {
+    // Written in place, twelve letters at a time (no length kept up per letter).
+    let mut bytes = vec![0u8; ints * 6];
+    let mut pairs = bytes.chunks_exact_mut(12);
+    for twelve in &mut pairs {
         let (first, second) = random.next_int_pair();
-        bytes.extend_from_slice(&six_letters(first));
-        bytes.extend_from_slice(&six_letters(second));
+        twelve[..6].copy_from_slice(&six_letters(first));
+        twelve[6..].copy_from_slice(&six_letters(second));
     }
-    if ints % 2 == 1 {
-        bytes.extend_from_slice(&six_letters(random.next_int()));
+    let last = pairs.into_remainder();
+    if !last.is_empty() {
+        last.copy_from_slice(&six_letters(random.next_int()));
     }
     bytes.truncate(length);
     debug_assert!(bytes.is_ascii());
