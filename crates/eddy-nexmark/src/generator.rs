@@ -334,8 +334,9 @@ pub fn event_seed(event_id: i64) -> i64 {
 
 /// A price in cents: 10^(6u) dollars for uniform `u`, so from $1 to $1M, mostly small.
 fn next_price(random: &mut JavaRandom) -> i64 {
-    // Java's Math.round: half up.
-    (10f64.powf(random.next_double() * 6.0) * 100.0 + 0.5).floor() as i64
+    // Java's Math.round: half up, i.e. the floor of x + 0.5; x is positive, so the cast's
+    // truncation is that floor (without a call to libm's `floor`).
+    (10f64.powf(random.next_double() * 6.0) * 100.0 + 0.5) as i64
 }
 
 /// `https://www.nexmark.com/<a>/<b>/<c>/item.htm?query=1` with three short random path parts.
@@ -405,6 +406,15 @@ fn channel_and_url(n: i32) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_round_half_up_as_javas_math_round() {
+        let (mut a, mut b) = (JavaRandom::new(5), JavaRandom::new(5));
+        for _ in 0..100_000 {
+            let expected = (10f64.powf(b.next_double() * 6.0) * 100.0 + 0.5).floor() as i64;
+            assert_eq!(next_price(&mut a), expected);
+        }
+    }
 
     #[test]
     fn the_channel_table_holds_every_channel_as_built_alone() {

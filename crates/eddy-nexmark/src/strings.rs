@@ -85,8 +85,8 @@ pub fn next_extra(random: &mut JavaRandom, current_size: usize, average_size: u3
         return String::new();
     }
     let missing = average - current_size;
-    // Java's Math.round: half up.
-    let delta = (missing as f64 * 0.2 + 0.5).floor() as usize;
+    // Java's Math.round: half up, the floor of x + 0.5 (the cast's truncation, x ≥ 0).
+    let delta = (missing as f64 * 0.2 + 0.5) as usize;
     let min_size = missing - delta;
     let size = if delta == 0 {
         min_size
