@@ -50,6 +50,36 @@ impl HeldWatermarks {
         held.len() >= self.limit
     }
 
+    /// Holds each of a batch's `watermarks` in `channel`, behind the channel's records that
+    /// precede it: its `pending` records, then those of the batch (`targets`: each record's
+    /// channel) before the watermark's place. One channel at a time, so a watermark per
+    /// record costs a push per channel in a tight loop. Returns whether the channel is full.
+    #[must_use]
+    pub(super) fn hold_along(
+        &mut self,
+        channel: usize,
+        pending: usize,
+        targets: &[u32],
+        watermarks: &[WatermarkAt],
+    ) -> bool {
+        let held = &mut self.held[channel];
+        held.reserve(watermarks.len());
+        let (mut counted, mut ahead) = (0, pending);
+        for mark in watermarks {
+            let upto = mark.after.clamp(counted, targets.len());
+            ahead += targets[counted..upto]
+                .iter()
+                .filter(|&&target| target as usize == channel)
+                .count();
+            counted = upto;
+            held.push(WatermarkAt {
+                after: ahead,
+                watermark: mark.watermark,
+            });
+        }
+        held.len() >= self.limit
+    }
+
     /// Whether `channel` holds as many watermarks as it may (and must be sent).
     #[inline]
     pub(super) fn is_full(&self, channel: usize) -> bool {

@@ -287,17 +287,10 @@ impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
         self.selector.select_all(batch.values(), n, &mut targets)?;
         let mut full = false;
         if !watermarks.is_empty() {
-            let mut pending: Vec<usize> = self.pending.iter().map(Batch::len).collect();
-            let mut counted = 0;
-            for mark in watermarks {
-                let upto = mark.after.clamp(counted, targets.len());
-                for &target in &targets[counted..upto] {
-                    pending[target as usize] += 1;
-                }
-                counted = upto;
-                for (channel, &pending) in pending.iter().enumerate() {
-                    full |= self.held.hold(channel, pending, mark.watermark);
-                }
+            for (channel, pending) in self.pending.iter().enumerate() {
+                full |= self
+                    .held
+                    .hold_along(channel, pending.len(), &targets, watermarks);
             }
         }
         batch.scatter_into(&targets, &mut self.pending);
