@@ -22,6 +22,7 @@ use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelSender, WatermarkAt};
 use crate::output::{erase, for_segments, unerase, Batch, ErasedOutput, FanOut, Output, Segment};
+use crate::recycle::ReturnedBatches;
 use crate::side_output::typed_side_sink;
 pub use crate::side_output::{SideChannels, SideSink, SideTarget};
 use crate::snapshot::RestoredOperatorState;
@@ -116,16 +117,24 @@ pub trait SourceDriver: Send {
 pub trait InputProcessor: Send {
     /// Opens the chain.
     fn open(&mut self) -> Result<(), TaskError>;
-    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input`.
-    fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError>;
+    /// A batch (a `Batch<T>` behind `dyn Any`) for input `input`; lent by its producer when
+    /// `returns` is given (see [`receive_batch`]).
+    fn process_batch(
+        &mut self,
+        input: u8,
+        batch: Box<dyn Any + Send>,
+        returns: Option<&ReturnedBatches>,
+    ) -> Result<(), TaskError>;
     /// A batch (a `Batch<T>` behind `dyn Any`) for input `input` with the input's watermark
     /// advancing among its records (the channels' watermarks already combined by the input's
-    /// valve): each watermark follows the records before its place.
+    /// valve): each watermark follows the records before its place. Lent when `returns` is
+    /// given, as in [`process_batch`](Self::process_batch).
     fn process_marked_batch(
         &mut self,
         input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
+        returns: Option<&ReturnedBatches>,
     ) -> Result<(), TaskError>;
     /// The combined watermark of input `input` advanced.
     fn process_watermark(&mut self, input: u8, watermark: Watermark) -> Result<(), TaskError>;
@@ -244,8 +253,13 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.chain.open()
     }
-    fn process_batch(&mut self, _input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError> {
-        let batch = downcast_batch::<T>(batch)?;
+    fn process_batch(
+        &mut self,
+        _input: u8,
+        batch: Box<dyn Any + Send>,
+        returns: Option<&ReturnedBatches>,
+    ) -> Result<(), TaskError> {
+        let batch = receive_batch::<T>(batch, returns)?;
         self.chain.push(batch)
     }
     /// Operators that pass watermarks through take the batch whole (see
@@ -255,8 +269,9 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         _input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
+        returns: Option<&ReturnedBatches>,
     ) -> Result<(), TaskError> {
-        let batch = downcast_batch::<T>(batch)?;
+        let batch = receive_batch::<T>(batch, returns)?;
         match watermarks {
             [] if batch.is_empty() => Ok(()),
             [] => self.chain.push(batch),
@@ -291,12 +306,40 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
 
 /// Recovers a typed batch received from a channel.
 pub fn downcast_batch<T: Data>(batch: Box<dyn Any + Send>) -> Result<Batch<T>, TaskError> {
-    batch.downcast::<Batch<T>>().map(|b| *b).map_err(|_| {
-        TaskError::Internal(format!(
-            "channel type mismatch: expected records of {}",
-            std::any::type_name::<T>()
-        ))
-    })
+    batch
+        .downcast::<Batch<T>>()
+        .map(|b| *b)
+        .map_err(|_| channel_type_mismatch::<T>())
+}
+
+/// Recovers a typed batch received from a channel. A batch lent by its producer (`returns`
+/// given) whose records own heap memory is copied, and the original handed back, so the
+/// producer's thread frees what it allocated (see [`crate::recycle`]).
+pub fn receive_batch<T: Data>(
+    batch: Box<dyn Any + Send>,
+    returns: Option<&ReturnedBatches>,
+) -> Result<Batch<T>, TaskError> {
+    match returns {
+        Some(returns) if std::mem::needs_drop::<T>() => {
+            let lent = batch
+                .downcast_ref::<Batch<T>>()
+                .ok_or_else(channel_type_mismatch::<T>)?;
+            if lent.is_empty() {
+                return downcast_batch(batch);
+            }
+            let copy = lent.clone();
+            returns.give_back(batch);
+            Ok(copy)
+        }
+        _ => downcast_batch(batch),
+    }
+}
+
+fn channel_type_mismatch<T>() -> TaskError {
+    TaskError::Internal(format!(
+        "channel type mismatch: expected records of {}",
+        std::any::type_name::<T>()
+    ))
 }
 
 /// Builds one node's operator for a subtask.
@@ -445,11 +488,16 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
     fn open(&mut self) -> Result<(), TaskError> {
         self.operator.open()
     }
-    fn process_batch(&mut self, input: u8, batch: Box<dyn Any + Send>) -> Result<(), TaskError> {
+    fn process_batch(
+        &mut self,
+        input: u8,
+        batch: Box<dyn Any + Send>,
+        returns: Option<&ReturnedBatches>,
+    ) -> Result<(), TaskError> {
         if input == 0 {
-            self.operator.push1(downcast_batch::<I1>(batch)?)
+            self.operator.push1(receive_batch::<I1>(batch, returns)?)
         } else {
-            self.operator.push2(downcast_batch::<I2>(batch)?)
+            self.operator.push2(receive_batch::<I2>(batch, returns)?)
         }
     }
     fn process_marked_batch(
@@ -457,11 +505,12 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
         input: u8,
         batch: Box<dyn Any + Send>,
         watermarks: &[WatermarkAt],
+        returns: Option<&ReturnedBatches>,
     ) -> Result<(), TaskError> {
         let operator = &mut self.operator;
         if input == 0 {
             for_segments(
-                downcast_batch::<I1>(batch)?,
+                receive_batch::<I1>(batch, returns)?,
                 watermarks,
                 |segment| match segment {
                     Segment::Records(records) => operator.push1(records),
@@ -470,7 +519,7 @@ impl<I1: Data, I2: Data> InputProcessor for TwoInputHead<I1, I2> {
             )
         } else {
             for_segments(
-                downcast_batch::<I2>(batch)?,
+                receive_batch::<I2>(batch, returns)?,
                 watermarks,
                 |segment| match segment {
                     Segment::Records(records) => operator.push2(records),

@@ -18,6 +18,7 @@ use eddy_checkpoint::CheckpointBarrier;
 use eddy_core::Watermark;
 
 use crate::error::TaskError;
+use crate::recycle::ReturnedBatches;
 
 /// What travels through a channel, in order.
 pub enum ChannelEvent {
@@ -90,6 +91,9 @@ struct InboxState {
     channels: Vec<VecDeque<ChannelEvent>>,
     /// Channels held back while the task aligns checkpoint barriers.
     blocked: Vec<bool>,
+    /// Where each channel's producer takes its batches back, if it lends them (see
+    /// [`crate::recycle`]).
+    returns: Vec<Option<Arc<ReturnedBatches>>>,
     mails: VecDeque<Mail>,
     next_channel: usize,
     queued_records: usize,
@@ -118,6 +122,7 @@ impl TaskInbox {
             state: Mutex::new(InboxState {
                 channels: Vec::new(),
                 blocked: Vec::new(),
+                returns: Vec::new(),
                 mails: VecDeque::new(),
                 next_channel: 0,
                 queued_records: 0,
@@ -253,6 +258,21 @@ impl TaskInbox {
         self.data_available.notify_one();
     }
 
+    /// Records that the producer of `channel` lends its batches: the consumer copies each and
+    /// hands the original back to `returns`.
+    pub fn lend_batches(&self, channel: usize, returns: Arc<ReturnedBatches>) {
+        let mut state = self.state.lock();
+        if state.returns.len() <= channel {
+            state.returns.resize(channel + 1, None);
+        }
+        state.returns[channel] = Some(returns);
+    }
+
+    /// Where the producer of `channel` takes its batches back, if it lends them.
+    pub fn returns(&self, channel: usize) -> Option<Arc<ReturnedBatches>> {
+        self.state.lock().returns.get(channel).cloned().flatten()
+    }
+
     /// Records queued in the channels right now (for backpressure metrics and tests).
     pub fn queued_records(&self) -> usize {
         self.state.lock().queued_records
@@ -317,6 +337,12 @@ impl ChannelSender {
     /// Sends an event, blocking while the channel is full.
     pub fn send(&self, event: ChannelEvent) -> Result<(), TaskError> {
         self.inbox.send(self.channel, event, &self.cancelled)
+    }
+
+    /// From now on this channel's batches are lent: the consumer hands each back to `returns`
+    /// (see [`crate::recycle`]).
+    pub fn lend_batches(&self, returns: Arc<ReturnedBatches>) {
+        self.inbox.lend_batches(self.channel, returns);
     }
 }
 

@@ -18,6 +18,7 @@ mod incremental;
 pub mod network;
 pub mod operators;
 pub mod output;
+pub mod recycle;
 pub mod restore;
 pub mod side_output;
 pub mod snapshot;

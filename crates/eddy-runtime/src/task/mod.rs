@@ -27,6 +27,7 @@ use crate::error::TaskError;
 use crate::factory::{InputProcessor, JobCode, SourceDriver, TaskSettings};
 use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, Mail, TaskInbox, WatermarkAt};
 use crate::network::{InboxKey, LocalNetwork};
+use crate::recycle::ReturnedBatches;
 use crate::restore::JobRestoreState;
 
 /// What a TaskManager needs to run one subtask (plain data; the code comes from [`JobCode`]).
@@ -548,6 +549,9 @@ impl RunningTask<'_> {
             WatermarkValve::new(per_input[1]),
         ];
         let mut aligner = BarrierAligner::new(channels.len());
+        // Per channel, looked up at its first batch (its producer has registered by then):
+        // where the producer takes lent batches back, if it lends them.
+        let mut returns: Vec<Option<Option<Arc<ReturnedBatches>>>> = vec![None; channels.len()];
         let mut open_channels = per_input;
         let mut remaining = channels.len();
         if remaining == 0 {
@@ -581,7 +585,12 @@ impl RunningTask<'_> {
                     let (input, local) = channels[channel];
                     let valve = &mut valves[usize::from(input)];
                     match event {
-                        ChannelEvent::Batch(batch, _) => processor.process_batch(input, batch)?,
+                        ChannelEvent::Batch(batch, _) => {
+                            let returns = returns[channel]
+                                .get_or_insert_with(|| inbox.returns(channel))
+                                .as_deref();
+                            processor.process_batch(input, batch, returns)?
+                        }
                         ChannelEvent::MarkedBatch(batch, _, watermarks) => {
                             // The valve first: where among the records the input's watermark
                             // advances (the valve's state does not depend on the records).
@@ -592,7 +601,10 @@ impl RunningTask<'_> {
                                     Some(WatermarkAt { watermark, ..*mark })
                                 })
                                 .collect();
-                            processor.process_marked_batch(input, batch, &advanced)?
+                            let returns = returns[channel]
+                                .get_or_insert_with(|| inbox.returns(channel))
+                                .as_deref();
+                            processor.process_marked_batch(input, batch, &advanced, returns)?
                         }
                         ChannelEvent::Watermark(watermark) => {
                             if let Some(advanced) = valve.update(local, watermark) {

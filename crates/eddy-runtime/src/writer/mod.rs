@@ -15,12 +15,15 @@ mod selectors;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use eddy_core::{Data, Watermark};
 
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelEvent, ChannelSender, WatermarkAt};
 use crate::output::{Batch, Output};
+use crate::recycle::ReturnedBatches;
 use held_watermarks::{send_held, HeldWatermarks};
 
 pub use edges::{CustomEdge, KeyGroupEdge, StandardEdge};
@@ -230,6 +233,9 @@ pub struct PartitionedWriter<T, S> {
     batch_size: usize,
     /// The channel of each record of the batch being routed (kept to reuse its allocation).
     targets: Vec<u32>,
+    /// Where the consumers hand lent batches back, when records own heap memory and there
+    /// are several consumers (see [`crate::recycle`]).
+    returns: Option<Arc<ReturnedBatches>>,
 }
 
 impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
@@ -242,6 +248,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
         // and one more (channels fill at different times) keeps batches full at small
         // parallelisms.
         let watermark_limit = batch_size * (channels.len().min(4) + 1);
+        let returns = lend_batches::<T>(&channels);
         Writer(PartitionedWriter {
             held: HeldWatermarks::new(channels.len(), watermark_limit),
             channels,
@@ -249,6 +256,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
             selector,
             batch_size,
             targets: Vec::new(),
+            returns,
         })
     }
 
@@ -263,8 +271,26 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
             let capacity = self.batch_size + self.batch_size / self.channels.len() + 2;
             std::mem::replace(&mut self.pending[channel], Batch::with_capacity(capacity))
         };
-        send_held(&self.channels[channel], batch, self.held.take(channel))
+        send_held(&self.channels[channel], batch, self.held.take(channel))?;
+        if let Some(returns) = &self.returns {
+            returns.release();
+        }
+        Ok(())
     }
+}
+
+/// Lends the batches sent over `channels` to their consumers when records of `T` own heap
+/// memory (need dropping) and there are several consumers, whose frees into this thread's
+/// memory would contend (see [`crate::recycle`]); returns where they hand them back.
+fn lend_batches<T>(channels: &[ChannelSender]) -> Option<Arc<ReturnedBatches>> {
+    if channels.len() < 2 || !std::mem::needs_drop::<T>() {
+        return None;
+    }
+    let returns = Arc::new(ReturnedBatches::new());
+    for channel in channels {
+        channel.lend_batches(returns.clone());
+    }
+    Some(returns)
 }
 
 impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {

@@ -10,6 +10,7 @@ use super::{
     BroadcastWriter, ChannelSelector, PartitionedWriter, RoundRobinSelector, SingleChannelWriter,
 };
 use crate::error::TaskError;
+use crate::factory::receive_batch;
 use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, TaskInbox, WatermarkAt};
 use crate::output::{Batch, Output};
 
@@ -249,4 +250,55 @@ fn broadcast_sends_every_record_and_watermark_to_every_channel() {
             assert_eq!(drain(inbox), (expected.clone(), 1));
         }
     }
+}
+
+#[test]
+fn records_owning_memory_are_lent_to_several_consumers_and_dropped_by_their_producer() {
+    let (inboxes, senders) = consumers(2);
+    let mut writer = PartitionedWriter::new(senders, RoundRobinSelector::new(0), 3);
+    let words: Vec<String> = (0..12).map(|i| format!("word-{i}")).collect();
+    writer
+        .push(Batch::from_values(words[..6].to_vec()))
+        .expect("push");
+    // Each consumer copies what it receives and hands the original back.
+    let mut received: Vec<Vec<String>> = vec![Vec::new(); 2];
+    let mut returns = Vec::new();
+    for (channel, inbox) in inboxes.iter().enumerate() {
+        let lent_to = inbox.returns(0).expect("batches of strings are lent");
+        while let Some(InboxItem::Event(_, ChannelEvent::Batch(batch, _))) = inbox.try_next() {
+            let copy = receive_batch::<String>(batch, Some(&lent_to)).expect("strings");
+            received[channel].extend(copy.into_values());
+        }
+        returns.push(lent_to);
+    }
+    assert!(
+        Arc::ptr_eq(&returns[0], &returns[1]),
+        "one place per producer"
+    );
+    assert_eq!(returns[0].len(), 2, "both consumers handed a batch back");
+    // The producer drops what came back when it next sends.
+    writer
+        .push(Batch::from_values(words[6..].to_vec()))
+        .expect("push");
+    assert_eq!(returns[0].len(), 0);
+    for (channel, inbox) in inboxes.iter().enumerate() {
+        while let Some(InboxItem::Event(_, ChannelEvent::Batch(batch, _))) = inbox.try_next() {
+            let copy = receive_batch::<String>(batch, inbox.returns(0).as_deref()).unwrap();
+            received[channel].extend(copy.into_values());
+        }
+    }
+    let expected: Vec<Vec<String>> = (0..2)
+        .map(|c| words.iter().skip(c).step_by(2).cloned().collect())
+        .collect();
+    assert_eq!(received, expected);
+}
+
+#[test]
+fn plain_records_and_single_consumers_are_not_lent() {
+    let (inboxes, senders) = consumers(2);
+    let _writer = PartitionedWriter::<u64, _>::new(senders, RoundRobinSelector::new(0), 3);
+    assert!(inboxes.iter().all(|inbox| inbox.returns(0).is_none()));
+    let (inboxes, senders) = consumers(1);
+    let _writer = PartitionedWriter::<String, _>::new(senders, RoundRobinSelector::new(0), 3);
+    assert!(inboxes[0].returns(0).is_none());
 }
