@@ -44,9 +44,15 @@ pub trait ReduceFunction<T>: Clone + Send + 'static {
     eddy_state::lifecycle!();
 }
 
-/// Extracts the key of an element (`key_by`). Must be deterministic: the key is extracted again
-/// in the receiving task.
+/// Extracts the key of an element (`key_by`). Must be deterministic: the receiving task
+/// extracts the key again, unless the exchange carried the key it built (see
+/// [`LENDS_KEY`](Self::LENDS_KEY)) to an operator that uses it.
 pub trait KeySelector<T, K>: Clone + Send + 'static {
+    /// Whether [`with_key`](Self::with_key) lends the key out of the element (no owned key is
+    /// built): then an exchange has nothing to gain from carrying the key it extracted to the
+    /// receiving task.
+    const LENDS_KEY: bool = false;
+
     /// The element's key.
     fn get_key(&self, value: &T) -> K;
 
@@ -80,6 +86,8 @@ where
     K: Clone,
     F: for<'a> Fn(&'a T) -> &'a K + Clone + Send + 'static,
 {
+    const LENDS_KEY: bool = true;
+
     #[inline]
     fn get_key(&self, value: &T) -> K {
         (self.0)(value).clone()

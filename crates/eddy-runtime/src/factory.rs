@@ -18,6 +18,7 @@ use eddy_graph::{NodeId, PartitionerKind};
 use eddy_state::time::ProcessingTimeService;
 use eddy_state::StateBackendConfig;
 
+use crate::carried::CarriedBatch;
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelSender, WatermarkAt};
@@ -259,6 +260,11 @@ impl<T: Data> InputProcessor for OneInputHead<T> {
         batch: Box<dyn Any + Send>,
         returns: Option<&ReturnedBatches>,
     ) -> Result<(), TaskError> {
+        if batch.is::<CarriedBatch<T>>() {
+            return receive_carried::<T, _>(batch, returns, |records, keys| {
+                self.chain.push_with_keys(records, keys)
+            });
+        }
         let batch = receive_batch::<T>(batch, returns)?;
         self.chain.push(batch)
     }
@@ -319,6 +325,15 @@ pub fn receive_batch<T: Data>(
     batch: Box<dyn Any + Send>,
     returns: Option<&ReturnedBatches>,
 ) -> Result<Batch<T>, TaskError> {
+    if batch.is::<CarriedBatch<T>>() {
+        // A consumer that does not use carried keys takes the records alone.
+        let mut records = None;
+        receive_carried::<T, _>(batch, returns, |batch, _| {
+            records = Some(batch);
+            Ok(())
+        })?;
+        return records.ok_or_else(channel_type_mismatch::<T>);
+    }
     match returns {
         Some(returns) if std::mem::needs_drop::<T>() => {
             let lent = batch
@@ -332,6 +347,31 @@ pub fn receive_batch<T: Data>(
             Ok(copy)
         }
         _ => downcast_batch(batch),
+    }
+}
+
+/// Passes a batch with carried keys (see [`crate::carried`]) to `consume` with its keys: lent,
+/// the records are copied and both handed back after `consume`; otherwise moved.
+fn receive_carried<T: Data, R>(
+    batch: Box<dyn Any + Send>,
+    returns: Option<&ReturnedBatches>,
+    consume: impl FnOnce(Batch<T>, &dyn Any) -> Result<R, TaskError>,
+) -> Result<R, TaskError> {
+    match returns {
+        Some(returns) => {
+            let lent = batch
+                .downcast_ref::<CarriedBatch<T>>()
+                .ok_or_else(channel_type_mismatch::<T>)?;
+            let result = consume(lent.batch.clone(), &*lent.keys);
+            returns.give_back(batch);
+            result
+        }
+        None => {
+            let carried = batch
+                .downcast::<CarriedBatch<T>>()
+                .map_err(|_| channel_type_mismatch::<T>())?;
+            consume(carried.batch, &*carried.keys)
+        }
     }
 }
 

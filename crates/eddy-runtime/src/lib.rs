@@ -10,6 +10,7 @@
 //! Operators are built from type-erased [`factory`] objects that the DataStream API creates, so
 //! that the graph layers can stay plain data.
 
+pub mod carried;
 pub mod checkpoint;
 pub mod error;
 pub mod factory;

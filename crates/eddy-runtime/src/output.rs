@@ -23,6 +23,13 @@ pub trait Output<T>: Send {
     /// Consumes a batch.
     fn push(&mut self, batch: Batch<T>) -> Result<(), TaskError>;
 
+    /// Consumes a batch whose records' keys came with them (`keys`: a `Vec<K>` behind `dyn
+    /// Any`, one per record; see [`crate::carried`]). Keyed operators that can look their
+    /// state up by them do; by default the keys are ignored.
+    fn push_with_keys(&mut self, batch: Batch<T>, _keys: &dyn Any) -> Result<(), TaskError> {
+        self.push(batch)
+    }
+
     /// Consumes a batch with watermarks among its records (each follows the batch's first
     /// `after` records), as if its records and watermarks came one after another: by default
     /// the batch is cut at the watermarks. Network writers keep it whole and send the

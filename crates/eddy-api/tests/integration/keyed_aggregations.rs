@@ -7,7 +7,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::{bounded, env_on_backend, state_backends};
+use common::{bounded, env_on_backend, env_with, state_backends};
 use eddy_api::prelude::*;
 
 /// `(key, value, tag)`: five keys, interleaved, values with ties, a distinct tag per element.
@@ -174,6 +174,60 @@ fn batch_aggregations_emit_one_final_value_per_key_on_every_backend() {
                     got, expected,
                     "{aggregation:?} ({selector:?} key) on {backend} at p={parallelism}"
                 );
+            }
+        }
+    }
+}
+
+/// An element keyed by a string.
+type Named = (String, i64, String);
+
+fn named(element: &Element) -> Named {
+    (format!("key-{}", element.0), element.1, element.2.clone())
+}
+
+/// Keys that the selector builds (cloned strings: at parallelism 2 the exchange carries them
+/// to the reduce, which looks its state up by them) reduce like the reference, in both modes
+/// and on every backend. Small batches make the exchange send full ones while the input lasts
+/// (a batch sent with the final watermark carries no keys).
+#[test]
+fn string_keys_built_by_the_selector_reduce_like_the_reference() {
+    for backend in state_backends() {
+        for parallelism in [1, 2] {
+            for mode in [RuntimeMode::Streaming, RuntimeMode::Batch] {
+                let mut config = Configuration::new();
+                config.set_string("state.backend.type", backend);
+                config.set_string("taskmanager.network.batch-size", "8");
+                let env = env_with(config, parallelism);
+                env.set_runtime_mode(mode);
+                let input: Vec<Named> = elements().iter().map(named).collect();
+                let mut got = bounded(move || {
+                    env.from_elements(input)
+                        .key_by(|t: &Named| t.0.clone())
+                        .reduce(|a: Named, b: Named| (a.0, a.1 + b.1, format!("{}+{}", a.2, b.2)))
+                        .execute_and_collect("string keys")
+                        .unwrap()
+                });
+                let updates: Vec<Named> = reference_updates(Aggregation::Reduce, &elements())
+                    .iter()
+                    .map(named)
+                    .collect();
+                let context = format!("{backend} at p={parallelism} in {mode:?}");
+                if mode == RuntimeMode::Streaming {
+                    let group = |values: &[Named]| {
+                        let mut out: BTreeMap<String, Vec<Named>> = BTreeMap::new();
+                        for v in values {
+                            out.entry(v.0.clone()).or_default().push(v.clone());
+                        }
+                        out
+                    };
+                    assert_eq!(group(&got), group(&updates), "{context}");
+                } else {
+                    let last: BTreeMap<String, Named> =
+                        updates.into_iter().map(|u| (u.0.clone(), u)).collect();
+                    got.sort();
+                    assert_eq!(got, last.into_values().collect::<Vec<_>>(), "{context}");
+                }
             }
         }
     }

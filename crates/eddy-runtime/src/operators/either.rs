@@ -78,6 +78,16 @@ where
         either!(self, logic => logic.process(batch, ctx, side_outputs))
     }
 
+    fn process_with_keys(
+        &mut self,
+        batch: Batch<I>,
+        keys: &dyn std::any::Any,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        either!(self, logic => logic.process_with_keys(batch, keys, ctx, side_outputs))
+    }
+
     fn passes_watermarks_through(&self) -> bool {
         either!(self, logic => logic.passes_watermarks_through())
     }

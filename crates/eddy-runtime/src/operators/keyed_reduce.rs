@@ -1,6 +1,7 @@
 //! Rolling reduce on a keyed stream: typed values in a hash map on the heap backend, a
 //! `ValueState` per key on a backend of serialized rows.
 
+use std::any::Any;
 use std::collections::hash_map::Entry;
 use std::marker::PhantomData;
 
@@ -72,6 +73,26 @@ where
                 Ok(out(value))
             }
         }
+    }
+
+    /// [`fold`](Self::fold) by a key carried with the record (see [`crate::carried`]).
+    #[inline(always)]
+    fn fold_by<O>(
+        &mut self,
+        key: &K,
+        value: T,
+        timestamp: i64,
+        out: impl FnOnce(&T) -> O,
+    ) -> FnResult<O> {
+        if let Some(slot) = self.state.get_mut(key) {
+            return Ok(out(reduce_into(&mut self.reducer, slot, value, timestamp)?));
+        }
+        let slot = self
+            .state
+            .entry(key.clone())
+            .or_insert((Some(value), timestamp));
+        let value = slot.0.as_ref().ok_or("reduce state was left empty")?;
+        Ok(out(value))
     }
 
     /// STREAMING: one output per input, the updated value, keeping the input's timestamp. The
@@ -171,6 +192,38 @@ where
                 Ok(())
             },
         )
+    }
+
+    /// Looks the records' state up by the carried keys.
+    fn process_with_keys(
+        &mut self,
+        batch: Batch<T>,
+        keys: &dyn Any,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<T>> {
+        let Some(keys) = keys.downcast_ref::<Vec<K>>() else {
+            return self.process(batch, ctx, side_outputs);
+        };
+        if keys.len() != batch.len() {
+            return Err(format!(
+                "{} keys came with a batch of {} records",
+                keys.len(),
+                batch.len()
+            )
+            .into());
+        }
+        let mut keys = keys.iter();
+        if self.emit_updates {
+            return batch.try_map_values(|value| {
+                let key = keys.next().ok_or("a record came without its key")?;
+                self.fold_by(key, value, NO_TIMESTAMP, T::clone)
+            });
+        }
+        for (record, key) in batch.into_records().zip(keys) {
+            self.fold_by(key, record.value, record.timestamp, |_| ())?;
+        }
+        Ok(Batch::new())
     }
 
     fn process(

@@ -119,6 +119,8 @@ mod state;
 mod timestamps;
 pub mod window;
 
+use std::any::Any;
+
 use eddy_core::{Data, FnResult, Watermark};
 use eddy_functions::{
     FunctionInitializationContext, FunctionSnapshotContext, RuntimeContext, SideOutputs,
@@ -194,6 +196,18 @@ pub trait OneInputLogic<I, O>: Send {
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>>;
+    /// As [`process`](Self::process), with the records' keys carried from the exchange (a
+    /// `Vec<K>` behind `dyn Any`, one per record; see [`crate::carried`]): keyed operators
+    /// that look state up by key may use them instead of extracting the keys again.
+    fn process_with_keys(
+        &mut self,
+        batch: Batch<I>,
+        _keys: &dyn Any,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        self.process(batch, ctx, side_outputs)
+    }
     /// Whether this operator, for now, can take a batch with watermarks among its records
     /// whole rather than cut at each watermark: its outputs follow their inputs' order, it
     /// holds nothing back (`pending_output`), and
@@ -350,6 +364,14 @@ impl<I: Data, O: Data, L: OneInputLogic<I, O>> Output<I> for Chained<I, O, L> {
     fn push(&mut self, batch: Batch<I>) -> Result<(), TaskError> {
         let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
         let out = call_user(&self.name, || logic.process(batch, ctx, buffers))?;
+        self.emit(out)
+    }
+
+    fn push_with_keys(&mut self, batch: Batch<I>, keys: &dyn Any) -> Result<(), TaskError> {
+        let (logic, ctx, buffers) = (&mut self.logic, &self.ctx, &mut self.sides.buffers);
+        let out = call_user(&self.name, || {
+            logic.process_with_keys(batch, keys, ctx, buffers)
+        })?;
         self.emit(out)
     }
 

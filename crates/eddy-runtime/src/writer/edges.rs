@@ -96,7 +96,7 @@ impl<T, K, KS> KeyGroupEdge<T, K, KS> {
 impl<T, K, KS> EdgeFactory for KeyGroupEdge<T, K, KS>
 where
     T: Data,
-    K: serde::Serialize + 'static,
+    K: serde::Serialize + Send + 'static,
     KS: KeySelector<T, K> + Sync,
 {
     fn create_writer(
@@ -110,11 +110,16 @@ where
                 Box::new(SingleChannelWriter::new(channels, 0, setup.batch_size));
             return Ok(erase(writer));
         }
-        let selector = KeyGroupSelector::new(
+        let mut selector = KeyGroupSelector::new(
             self.key_selector.clone(),
             setup.consumer_max_parallelism,
             setup.operator.clone(),
         );
+        // A selector that builds keys owning heap memory (a cloned string) pays for each
+        // here: the keyed operator downstream gets them instead of building them again.
+        if !KS::LENDS_KEY && std::mem::needs_drop::<K>() {
+            selector = selector.carrying_keys(channels.len());
+        }
         let writer: Box<dyn Output<T>> =
             Box::new(PartitionedWriter::new(channels, selector, setup.batch_size));
         Ok(erase(writer))

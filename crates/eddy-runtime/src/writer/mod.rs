@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use eddy_core::{Data, Watermark};
 
+use crate::carried::CarriedBatch;
 use crate::checkpoint::ChainSnapshot;
 use crate::error::TaskError;
 use crate::inbox::{ChannelEvent, ChannelSender, WatermarkAt};
@@ -248,7 +249,7 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
         // and one more (channels fill at different times) keeps batches full at small
         // parallelisms.
         let watermark_limit = batch_size * (channels.len().min(4) + 1);
-        let returns = lend_batches::<T>(&channels);
+        let returns = lend_batches::<T>(&channels, selector.carries_keys());
         Writer(PartitionedWriter {
             held: HeldWatermarks::new(channels.len(), watermark_limit),
             channels,
@@ -271,7 +272,17 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
             let capacity = self.batch_size + self.batch_size / self.channels.len() + 2;
             std::mem::replace(&mut self.pending[channel], Batch::with_capacity(capacity))
         };
-        send_held(&self.channels[channel], batch, self.held.take(channel))?;
+        let keys = self.selector.take_carried(channel);
+        let held = self.held.take(channel);
+        match keys {
+            // Keys travel only with batches without watermarks among their records.
+            Some(keys) if held.is_empty() => {
+                let len = batch.len();
+                let carried = CarriedBatch { batch, keys };
+                self.channels[channel].send(ChannelEvent::Batch(Box::new(carried), len))?;
+            }
+            _ => send_held(&self.channels[channel], batch, held)?,
+        }
         if let Some(returns) = &self.returns {
             returns.release();
         }
@@ -280,10 +291,11 @@ impl<T: Data, S: ChannelSelector<T>> PartitionedWriter<T, S> {
 }
 
 /// Lends the batches sent over `channels` to their consumers when records of `T` own heap
-/// memory (need dropping) and there are several consumers, whose frees into this thread's
-/// memory would contend (see [`crate::recycle`]); returns where they hand them back.
-fn lend_batches<T>(channels: &[ChannelSender]) -> Option<Arc<ReturnedBatches>> {
-    if channels.len() < 2 || !std::mem::needs_drop::<T>() {
+/// memory (need dropping), or keys are carried with them, and there are several consumers,
+/// whose frees into this thread's memory would contend (see [`crate::recycle`]); returns
+/// where they hand them back.
+fn lend_batches<T>(channels: &[ChannelSender], carries_keys: bool) -> Option<Arc<ReturnedBatches>> {
+    if channels.len() < 2 || !(std::mem::needs_drop::<T>() || carries_keys) {
         return None;
     }
     let returns = Arc::new(ReturnedBatches::new());
@@ -320,6 +332,7 @@ impl<T: Data, S: ChannelSelector<T>> Router<T> for PartitionedWriter<T, S> {
             }
         }
         batch.scatter_into(&targets, &mut self.pending);
+        self.selector.scatter_carried(&targets);
         self.targets = targets;
         let mut sent = false;
         for channel in 0..self.channels.len() {

@@ -1,10 +1,13 @@
 //! Per-record channel selection for the partitioners that route records individually.
 
+use std::any::Any;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use eddy_core::keygroup::KeyGroupRouting;
 use eddy_core::keyhash::stable_hash;
+use eddy_core::Batch;
 use eddy_functions::{KeySelector, Partitioner};
 
 use crate::error::TaskError;
@@ -13,6 +16,23 @@ use crate::error::TaskError;
 pub trait ChannelSelector<T>: Send {
     /// The channel for `value`.
     fn select(&mut self, value: &T, num_channels: u32) -> Result<u32, TaskError>;
+
+    /// Whether the selector carries the keys it extracts to the receiving tasks (see
+    /// [`crate::carried`]): `select_all` keeps them, [`scatter_carried`](Self::scatter_carried)
+    /// sorts them by channel and [`take_carried`](Self::take_carried) hands a channel's over.
+    fn carries_keys(&self) -> bool {
+        false
+    }
+
+    /// Moves the keys the last `select_all` extracted to their channels' pending keys, in the
+    /// order of `targets` (the channels it selected).
+    fn scatter_carried(&mut self, _targets: &[u32]) {}
+
+    /// The keys pending for `channel` (a `Vec<K>` behind `dyn Any`, one per record pending
+    /// there), taken; `None` when the selector carries no keys or none are pending.
+    fn take_carried(&mut self, _channel: usize) -> Option<Box<dyn Any + Send>> {
+        None
+    }
 
     /// The channels of a whole batch's values, into `channels` (replacing what it held).
     /// Selectors whose per-record work has a batch-level form override this.
@@ -94,6 +114,15 @@ pub struct KeyGroupSelector<K, KS> {
     /// The routing for the channel count it was built for.
     routing: Option<(u32, KeyGroupRouting)>,
     operator: String,
+    /// The keys extracted to route records, when they are carried along.
+    carried: Option<CarriedKeys<K>>,
+}
+
+/// Owned keys a selector extracted: those of the batch last selected, then per channel those
+/// of the records pending there.
+struct CarriedKeys<K> {
+    selected: Vec<K>,
+    pending: Vec<Batch<K>>,
 }
 
 impl<K, KS> KeyGroupSelector<K, KS> {
@@ -106,7 +135,18 @@ impl<K, KS> KeyGroupSelector<K, KS> {
             max_parallelism,
             routing: None,
             operator,
+            carried: None,
         }
+    }
+
+    /// Also carries the keys it extracts to the receiving tasks over `num_channels` channels
+    /// (see [`crate::carried`]).
+    pub fn carrying_keys(mut self, num_channels: usize) -> Self {
+        self.carried = Some(CarriedKeys {
+            selected: Vec::new(),
+            pending: (0..num_channels).map(|_| Batch::new()).collect(),
+        });
+        self
     }
 
     fn routing(&mut self, num_channels: u32) -> &KeyGroupRouting {
@@ -119,18 +159,41 @@ impl<K, KS> KeyGroupSelector<K, KS> {
     }
 
     fn hash_error(&self, error: eddy_core::error::CodecError) -> TaskError {
-        TaskError::Record {
-            operator: self.operator.clone(),
-            message: format!("cannot hash the record's key: {error}"),
-        }
+        hash_error(self.operator.clone(), error)
+    }
+}
+
+fn hash_error(operator: String, error: eddy_core::error::CodecError) -> TaskError {
+    TaskError::Record {
+        operator,
+        message: format!("cannot hash the record's key: {error}"),
     }
 }
 
 impl<T, K, KS> ChannelSelector<T> for KeyGroupSelector<K, KS>
 where
-    K: serde::Serialize,
+    K: serde::Serialize + Send + 'static,
     KS: KeySelector<T, K>,
 {
+    fn carries_keys(&self) -> bool {
+        self.carried.is_some()
+    }
+
+    fn scatter_carried(&mut self, targets: &[u32]) {
+        if let Some(carried) = &mut self.carried {
+            let selected = std::mem::take(&mut carried.selected);
+            Batch::from_values(selected).scatter_into(targets, &mut carried.pending);
+        }
+    }
+
+    fn take_carried(&mut self, channel: usize) -> Option<Box<dyn Any + Send>> {
+        let pending = &mut self.carried.as_mut()?.pending[channel];
+        if pending.is_empty() {
+            return None;
+        }
+        Some(Box::new(std::mem::take(pending).into_values()))
+    }
+
     #[inline]
     fn select(&mut self, value: &T, num_channels: u32) -> Result<u32, TaskError> {
         let hash = self
@@ -154,6 +217,23 @@ where
         self.routing(num_channels);
         let (key_selector, routing) = (&self.key_selector, &self.routing);
         let routing = &routing.as_ref().expect("routing was just built").1;
+        if let Some(carried) = &mut self.carried {
+            // The owned key is built anyway (the selector lends none): keep it.
+            carried.selected.clear();
+            carried.selected.reserve(values.len());
+            for (channel, value) in channels.iter_mut().zip(values) {
+                let key = key_selector.get_key(value);
+                match stable_hash(&key) {
+                    Ok(hash) => *channel = routing.owner(hash),
+                    Err(e) => {
+                        let operator = self.operator.clone();
+                        return Err(hash_error(operator, e));
+                    }
+                }
+                carried.selected.push(key);
+            }
+            return Ok(());
+        }
         for (channel, value) in channels.iter_mut().zip(values) {
             match key_selector.with_key(value, |key| stable_hash(key)) {
                 Ok(hash) => *channel = routing.owner(hash),

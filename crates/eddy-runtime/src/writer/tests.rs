@@ -7,8 +7,10 @@ use std::sync::Arc;
 use eddy_core::Watermark;
 
 use super::{
-    BroadcastWriter, ChannelSelector, PartitionedWriter, RoundRobinSelector, SingleChannelWriter,
+    BroadcastWriter, ChannelSelector, KeyGroupSelector, PartitionedWriter, RoundRobinSelector,
+    SingleChannelWriter,
 };
+use crate::carried::CarriedBatch;
 use crate::error::TaskError;
 use crate::factory::receive_batch;
 use crate::inbox::{ChannelEvent, ChannelSender, InboxItem, TaskInbox, WatermarkAt};
@@ -301,4 +303,61 @@ fn plain_records_and_single_consumers_are_not_lent() {
     let (inboxes, senders) = consumers(1);
     let _writer = PartitionedWriter::<String, _>::new(senders, RoundRobinSelector::new(0), 3);
     assert!(inboxes[0].returns(0).is_none());
+}
+
+#[test]
+fn keys_built_by_the_selector_travel_with_their_records_unless_watermarks_do() {
+    let (inboxes, senders) = consumers(2);
+    let selector = KeyGroupSelector::new(|s: &String| s.clone(), 128, "Source (1/1)".into())
+        .carrying_keys(senders.len());
+    let mut writer = PartitionedWriter::new(senders, selector, 4);
+    let words: Vec<String> = (0..40).map(|i| format!("w{}", i % 7)).collect();
+    writer
+        .push(Batch::from_values(words.clone()))
+        .expect("push");
+    writer.flush().expect("flush");
+    let mut received = Vec::new();
+    for inbox in &inboxes {
+        let returns = inbox.returns(0).expect("carried keys are lent");
+        while let Some(InboxItem::Event(_, ChannelEvent::Batch(batch, len))) = inbox.try_next() {
+            let carried = batch
+                .downcast_ref::<CarriedBatch<String>>()
+                .expect("records with their keys");
+            let keys = carried.keys.downcast_ref::<Vec<String>>().expect("keys");
+            assert_eq!(carried.batch.len(), len);
+            assert_eq!(
+                keys.as_slice(),
+                carried.batch.values(),
+                "one key per record"
+            );
+            received.extend(keys.iter().cloned());
+            returns.give_back(batch);
+        }
+    }
+    received.sort();
+    let mut sent = words.clone();
+    sent.sort();
+    assert_eq!(received, sent, "each record once, with its key");
+    // With a watermark among them, records go without keys.
+    writer.push(Batch::from_values(words)).expect("push");
+    writer.watermark(Watermark(7)).expect("watermark");
+    writer
+        .push(Batch::from_values(vec!["after".to_string()]))
+        .expect("push");
+    writer.flush().expect("flush");
+    let mut marked = 0;
+    for inbox in &inboxes {
+        while let Some(InboxItem::Event(_, event)) = inbox.try_next() {
+            match event {
+                ChannelEvent::MarkedBatch(batch, _, _) => {
+                    assert!(batch.is::<Batch<String>>(), "records alone");
+                    marked += 1;
+                }
+                ChannelEvent::Batch(batch, _) => assert!(batch.is::<CarriedBatch<String>>()),
+                ChannelEvent::Watermark(_) => {}
+                _ => panic!("only batches and watermarks were sent"),
+            }
+        }
+    }
+    assert!(marked > 0, "the watermark went with records");
 }
