@@ -80,6 +80,15 @@ impl KeyGroupRouting {
     pub fn owner(&self, hash: u64) -> u32 {
         self.owners[self.key_group(hash) as usize]
     }
+
+    /// For a power-of-two max parallelism, the mask that gives a hash's key group and the
+    /// owner of each key group (exactly `mask + 1` of them, so a masked index needs no bounds
+    /// check): a loop over a batch can decide the formula once instead of per record.
+    #[inline]
+    pub fn masked_owners(&self) -> Option<(u64, &[u32])> {
+        let mask = self.mask?;
+        Some((mask, &self.owners[..=mask as usize]))
+    }
 }
 
 /// A contiguous, inclusive range of key groups.

@@ -163,6 +163,20 @@ impl<K, KS> KeyGroupSelector<K, KS> {
     }
 }
 
+/// Writes the owner of each value's key hash into `channels` (as long as `values`).
+#[inline(always)]
+fn route_all<T, K: serde::Serialize, KS: KeySelector<T, K>>(
+    key_selector: &KS,
+    values: &[T],
+    channels: &mut [u32],
+    owner: impl Fn(u64) -> u32,
+) -> Result<(), eddy_core::error::CodecError> {
+    for (channel, value) in channels.iter_mut().zip(values) {
+        *channel = owner(key_selector.with_key(value, |key| stable_hash(key))?);
+    }
+    Ok(())
+}
+
 fn hash_error(operator: String, error: eddy_core::error::CodecError) -> TaskError {
     TaskError::Record {
         operator,
@@ -234,13 +248,13 @@ where
             }
             return Ok(());
         }
-        for (channel, value) in channels.iter_mut().zip(values) {
-            match key_selector.with_key(value, |key| stable_hash(key)) {
-                Ok(hash) => *channel = routing.owner(hash),
-                Err(e) => return Err(self.hash_error(e)),
-            }
-        }
-        Ok(())
+        let routed = match routing.masked_owners() {
+            Some((mask, owners)) => route_all(key_selector, values, channels, |hash| {
+                owners[(hash & mask) as usize]
+            }),
+            None => route_all(key_selector, values, channels, |hash| routing.owner(hash)),
+        };
+        routed.map_err(|e| self.hash_error(e))
     }
 }
 
