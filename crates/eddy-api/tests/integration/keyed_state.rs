@@ -353,3 +353,63 @@ fn choosing_rocksdb_without_the_feature_is_a_clear_error() {
         "{cause}"
     );
 }
+
+/// Counts each key's elements in value state and reports the context's current key with the
+/// count and the element.
+#[derive(Clone)]
+struct CountPerKey(ValueStateDescriptor<u64>);
+
+impl KeyedProcessFunction<String, (String, u32), (String, u64, String, u32)> for CountPerKey {
+    fn process_element(
+        &mut self,
+        (word, n): (String, u32),
+        ctx: &mut KeyedContext<'_, String>,
+        out: &mut Collector<'_, (String, u64, String, u32)>,
+    ) -> FnResult<()> {
+        let key = ctx.current_key().clone();
+        let mut count = ctx.state().value(&self.0)?;
+        let next = count.value()?.unwrap_or(0) + 1;
+        count.update(next)?;
+        out.collect((key, next, word, n));
+        Ok(())
+    }
+}
+
+/// Keys that the selector builds (cloned strings, which an exchange to several subtasks carries
+/// to the process function's context) scope state and `current_key` like extracted ones: small
+/// batches make the exchange send full ones, so keys are carried.
+#[test]
+fn string_keys_built_by_the_selector_scope_state_in_a_process_function() {
+    let input: Vec<(String, u32)> = (0..90u32).map(|i| (format!("w{}", i * 7 % 6), i)).collect();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut expected: BTreeMap<String, Vec<(String, u64, String, u32)>> = BTreeMap::new();
+    for (word, n) in &input {
+        let count = counts.entry(word.clone()).or_default();
+        *count += 1;
+        expected
+            .entry(word.clone())
+            .or_default()
+            .push((word.clone(), *count, word.clone(), *n));
+    }
+    for backend in common::state_backends() {
+        for parallelism in [1, 2] {
+            let mut config = Configuration::new();
+            config.set_string("state.backend.type", backend);
+            config.set_string("taskmanager.network.batch-size", "8");
+            let env = common::env_with(config, parallelism);
+            let input = input.clone();
+            let got = common::bounded(move || {
+                env.from_collection(input)
+                    .key_by(|t: &(String, u32)| t.0.clone())
+                    .process(CountPerKey(ValueStateDescriptor::new("count")))
+                    .execute_and_collect("string keys")
+                    .unwrap()
+            });
+            let mut by_key: BTreeMap<String, Vec<(String, u64, String, u32)>> = BTreeMap::new();
+            for row in got {
+                by_key.entry(row.2.clone()).or_default().push(row);
+            }
+            assert_eq!(by_key, expected, "{backend} p={parallelism}");
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! The keyed process operator: a [`KeyedProcessFunction`] with per-key timers.
 
+use std::any::Any;
+
 use eddy_core::config::RuntimeMode;
 use eddy_core::{FnResult, Key, Watermark, NO_TIMESTAMP};
 use eddy_functions::{
@@ -62,6 +64,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
     let (out, _) = process_keyed_with_watermarks(
         batch,
         &[],
+        None,
         timers,
         state,
         ctx,
@@ -80,6 +83,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
 fn process_keyed_with_watermarks<I, O, K: Key>(
     batch: Batch<I>,
     watermarks: &[WatermarkAt],
+    carried: Option<&[K]>,
     timers: &mut InternalTimerService<K, ()>,
     state: &mut KeyedStateBackend<K>,
     ctx: &RuntimeContext,
@@ -105,10 +109,19 @@ fn process_keyed_with_watermarks<I, O, K: Key>(
         let Some(record) = records.next() else {
             break;
         };
-        let key = key_of(&record.value);
+        // A key carried with the record is lent to the context: only one extracted here is
+        // built (the record itself moves into the function).
+        let extracted;
+        let key = match carried {
+            Some(keys) => keys.get(seen).ok_or("a record came without its key")?,
+            None => {
+                extracted = key_of(&record.value);
+                &extracted
+            }
+        };
         let mut context = KeyedContext::new(
             record.timestamp,
-            &key,
+            key,
             None,
             timers,
             state,
@@ -249,6 +262,43 @@ where
         )
     }
 
+    /// Lends each record's carried key to its context instead of extracting (and, the record
+    /// moving into the function, cloning) it.
+    fn process_with_keys(
+        &mut self,
+        batch: Batch<I>,
+        keys: &dyn Any,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let Some(keys) = keys.downcast_ref::<Vec<K>>() else {
+            return self.process(batch, ctx, side_outputs);
+        };
+        if keys.len() != batch.len() {
+            return Err(format!(
+                "{} keys came with a batch of {} records",
+                keys.len(),
+                batch.len()
+            )
+            .into());
+        }
+        let (key_selector, function) = (&self.key_selector, &mut self.function);
+        let no_watermarks = |_: Watermark, _: &mut _, _: &mut _, _: &mut _, _: &mut _| Ok(());
+        let (out, _) = process_keyed_with_watermarks(
+            batch,
+            &[],
+            Some(keys),
+            &mut self.timers,
+            &mut self.state,
+            ctx,
+            side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.process_element(value, context, out),
+            no_watermarks,
+        )?;
+        Ok(out)
+    }
+
     /// Its event-time timers fire in place, at each watermark's position in the batch.
     fn passes_watermarks_through(&self) -> bool {
         true
@@ -268,6 +318,7 @@ where
         let (out, placed) = process_keyed_with_watermarks(
             batch,
             watermarks,
+            None,
             &mut self.timers,
             &mut self.state,
             ctx,

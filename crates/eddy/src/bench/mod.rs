@@ -26,7 +26,7 @@ pub enum BenchCommand {
         /// Rounds per case (each: one plain-loop run, then one engine run); medians are shown.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
-        /// Only these cases: stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref (the string key lent with key_by_ref), keyed-u64-watermarks (keyed-u64 in event time with a watermark after every record), stateless-u64-watermarks (stateless-u64 likewise), keyed-process-u64-watermarks (a running sum per key in a keyed process function's value state, likewise).
+        /// Only these cases: stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref (the string key lent with key_by_ref), keyed-u64-watermarks (keyed-u64 in event time with a watermark after every record), stateless-u64-watermarks (stateless-u64 likewise), keyed-process-u64-watermarks (a running sum per key in a keyed process function's value state, likewise), keyed-process-string (that running sum per string key, the key cloned by the selector).
         #[arg(long, value_delimiter = ',')]
         cases: Vec<String>,
         /// Also print one JSON object per result line.

@@ -32,6 +32,7 @@ enum Case {
     KeyedU64Watermarks,
     StatelessU64Watermarks,
     KeyedProcessU64Watermarks,
+    KeyedProcessString,
 }
 
 impl Case {
@@ -45,6 +46,7 @@ impl Case {
             Case::KeyedU64Watermarks => "keyed-u64-watermarks",
             Case::StatelessU64Watermarks => "stateless-u64-watermarks",
             Case::KeyedProcessU64Watermarks => "keyed-process-u64-watermarks",
+            Case::KeyedProcessString => "keyed-process-string",
         }
     }
 
@@ -58,6 +60,7 @@ impl Case {
             Case::KeyedU64Watermarks => "keyed reduce, u64, watermarks",
             Case::StatelessU64Watermarks => "stateless, u64, watermarks",
             Case::KeyedProcessU64Watermarks => "keyed process, u64, watermarks",
+            Case::KeyedProcessString => "keyed process, string",
         }
     }
 }
@@ -92,6 +95,25 @@ impl KeyedProcessFunction<u64, (u64, u64), (u64, u64)> for RunningSum {
         let next = sum.value()?.unwrap_or(0).wrapping_add(value);
         sum.update(next)?;
         out.collect((key, next));
+        Ok(())
+    }
+}
+
+/// A running sum per string key in value state, by a keyed process function.
+#[derive(Clone)]
+struct RunningSumByWord(ValueStateDescriptor<u64>);
+
+impl KeyedProcessFunction<String, (String, u64), (String, u64)> for RunningSumByWord {
+    fn process_element(
+        &mut self,
+        (word, value): (String, u64),
+        ctx: &mut KeyedContext<'_, String>,
+        out: &mut Collector<'_, (String, u64)>,
+    ) -> FnResult<()> {
+        let mut sum = ctx.state().value(&self.0)?;
+        let next = sum.value()?.unwrap_or(0) + value;
+        sum.update(next)?;
+        out.collect((word, next));
         Ok(())
     }
 }
@@ -176,6 +198,12 @@ fn engine(
                 .reduce(|a, b| (a.0, a.1 + b.1))
                 .add_sink(sink);
         }
+        Case::KeyedProcessString => {
+            env.from_generator(Some(records), None, |i| (word(i), 1u64))
+                .key_by(|t: &(String, u64)| t.0.clone())
+                .process(RunningSumByWord(ValueStateDescriptor::new("sum")))
+                .add_sink(sink);
+        }
         Case::KeyedStringBorrowed => {
             env.from_generator(Some(records), None, |i| (word(i), 1u64))
                 .key_by_ref(|t: &(String, u64)| &t.0)
@@ -201,7 +229,9 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
         Case::KeyedU64 | Case::KeyedU64Watermarks | Case::KeyedProcessU64Watermarks => {
             keyed_u64_loop(records)
         }
-        Case::KeyedString | Case::KeyedStringBorrowed => keyed_string_loop(records),
+        Case::KeyedString | Case::KeyedStringBorrowed | Case::KeyedProcessString => {
+            keyed_string_loop(records)
+        }
     };
     (out, start.elapsed().as_secs_f64())
 }
@@ -352,7 +382,7 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 8] = [
+    const ALL: [Case; 9] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
@@ -361,11 +391,12 @@ pub fn run(
         Case::KeyedU64Watermarks,
         Case::StatelessU64Watermarks,
         Case::KeyedProcessU64Watermarks,
+        Case::KeyedProcessString,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks, stateless-u64-watermarks or keyed-process-u64-watermarks"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks, stateless-u64-watermarks, keyed-process-u64-watermarks or keyed-process-string"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");

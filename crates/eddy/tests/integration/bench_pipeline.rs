@@ -39,6 +39,7 @@ fn every_case_matches_the_plain_loop_at_both_parallelisms() {
         "keyed reduce, u64, watermarks",
         "stateless, u64, watermarks",
         "keyed process, u64, watermarks",
+        "keyed process, string",
     ];
     let expected: Vec<(String, u64)> = cases
         .iter()
