@@ -15,6 +15,8 @@
 
 use std::any::Any;
 
+use eddy_core::FnResult;
+
 use crate::output::Batch;
 
 /// A batch of records and their keys (a `Vec<K>`, one per record, behind `dyn Any`).
@@ -23,4 +25,16 @@ pub struct CarriedBatch<T> {
     pub batch: Batch<T>,
     /// The records' keys, in the records' order.
     pub keys: Box<dyn Any + Send>,
+}
+
+/// The keys carried with a batch of `records` records, when they are keys of type `K` (`None`
+/// otherwise: the operator extracts its own); an error when their count is not the records'.
+pub fn carried_keys<K: 'static>(keys: &dyn Any, records: usize) -> FnResult<Option<&[K]>> {
+    let Some(keys) = keys.downcast_ref::<Vec<K>>() else {
+        return Ok(None);
+    };
+    if keys.len() != records {
+        return Err(format!("{} keys came with a batch of {records} records", keys.len()).into());
+    }
+    Ok(Some(keys))
 }

@@ -12,6 +12,7 @@ use eddy_state::{KeyedStateBackend, StateBackendConfig};
 
 use super::placed_watermarks::PlacedWatermarks;
 use super::OneInputLogic;
+use crate::carried::carried_keys;
 use crate::inbox::WatermarkAt;
 use crate::output::Batch;
 use crate::state_backend::open_keyed_state_backend;
@@ -46,6 +47,38 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
             state_backend,
             fire_processing_timers_at_end: mode == RuntimeMode::Batch,
         }
+    }
+}
+
+impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
+    /// Calls the function per record with its key's context: the carried key when `keys` are
+    /// given, otherwise the one the selector extracts.
+    fn process_records<I, O>(
+        &mut self,
+        batch: Batch<I>,
+        keys: Option<&[K]>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>>
+    where
+        KS: KeySelector<I, K>,
+        F: KeyedProcessFunction<K, I, O>,
+    {
+        let (key_selector, function) = (&self.key_selector, &mut self.function);
+        let no_watermarks = |_: Watermark, _: &mut _, _: &mut _, _: &mut _, _: &mut _| Ok(());
+        let (out, _) = process_keyed_with_watermarks(
+            batch,
+            &[],
+            keys,
+            &mut self.timers,
+            &mut self.state,
+            ctx,
+            side_outputs,
+            |value| key_selector.get_key(value),
+            |value, context, out| function.process_element(value, context, out),
+            no_watermarks,
+        )?;
+        Ok(out)
     }
 }
 
@@ -250,16 +283,7 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        let (key_selector, function) = (&self.key_selector, &mut self.function);
-        process_keyed(
-            batch,
-            &mut self.timers,
-            &mut self.state,
-            ctx,
-            side_outputs,
-            |value| key_selector.get_key(value),
-            |value, context, out| function.process_element(value, context, out),
-        )
+        self.process_records(batch, None, ctx, side_outputs)
     }
 
     /// Lends each record's carried key to its context instead of extracting (and, the record
@@ -271,32 +295,8 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<O>> {
-        let Some(keys) = keys.downcast_ref::<Vec<K>>() else {
-            return self.process(batch, ctx, side_outputs);
-        };
-        if keys.len() != batch.len() {
-            return Err(format!(
-                "{} keys came with a batch of {} records",
-                keys.len(),
-                batch.len()
-            )
-            .into());
-        }
-        let (key_selector, function) = (&self.key_selector, &mut self.function);
-        let no_watermarks = |_: Watermark, _: &mut _, _: &mut _, _: &mut _, _: &mut _| Ok(());
-        let (out, _) = process_keyed_with_watermarks(
-            batch,
-            &[],
-            Some(keys),
-            &mut self.timers,
-            &mut self.state,
-            ctx,
-            side_outputs,
-            |value| key_selector.get_key(value),
-            |value, context, out| function.process_element(value, context, out),
-            no_watermarks,
-        )?;
-        Ok(out)
+        let keys = carried_keys::<K>(keys, batch.len())?;
+        self.process_records(batch, keys, ctx, side_outputs)
     }
 
     /// Its event-time timers fire in place, at each watermark's position in the batch.

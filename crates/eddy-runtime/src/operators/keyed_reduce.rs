@@ -16,6 +16,7 @@ use eddy_state::{
 };
 
 use super::OneInputLogic;
+use crate::carried::carried_keys;
 use crate::output::Batch;
 use crate::state_backend::open_keyed_state_backend;
 
@@ -202,17 +203,9 @@ where
         ctx: &RuntimeContext,
         side_outputs: &mut SideOutputs,
     ) -> FnResult<Batch<T>> {
-        let Some(keys) = keys.downcast_ref::<Vec<K>>() else {
+        let Some(keys) = carried_keys::<K>(keys, batch.len())? else {
             return self.process(batch, ctx, side_outputs);
         };
-        if keys.len() != batch.len() {
-            return Err(format!(
-                "{} keys came with a batch of {} records",
-                keys.len(),
-                batch.len()
-            )
-            .into());
-        }
         let mut keys = keys.iter();
         if self.emit_updates {
             return batch.try_map_values(|value| {
