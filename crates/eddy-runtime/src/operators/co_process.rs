@@ -172,6 +172,7 @@ where
         let (key_selector, function) = (&self.key_selector1, &mut self.function);
         process_keyed(
             batch,
+            None,
             &mut self.timers,
             &mut self.state,
             ctx,
@@ -190,6 +191,7 @@ where
         let (key_selector, function) = (&self.key_selector2, &mut self.function);
         process_keyed(
             batch,
+            None,
             &mut self.timers,
             &mut self.state,
             ctx,

@@ -65,10 +65,8 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
         F: KeyedProcessFunction<K, I, O>,
     {
         let (key_selector, function) = (&self.key_selector, &mut self.function);
-        let no_watermarks = |_: Watermark, _: &mut _, _: &mut _, _: &mut _, _: &mut _| Ok(());
-        let (out, _) = process_keyed_with_watermarks(
+        process_keyed(
             batch,
-            &[],
             keys,
             &mut self.timers,
             &mut self.state,
@@ -76,16 +74,16 @@ impl<K: Key, KS, F> KeyedProcessLogic<K, KS, F> {
             side_outputs,
             |value| key_selector.get_key(value),
             |value, context, out| function.process_element(value, context, out),
-            no_watermarks,
-        )?;
-        Ok(out)
+        )
     }
 }
 
-/// Calls a keyed function per record of `batch` with its key's context; outputs keep the
-/// record's timestamp.
+/// Calls a keyed function per record of `batch` with its key's context (the record's carried
+/// key when `carried` is given, else `key_of` the record); outputs keep the record's timestamp.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn process_keyed<I, O, K: Key>(
     batch: Batch<I>,
+    carried: Option<&[K]>,
     timers: &mut InternalTimerService<K, ()>,
     state: &mut KeyedStateBackend<K>,
     ctx: &RuntimeContext,
@@ -97,7 +95,7 @@ pub(crate) fn process_keyed<I, O, K: Key>(
     let (out, _) = process_keyed_with_watermarks(
         batch,
         &[],
-        None,
+        carried,
         timers,
         state,
         ctx,

@@ -159,29 +159,35 @@ impl<K, KS> KeyGroupSelector<K, KS> {
     }
 
     fn hash_error(&self, error: eddy_core::error::CodecError) -> TaskError {
-        hash_error(self.operator.clone(), error)
+        TaskError::Record {
+            operator: self.operator.clone(),
+            message: format!("cannot hash the record's key: {error}"),
+        }
     }
 }
 
-/// Writes the owner of each value's key hash into `channels` (as long as `values`).
+/// Writes the owner of each value's key hash (`hash_of`) into `channels` (as long as
+/// `values`), choosing the key-group formula once for the batch.
 #[inline(always)]
-fn route_all<T, K: serde::Serialize, KS: KeySelector<T, K>>(
-    key_selector: &KS,
+fn route_all<T>(
+    routing: &KeyGroupRouting,
     values: &[T],
     channels: &mut [u32],
-    owner: impl Fn(u64) -> u32,
+    mut hash_of: impl FnMut(&T) -> Result<u64, eddy_core::error::CodecError>,
 ) -> Result<(), eddy_core::error::CodecError> {
-    for (channel, value) in channels.iter_mut().zip(values) {
-        *channel = owner(key_selector.with_key(value, |key| stable_hash(key))?);
+    match routing.masked_owners() {
+        Some((mask, owners)) => {
+            for (channel, value) in channels.iter_mut().zip(values) {
+                *channel = owners[(hash_of(value)? & mask) as usize];
+            }
+        }
+        None => {
+            for (channel, value) in channels.iter_mut().zip(values) {
+                *channel = routing.owner(hash_of(value)?);
+            }
+        }
     }
     Ok(())
-}
-
-fn hash_error(operator: String, error: eddy_core::error::CodecError) -> TaskError {
-    TaskError::Record {
-        operator,
-        message: format!("cannot hash the record's key: {error}"),
-    }
 }
 
 impl<T, K, KS> ChannelSelector<T> for KeyGroupSelector<K, KS>
@@ -231,28 +237,28 @@ where
         self.routing(num_channels);
         let (key_selector, routing) = (&self.key_selector, &self.routing);
         let routing = &routing.as_ref().expect("routing was just built").1;
-        if let Some(carried) = &mut self.carried {
-            // The owned key is built anyway (the selector lends none): keep it.
-            carried.selected.clear();
-            carried.selected.reserve(values.len());
-            for (channel, value) in channels.iter_mut().zip(values) {
-                let key = key_selector.get_key(value);
-                match stable_hash(&key) {
-                    Ok(hash) => *channel = routing.owner(hash),
-                    Err(e) => {
-                        let operator = self.operator.clone();
-                        return Err(hash_error(operator, e));
-                    }
-                }
-                carried.selected.push(key);
+        let routed = match &mut self.carried {
+            Some(carried) => {
+                // The owned key is built anyway (the selector lends none): keep it.
+                let selected = &mut carried.selected;
+                selected.clear();
+                selected.reserve(values.len());
+                route_all(
+                    routing,
+                    values,
+                    channels,
+                    #[inline(always)]
+                    |value| {
+                        let key = key_selector.get_key(value);
+                        let hash = stable_hash(&key)?;
+                        selected.push(key);
+                        Ok(hash)
+                    },
+                )
             }
-            return Ok(());
-        }
-        let routed = match routing.masked_owners() {
-            Some((mask, owners)) => route_all(key_selector, values, channels, |hash| {
-                owners[(hash & mask) as usize]
+            None => route_all(routing, values, channels, |value| {
+                key_selector.with_key(value, |key| stable_hash(key))
             }),
-            None => route_all(key_selector, values, channels, |hash| routing.owner(hash)),
         };
         routed.map_err(|e| self.hash_error(e))
     }
