@@ -1,7 +1,7 @@
 //! Helpers for jobs that fail and recover: a sink whose output is exactly-once because it
 //! lives in the sink's operator state, and a probe that makes one subtask fail once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use eddy_api::prelude::*;
@@ -99,16 +99,22 @@ impl<T> CheckpointedCollectSink<T> {
 /// Makes a subtask instance fail at its `at`-th record: only the first instance to get there
 /// ([`FailOnce::at`]), or every one ([`FailOnce::always_at`]); or, with
 /// [`FailOnce::at_after_a_checkpoint`], at its `at`-th record or later, once a checkpoint has
-/// completed (so that a restore has a checkpoint to start from however slow the backend). Clones
+/// completed (so that a restore has a checkpoint to start from however slow the backend), or
+/// with [`FailOnce::at_after_checkpoints`] once it was told of several; a
+/// [`held`](FailOnce::held) probe fails only once the test [`arm`](FailOnce::arm)s it. Clones
 /// (the instances of every subtask and restart) share the count of injected failures.
 #[derive(Clone)]
 pub struct FailOnce {
     at: u64,
     once: bool,
-    after_a_checkpoint: bool,
-    /// Whether this instance was told of a completed checkpoint.
-    completed: bool,
+    /// How many completed checkpoints an instance must be told of before it fails (0: it
+    /// fails at its `at`-th record whatever the checkpoints).
+    after_checkpoints: u64,
+    /// How many completed checkpoints this instance was told of.
+    completed: u64,
     seen: u64,
+    /// Whether the test lets it fail (see [`held`](Self::held)).
+    armed: Arc<AtomicBool>,
     failures: Arc<AtomicU64>,
     records: Arc<AtomicU64>,
     /// [`records`](Self::records) when the first instance opened after the failure
@@ -122,9 +128,10 @@ impl FailOnce {
         FailOnce {
             at,
             once: true,
-            after_a_checkpoint: false,
-            completed: false,
+            after_checkpoints: 0,
+            completed: 0,
             seen: 0,
+            armed: Arc::new(AtomicBool::new(true)),
             failures: Arc::new(AtomicU64::new(0)),
             records: Arc::new(AtomicU64::new(0)),
             records_before_restart: Arc::new(AtomicU64::new(u64::MAX)),
@@ -143,17 +150,51 @@ impl FailOnce {
     /// record, or the completion notice, that makes both true), no other. Its function must
     /// pass completions on with [`checkpoint_completed`](Self::checkpoint_completed).
     pub fn at_after_a_checkpoint(at: u64) -> Self {
+        FailOnce::at_after_checkpoints(at, 1)
+    }
+
+    /// [`at_after_a_checkpoint`](Self::at_after_a_checkpoint), once the instance was told of
+    /// `checkpoints` completed checkpoints (`checkpoints` ≥ 1).
+    pub fn at_after_checkpoints(at: u64, checkpoints: u64) -> Self {
+        assert!(checkpoints >= 1, "at least one checkpoint");
         FailOnce {
-            after_a_checkpoint: true,
+            after_checkpoints: checkpoints,
             ..FailOnce::at(at)
         }
+    }
+
+    /// This probe (one failing after checkpoints) fails only after [`arm`](Self::arm): a test
+    /// that must do something before the failure (however slow the machine) arms it after.
+    pub fn held(self) -> Self {
+        assert!(
+            self.after_checkpoints(),
+            "only a probe failing after checkpoints waits"
+        );
+        self.armed.store(false, Ordering::SeqCst);
+        self
+    }
+
+    /// Lets a [`held`](Self::held) probe fail: at the next record of an instance that has seen
+    /// enough records and checkpoints.
+    pub fn arm(&self) {
+        self.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether failing waits for completed checkpoints.
+    fn after_checkpoints(&self) -> bool {
+        self.after_checkpoints > 0
+    }
+
+    /// Whether the instance was told of enough completed checkpoints to fail.
+    fn checkpoints_done(&self) -> bool {
+        self.completed >= self.after_checkpoints
     }
 
     /// A checkpoint completed (from the function's `notify_checkpoint_complete`); the error to
     /// fail with when it is time.
     pub fn checkpoint_completed(&mut self) -> FnResult<()> {
-        self.completed = true;
-        if self.after_a_checkpoint && self.seen >= self.at {
+        self.completed += 1;
+        if self.after_checkpoints() && self.checkpoints_done() && self.seen >= self.at {
             return self.fail();
         }
         Ok(())
@@ -199,8 +240,8 @@ impl FailOnce {
     pub fn check(&mut self) -> FnResult<()> {
         self.seen += 1;
         self.records.fetch_add(1, Ordering::SeqCst);
-        let due = if self.after_a_checkpoint {
-            self.completed && self.seen >= self.at
+        let due = if self.after_checkpoints() {
+            self.checkpoints_done() && self.seen >= self.at
         } else {
             self.seen == self.at
         };
@@ -212,7 +253,10 @@ impl FailOnce {
 
     /// Fails, unless a failure was injected before and only one is wanted.
     fn fail(&mut self) -> FnResult<()> {
-        if self.after_a_checkpoint && self.failures.load(Ordering::SeqCst) > 0 {
+        if !self.armed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if self.after_checkpoints() && self.failures.load(Ordering::SeqCst) > 0 {
             return Ok(());
         }
         let earlier = self.failures.fetch_add(1, Ordering::SeqCst);
