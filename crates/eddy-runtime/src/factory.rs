@@ -31,8 +31,14 @@ use crate::snapshot::RestoredOperatorState;
 /// Runtime settings every operator of a task shares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskSettings {
-    /// Records per batch between tasks (`taskmanager.network.batch-size`).
+    /// Records per batch between tasks (`taskmanager.network.batch-size`); see
+    /// [`records_per_batch`](Self::records_per_batch).
     pub batch_size: usize,
+    /// Bytes of records a batch of small records fills beyond `batch_size` records
+    /// (`taskmanager.memory.segment-size`; 0 when `taskmanager.network.batch-size` is set,
+    /// which then fixes the count).
+    #[serde(default)]
+    pub batch_bytes: usize,
     /// Batches queued per channel before producers block
     /// (`taskmanager.network.memory.buffers-per-channel`).
     pub buffers_per_channel: usize,
@@ -54,6 +60,7 @@ impl Default for TaskSettings {
     fn default() -> Self {
         TaskSettings {
             batch_size: 1024,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             buffers_per_channel: 2,
             floating_buffers_per_gate: 8,
             buffer_timeout: Duration::from_millis(100),
@@ -61,6 +68,29 @@ impl Default for TaskSettings {
             runtime_mode: RuntimeMode::Streaming,
             state_backend: StateBackendConfig::default(),
         }
+    }
+}
+
+/// Bytes of records a batch of small records fills by default: Flink's network buffer
+/// (`taskmanager.memory.segment-size`, 32 KiB).
+pub const DEFAULT_BATCH_BYTES: usize = 32 * 1024;
+
+/// The most records a batch sized by its bytes holds.
+pub const MAX_RECORDS_PER_BATCH: usize = 8192;
+
+/// Records per batch of `T`: `batch_size`, or as many as fill `batch_bytes` when records of
+/// `T` are small enough to be more (at most [`MAX_RECORDS_PER_BATCH`]). Every batch costs a
+/// channel hand-over, and waking a blocked task costs microseconds, so batches of 8-byte
+/// records hold 4096 of them, which is the bytes of Flink's network buffer.
+pub fn records_per_batch<T>(batch_size: usize, batch_bytes: usize) -> usize {
+    let by_bytes = (batch_bytes / std::mem::size_of::<T>().max(1)).min(MAX_RECORDS_PER_BATCH);
+    batch_size.max(by_bytes).max(1)
+}
+
+impl TaskSettings {
+    /// Records per batch of `T` between tasks and out of sources (see [`records_per_batch`]).
+    pub fn records_per_batch<T>(&self) -> usize {
+        records_per_batch::<T>(self.batch_size, self.batch_bytes)
     }
 }
 
@@ -622,10 +652,19 @@ pub struct WriterSetup {
     pub producer_subtask: u32,
     /// The consuming operator's max parallelism (for key groups).
     pub consumer_max_parallelism: u32,
-    /// Records per batch.
+    /// Records per batch (see [`records_per_batch`]).
     pub batch_size: usize,
+    /// Bytes of small records per batch (see [`records_per_batch`]).
+    pub batch_bytes: usize,
     /// The producing operator, `Name (i/n)`, for errors.
     pub operator: String,
+}
+
+impl WriterSetup {
+    /// Records per batch of `T` (see [`records_per_batch`]).
+    pub fn records_per_batch<T>(&self) -> usize {
+        records_per_batch::<T>(self.batch_size, self.batch_bytes)
+    }
 }
 
 /// Builds the network writer of one StreamGraph edge for a producing subtask.

@@ -14,7 +14,7 @@ use crate::client::EmbeddedCluster;
 use eddy_core::config::RuntimeMode;
 use eddy_core::config::{
     Configuration, AUTO_WATERMARK_INTERVAL, BUFFERS_PER_CHANNEL, BUFFER_TIMEOUT,
-    FLOATING_BUFFERS_PER_GATE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
+    FLOATING_BUFFERS_PER_GATE, MEMORY_SEGMENT_SIZE, NETWORK_BATCH_SIZE, ROCKSDB_LOCAL_DIR,
     ROCKSDB_TIMER_SERVICE_FACTORY, SLOT_REQUEST_TIMEOUT, STATE_BACKEND_TYPE,
     TASK_CANCELLATION_TIMEOUT, TASK_MANAGER_COUNT, TASK_MANAGER_NUM_TASK_SLOTS,
 };
@@ -187,6 +187,13 @@ fn job_config(
             NETWORK_BATCH_SIZE.key, BUFFERS_PER_CHANNEL.key
         )));
     }
+    // An explicit batch size fixes the count; otherwise batches of small records fill a
+    // segment's bytes.
+    let batch_bytes = if config.contains(&NETWORK_BATCH_SIZE) {
+        0
+    } else {
+        usize::try_from(config.get(&MEMORY_SEGMENT_SIZE)?.bytes()).unwrap_or(usize::MAX)
+    };
     let checkpointing = checkpointing(config, graph)?;
     let backend = config.get(&STATE_BACKEND_TYPE)?;
     check_state_backend_built(backend)
@@ -194,6 +201,7 @@ fn job_config(
     Ok(JobConfig {
         task_settings: TaskSettings {
             batch_size: batch_size as usize,
+            batch_bytes,
             buffers_per_channel: buffers as usize,
             floating_buffers_per_gate: config.get(&FLOATING_BUFFERS_PER_GATE)? as usize,
             buffer_timeout: config.get(&BUFFER_TIMEOUT)?,

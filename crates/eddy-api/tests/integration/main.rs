@@ -7,6 +7,7 @@
 mod common;
 
 mod backpressure;
+mod batch_sizes;
 mod broadcast_state;
 mod broadcast_state_errors;
 mod cancellation;

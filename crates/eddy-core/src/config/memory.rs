@@ -12,6 +12,11 @@ use super::ConfigValue;
 pub struct MemorySize(pub u64);
 
 impl MemorySize {
+    /// `n` kibibytes.
+    pub const fn kibibytes(n: u64) -> Self {
+        MemorySize(n << 10)
+    }
+
     /// `n` mebibytes.
     pub const fn mebibytes(n: u64) -> Self {
         MemorySize(n << 20)

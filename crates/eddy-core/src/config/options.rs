@@ -95,7 +95,16 @@ pub const NETWORK_BATCH_SIZE: ConfigOption<u32> = ConfigOption {
     fallback_keys: &[],
     default: 1024,
     description:
-        "Records per batch sent between tasks (Eddy's counterpart of Flink's network buffer size).",
+        "Records per batch sent between tasks (Eddy's counterpart of Flink's network buffer size); batches of small records hold more, up to taskmanager.memory.segment-size bytes, unless this key is set.",
+};
+
+/// `taskmanager.memory.segment-size`: the bytes of records a batch of small records fills
+/// (Flink's network buffer size), unless `taskmanager.network.batch-size` is set.
+pub const MEMORY_SEGMENT_SIZE: ConfigOption<MemorySize> = ConfigOption {
+    key: "taskmanager.memory.segment-size",
+    fallback_keys: &[],
+    default: MemorySize::kibibytes(32),
+    description: "Bytes of records a batch fills when its records are small enough to be more than taskmanager.network.batch-size (at most 8192 records); ignored when taskmanager.network.batch-size is set.",
 };
 
 /// `taskmanager.network.memory.floating-buffers-per-gate`: batches an inbox may queue beyond its

@@ -28,7 +28,7 @@ impl<T: Data, S: SourceFunction<T>> SourceOperator<T, S> {
         setup: OperatorSetup,
         next: Box<dyn Output<T>>,
     ) -> Box<dyn SourceDriver> {
-        let batch_size = setup.settings.batch_size.max(1);
+        let batch_size = setup.settings.records_per_batch::<T>();
         Box::new(SourceOperator {
             source,
             name: setup.display_name(),

@@ -176,6 +176,7 @@ impl ChainBuilder<'_> {
             producer_subtask: d.subtask_index,
             consumer_max_parallelism: consumer.max_parallelism,
             batch_size: d.settings.batch_size,
+            batch_bytes: d.settings.batch_bytes,
             operator: self.setup(node).display_name(),
         };
         self.code.edge(stream_edge)?.create_writer(senders, &setup)

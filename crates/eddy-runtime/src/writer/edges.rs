@@ -40,7 +40,7 @@ impl<T: Data> EdgeFactory for StandardEdge<T> {
         channels: Vec<ChannelSender>,
         setup: &WriterSetup,
     ) -> Result<ErasedOutput, TaskError> {
-        let size = setup.batch_size;
+        let size = setup.records_per_batch::<T>();
         let writer: Box<dyn Output<T>> = match setup.partitioner {
             _ if channels.len() == 1 => Box::new(SingleChannelWriter::new(channels, 0, size)),
             PartitionerKind::Forward | PartitionerKind::Global => {
@@ -106,8 +106,11 @@ where
     ) -> Result<ErasedOutput, TaskError> {
         // With one consumer every key group belongs to it: no need to hash.
         if channels.len() == 1 {
-            let writer: Box<dyn Output<T>> =
-                Box::new(SingleChannelWriter::new(channels, 0, setup.batch_size));
+            let writer: Box<dyn Output<T>> = Box::new(SingleChannelWriter::new(
+                channels,
+                0,
+                setup.records_per_batch::<T>(),
+            ));
             return Ok(erase(writer));
         }
         let mut selector = KeyGroupSelector::new(
@@ -120,8 +123,11 @@ where
         if !KS::LENDS_KEY && std::mem::needs_drop::<K>() {
             selector = selector.carrying_keys(channels.len());
         }
-        let writer: Box<dyn Output<T>> =
-            Box::new(PartitionedWriter::new(channels, selector, setup.batch_size));
+        let writer: Box<dyn Output<T>> = Box::new(PartitionedWriter::new(
+            channels,
+            selector,
+            setup.records_per_batch::<T>(),
+        ));
         Ok(erase(writer))
     }
 
@@ -165,8 +171,11 @@ where
             self.partitioner.clone(),
             setup.operator.clone(),
         );
-        let writer: Box<dyn Output<T>> =
-            Box::new(PartitionedWriter::new(channels, selector, setup.batch_size));
+        let writer: Box<dyn Output<T>> = Box::new(PartitionedWriter::new(
+            channels,
+            selector,
+            setup.records_per_batch::<T>(),
+        ));
         Ok(erase(writer))
     }
 
