@@ -309,3 +309,107 @@ fn the_window_context_gives_the_watermark_and_side_outputs_stamped_with_the_wind
     );
     assert_eq!(side, vec![(1, Some(9)), (5, Some(9)), (2, Some(19))]);
 }
+
+/// `(word, timestamp, value)`: a string key the selector clones.
+type Word = (String, i64, i64);
+
+/// Seven words in turn, 10 ms apart, in four blocks a second apart.
+fn words() -> Vec<Word> {
+    (0..240)
+        .map(|i| (format!("w{}", i % 7), i * 10 + (i / 60) * 1_000, i))
+        .collect()
+}
+
+/// Per word and window: `(word, earliest timestamp, sum of values)`, sorted; `window_of`
+/// gives the start of each window of a word's timestamp, in the word's time order (its
+/// previous timestamp given too, for sessions).
+fn word_sums(window_of: impl Fn(i64, Option<i64>, Option<i64>) -> Vec<i64>) -> Vec<Word> {
+    let mut windows: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
+    let mut last: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (word, timestamp, value) in words() {
+        let previous = last.get(&word).copied();
+        let starts = window_of(
+            timestamp,
+            previous.map(|(t, _)| t),
+            previous.map(|(_, s)| s),
+        );
+        for &start in &starts {
+            let entry = windows
+                .entry((word.clone(), start))
+                .or_insert((timestamp, 0));
+            entry.0 = entry.0.min(timestamp);
+            entry.1 += value;
+        }
+        last.insert(word, (timestamp, starts[0]));
+    }
+    let mut sums: Vec<Word> = windows
+        .into_iter()
+        .map(|((word, _), (first, sum))| (word, first, sum))
+        .collect();
+    sums.sort();
+    sums
+}
+
+/// The windows of `assigner` over [`words`] keyed by a cloned word, summed by `reduce`.
+fn window_words<A>(backend: &str, parallelism: u32, assigner: A) -> Vec<Word>
+where
+    A: WindowAssigner<Word, TimeWindow> + Sync,
+{
+    let mut config = Configuration::new();
+    config.set_string("state.backend.type", backend);
+    // Small batches: at parallelism 2 the exchange sends full ones, with the keys the
+    // selector built, while the input lasts (the window operators build their own).
+    config.set_string("taskmanager.network.batch-size", "8");
+    let env = common::env_with(config, parallelism);
+    let mut got = bounded(move || {
+        env.from_elements(words())
+            .assign_timestamps_and_watermarks(
+                WatermarkStrategy::for_monotonous_timestamps()
+                    .with_timestamp_assigner(|w: &Word, _| w.1),
+            )
+            .key_by(|w: &Word| w.0.clone())
+            .window(assigner)
+            .reduce(|a: Word, b: Word| (a.0, a.1.min(b.1), a.2 + b.2))
+            .execute_and_collect("string keys")
+            .unwrap()
+    });
+    got.sort();
+    got
+}
+
+/// Keys that the selector builds (cloned strings, which a keyed exchange carries with the
+/// records) window like the reference at parallelism 1 and 2, on every backend (the heap's
+/// slicing operator and the general one) and with merging windows.
+#[test]
+fn string_keys_built_by_the_selector_window_like_the_reference() {
+    let tumbling = word_sums(|t, _, _| vec![t - t.rem_euclid(100)]);
+    let sliding = word_sums(|t, _, _| {
+        let last = t - t.rem_euclid(50);
+        vec![last - 50, last]
+    });
+    // A word's events are 70 ms apart within a block: with a 100 ms gap a session is one
+    // word's part of one block (named here by its first timestamp).
+    let sessions = word_sums(|t, previous, start| match (previous, start) {
+        (Some(p), Some(s)) if t < p + 100 => vec![s],
+        _ => vec![t],
+    });
+    for backend in common::state_backends() {
+        for parallelism in [1, 2] {
+            let context = format!("{backend} at p={parallelism}");
+            let got = window_words(backend, parallelism, TumblingEventTimeWindows::of(ms(100)));
+            assert_eq!(got, tumbling, "tumbling, {context}");
+            let got = window_words(
+                backend,
+                parallelism,
+                SlidingEventTimeWindows::of(ms(100), ms(50)),
+            );
+            assert_eq!(got, sliding, "sliding, {context}");
+            let got = window_words(
+                backend,
+                parallelism,
+                EventTimeSessionWindows::with_gap(ms(100)),
+            );
+            assert_eq!(got, sessions, "sessions, {context}");
+        }
+    }
+}

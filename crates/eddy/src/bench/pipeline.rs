@@ -22,6 +22,12 @@ const WORDS: [&str; 16] = [
 /// Distinct keys in the u64 keyed case.
 const U64_KEYS: u64 = 10_000;
 
+/// Event time of the window case: record `i` has timestamp `i / EVENTS_PER_MS` (ms).
+const EVENTS_PER_MS: u64 = 10;
+
+/// The window case's tumbling window length (ms).
+const WINDOW_MS: i64 = 100_000;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Case {
     StatelessU64,
@@ -33,6 +39,7 @@ enum Case {
     StatelessU64Watermarks,
     KeyedProcessU64Watermarks,
     KeyedProcessString,
+    KeyedWindowString,
 }
 
 impl Case {
@@ -47,6 +54,7 @@ impl Case {
             Case::StatelessU64Watermarks => "stateless-u64-watermarks",
             Case::KeyedProcessU64Watermarks => "keyed-process-u64-watermarks",
             Case::KeyedProcessString => "keyed-process-string",
+            Case::KeyedWindowString => "keyed-window-string",
         }
     }
 
@@ -61,6 +69,7 @@ impl Case {
             Case::StatelessU64Watermarks => "stateless, u64, watermarks",
             Case::KeyedProcessU64Watermarks => "keyed process, u64, watermarks",
             Case::KeyedProcessString => "keyed process, string",
+            Case::KeyedWindowString => "tumbling windows, string",
         }
     }
 }
@@ -210,6 +219,18 @@ fn engine(
                 .reduce(|a, b| (a.0, a.1 + b.1))
                 .add_sink(sink);
         }
+        Case::KeyedWindowString => {
+            let strategy = WatermarkStrategy::for_monotonous_timestamps()
+                .with_timestamp_assigner(|t: &(String, u64), _| window_event_time(t.1));
+            env.from_generator(Some(records), None, |i| (word(i), i))
+                .assign_timestamps_and_watermarks(strategy)
+                .key_by(|t: &(String, u64)| t.0.clone())
+                .window(TumblingEventTimeWindows::of(
+                    std::time::Duration::from_millis(WINDOW_MS as u64),
+                ))
+                .reduce(|a, b| (a.0, a.1.wrapping_add(b.1)))
+                .add_sink(sink);
+        }
     }
     let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
     env.execute(case.label())?;
@@ -232,6 +253,7 @@ fn plain_loop(case: Case, records: u64) -> (u64, f64) {
         Case::KeyedString | Case::KeyedStringBorrowed | Case::KeyedProcessString => {
             keyed_string_loop(records)
         }
+        Case::KeyedWindowString => window_string_loop(records),
     };
     (out, start.elapsed().as_secs_f64())
 }
@@ -303,6 +325,34 @@ fn keyed_string_loop(records: u64) -> u64 {
         out += 1;
     }
     out
+}
+
+/// Event time of the window case's record with value `i`.
+fn window_event_time(i: u64) -> i64 {
+    (i / EVENTS_PER_MS) as i64
+}
+
+/// The window case: a sum per word and tumbling window; returns the number of windows (the
+/// engine emits one result per word and window).
+#[inline(never)]
+fn window_string_loop(records: u64) -> u64 {
+    let mut windows: FxHashMap<(String, i64), (String, u64)> = FxHashMap::default();
+    for i in 0..records {
+        let record = (word(black_box(i)), i);
+        let time = window_event_time(record.1);
+        let start = time - time.rem_euclid(WINDOW_MS);
+        match windows.entry((record.0.clone(), start)) {
+            Entry::Occupied(mut e) => {
+                let acc = e.get_mut();
+                acc.1 = acc.1.wrapping_add(record.1);
+            }
+            Entry::Vacant(e) => {
+                e.insert(record);
+            }
+        }
+    }
+    black_box(&windows);
+    windows.len() as u64
 }
 
 /// One case at one parallelism over all rounds: the median engine rate and CPU nanoseconds
@@ -382,7 +432,7 @@ pub fn run(
     json: bool,
     config: &Configuration,
 ) -> anyhow::Result<()> {
-    const ALL: [Case; 9] = [
+    const ALL: [Case; 10] = [
         Case::StatelessU64,
         Case::StatelessString,
         Case::KeyedU64,
@@ -392,11 +442,12 @@ pub fn run(
         Case::StatelessU64Watermarks,
         Case::KeyedProcessU64Watermarks,
         Case::KeyedProcessString,
+        Case::KeyedWindowString,
     ];
     for wanted in cases {
         anyhow::ensure!(
             ALL.iter().any(|c| c.id() == wanted),
-            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks, stateless-u64-watermarks, keyed-process-u64-watermarks or keyed-process-string"
+            "unknown case '{wanted}': use stateless-u64, stateless-string, keyed-u64, keyed-string, keyed-string-ref, keyed-u64-watermarks, stateless-u64-watermarks, keyed-process-u64-watermarks, keyed-process-string or keyed-window-string"
         );
     }
     anyhow::ensure!(records > 0, "--records must be at least 1");

@@ -40,6 +40,7 @@ fn every_case_matches_the_plain_loop_at_both_parallelisms() {
         "stateless, u64, watermarks",
         "keyed process, u64, watermarks",
         "keyed process, string",
+        "tumbling windows, string",
     ];
     let expected: Vec<(String, u64)> = cases
         .iter()
