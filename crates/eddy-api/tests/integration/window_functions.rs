@@ -358,7 +358,7 @@ where
     let mut config = Configuration::new();
     config.set_string("state.backend.type", backend);
     // Small batches: at parallelism 2 the exchange sends full ones, with the keys the
-    // selector built, while the input lasts (the window operators build their own).
+    // selector built, while the input lasts (the heap's slicing operator uses them).
     config.set_string("taskmanager.network.batch-size", "8");
     let env = common::env_with(config, parallelism);
     let mut got = bounded(move || {
