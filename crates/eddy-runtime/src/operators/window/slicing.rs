@@ -398,6 +398,142 @@ where
         }
         Ok(out)
     }
+
+    /// Adds each record to its key's slice; `carried`, when given, holds the records' keys
+    /// (carried from the exchange), else the key selector builds them.
+    fn process_records(
+        &mut self,
+        batch: Batch<T>,
+        carried: Option<&[K]>,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+    ) -> FnResult<Batch<O>> {
+        let mut out = Batch::new();
+        // Loop invariants, read once (the loop's calls could otherwise make the compiler
+        // reload them for every element).
+        let (event_time, watermark, slice) = (self.event_time, self.watermark, self.slice);
+        let now = if event_time { 0 } else { self.clock.now() };
+        // The slice of the previous element: `[last_slice_start, last_slice_end)`.
+        let (mut last_slice_start, mut last_slice_end) = (i64::MAX, i64::MIN);
+        for (index, record) in batch.into_records().enumerate() {
+            let time = if event_time {
+                // One comparison covers both: NO_TIMESTAMP is i64::MIN.
+                if record.timestamp.unsigned_abs() > MAX_TIMESTAMP {
+                    return Err(out_of_range(record.timestamp));
+                }
+                record.timestamp
+            } else {
+                now
+            };
+            // An element after the watermark is in no window the watermark passed.
+            let behind_watermark = event_time && time <= watermark;
+            if behind_watermark {
+                let last_end =
+                    TimeWindow::get_window_start_with_offset(time, self.offset, self.slide)
+                        + self.size;
+                if (last_end - 1).saturating_add(self.lateness) <= watermark {
+                    if let Some(tag) = &self.late_data {
+                        side_outputs.emit(tag, record.value, record.timestamp);
+                    }
+                    continue;
+                }
+            }
+            // Consecutive elements mostly share a slice: skip the division then.
+            if time < last_slice_start || time >= last_slice_end {
+                last_slice_start =
+                    TimeWindow::get_window_start_with_offset(time, self.offset, slice);
+                last_slice_end = last_slice_start + slice;
+            }
+            let slice = (last_slice_start, last_slice_end);
+            // Each path calls `add_to_slice` itself, so a built key is used where it was
+            // built: choosing a key reference first (which moves the built key) cost the p=1
+            // loop about a quarter more time (a store-forwarding stall on the moved key), and
+            // so did passing the slice and lateness as one struct.
+            match carried {
+                Some(keys) => {
+                    let key = &keys[index];
+                    self.add_to_slice(
+                        key,
+                        record,
+                        slice,
+                        behind_watermark,
+                        ctx,
+                        side_outputs,
+                        &mut out,
+                    )?;
+                }
+                None => {
+                    let key = self.key_selector.get_key(&record.value);
+                    self.add_to_slice(
+                        &key,
+                        record,
+                        slice,
+                        behind_watermark,
+                        ctx,
+                        side_outputs,
+                        &mut out,
+                    )?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a record of `key` to its slice `[slice.0, slice.1)`, and fires (late) or schedules
+    /// the windows of the slice that need it (`behind_watermark`: the record is behind the
+    /// watermark).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn add_to_slice(
+        &mut self,
+        key: &K,
+        record: StreamRecord<T>,
+        (slice_start, last_slice_end): (i64, i64),
+        behind_watermark: bool,
+        ctx: &RuntimeContext,
+        side_outputs: &mut SideOutputs,
+        out: &mut Batch<O>,
+    ) -> FnResult<()> {
+        let watermark = self.watermark;
+        let key_slices = match self.keys.get_mut(key) {
+            Some(key_slices) => key_slices,
+            None => self.keys.entry(key.clone()).or_insert_with(KeySlices::new),
+        };
+        let contents = &mut self.contents;
+        let (acc, created) = key_slices.slice_for(slice_start, || contents.create());
+        contents.add(acc, record.value, record.timestamp)?;
+        // A slice already in the running aggregate changed: rebuild it at the next window.
+        if key_slices
+            .fifo
+            .as_ref()
+            .is_some_and(|fifo| slice_start < fifo.covered_until())
+        {
+            key_slices.fifo = None;
+            key_slices.pushed = 0;
+        }
+        // A new slice's first window ends at or after the slice; an earlier pending window
+        // of the key will schedule it.
+        if !behind_watermark && (!created || key_slices.next_fire <= last_slice_end) {
+            return Ok(());
+        }
+        // Windows of this slice the watermark passed re-fire (allowed lateness); the first
+        // one still ahead gets a timer.
+        let mut end = self.first_end(slice_start);
+        while end - self.size <= slice_start {
+            if self.event_time && end - 1 <= watermark {
+                if (end - 1).saturating_add(self.lateness) > watermark {
+                    if let Some(acc) = self.refire_aggregate(key, end)? {
+                        self.emit_window(key, end, acc, ctx, side_outputs, out)?;
+                    }
+                }
+            } else {
+                self.register_fire(key, end);
+                break;
+            }
+            end += self.slide;
+        }
+        Ok(())
+    }
 }
 
 /// The error for an element without a timestamp, or one beyond what windows support.
@@ -504,149 +640,6 @@ fn merge_into<T, K, W: Window, O, C: WindowContents<T, K, W, O>>(
             *acc = Some(part);
             Ok(())
         }
-    }
-}
-
-impl<T, K, W, KS, C, O> SlicingWindowLogic<T, K, W, KS, C, O>
-where
-    T: Send + 'static,
-    K: Key,
-    W: Window,
-    KS: KeySelector<T, K>,
-    C: WindowContents<T, K, W, O>,
-{
-    /// Adds each record to its key's slice; `carried`, when given, holds the records' keys
-    /// (carried from the exchange), else the key selector builds them.
-    fn process_records(
-        &mut self,
-        batch: Batch<T>,
-        carried: Option<&[K]>,
-        ctx: &RuntimeContext,
-        side_outputs: &mut SideOutputs,
-    ) -> FnResult<Batch<O>> {
-        let mut out = Batch::new();
-        // Loop invariants, read once (the loop's calls could otherwise make the compiler
-        // reload them for every element).
-        let (event_time, watermark, slice) = (self.event_time, self.watermark, self.slice);
-        let now = if event_time { 0 } else { self.clock.now() };
-        // The slice of the previous element: `[last_slice_start, last_slice_end)`.
-        let (mut last_slice_start, mut last_slice_end) = (i64::MAX, i64::MIN);
-        for (index, record) in batch.into_records().enumerate() {
-            let time = if event_time {
-                // One comparison covers both: NO_TIMESTAMP is i64::MIN.
-                if record.timestamp.unsigned_abs() > MAX_TIMESTAMP {
-                    return Err(out_of_range(record.timestamp));
-                }
-                record.timestamp
-            } else {
-                now
-            };
-            // An element after the watermark is in no window the watermark passed.
-            let behind_watermark = event_time && time <= watermark;
-            if behind_watermark {
-                let last_end =
-                    TimeWindow::get_window_start_with_offset(time, self.offset, self.slide)
-                        + self.size;
-                if (last_end - 1).saturating_add(self.lateness) <= watermark {
-                    if let Some(tag) = &self.late_data {
-                        side_outputs.emit(tag, record.value, record.timestamp);
-                    }
-                    continue;
-                }
-            }
-            // Consecutive elements mostly share a slice: skip the division then.
-            if time < last_slice_start || time >= last_slice_end {
-                last_slice_start =
-                    TimeWindow::get_window_start_with_offset(time, self.offset, slice);
-                last_slice_end = last_slice_start + slice;
-            }
-            let slice = (last_slice_start, last_slice_end);
-            // The built key is used where it was built: moving it first cost the p=1 loop
-            // about a quarter more time (a store-forwarding stall on the moved key).
-            match carried {
-                Some(keys) => {
-                    let key = &keys[index];
-                    self.add_to_slice(
-                        key,
-                        record,
-                        slice,
-                        behind_watermark,
-                        ctx,
-                        side_outputs,
-                        &mut out,
-                    )?;
-                }
-                None => {
-                    let key = self.key_selector.get_key(&record.value);
-                    self.add_to_slice(
-                        &key,
-                        record,
-                        slice,
-                        behind_watermark,
-                        ctx,
-                        side_outputs,
-                        &mut out,
-                    )?;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Adds a record of `key` to its slice `[slice.0, slice.1)`, and fires (late) or schedules
-    /// the windows of the slice that need it (`behind_watermark`: the record is behind the
-    /// watermark).
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn add_to_slice(
-        &mut self,
-        key: &K,
-        record: StreamRecord<T>,
-        (slice_start, last_slice_end): (i64, i64),
-        behind_watermark: bool,
-        ctx: &RuntimeContext,
-        side_outputs: &mut SideOutputs,
-        out: &mut Batch<O>,
-    ) -> FnResult<()> {
-        let watermark = self.watermark;
-        let key_slices = match self.keys.get_mut(key) {
-            Some(key_slices) => key_slices,
-            None => self.keys.entry(key.clone()).or_insert_with(KeySlices::new),
-        };
-        let contents = &mut self.contents;
-        let (acc, created) = key_slices.slice_for(slice_start, || contents.create());
-        contents.add(acc, record.value, record.timestamp)?;
-        // A slice already in the running aggregate changed: rebuild it at the next window.
-        if key_slices
-            .fifo
-            .as_ref()
-            .is_some_and(|fifo| slice_start < fifo.covered_until())
-        {
-            key_slices.fifo = None;
-            key_slices.pushed = 0;
-        }
-        // A new slice's first window ends at or after the slice; an earlier pending window
-        // of the key will schedule it.
-        if !behind_watermark && (!created || key_slices.next_fire <= last_slice_end) {
-            return Ok(());
-        }
-        // Windows of this slice the watermark passed re-fire (allowed lateness); the first
-        // one still ahead gets a timer.
-        let mut end = self.first_end(slice_start);
-        while end - self.size <= slice_start {
-            if self.event_time && end - 1 <= watermark {
-                if (end - 1).saturating_add(self.lateness) > watermark {
-                    if let Some(acc) = self.refire_aggregate(key, end)? {
-                        self.emit_window(key, end, acc, ctx, side_outputs, out)?;
-                    }
-                }
-            } else {
-                self.register_fire(key, end);
-                break;
-            }
-            end += self.slide;
-        }
-        Ok(())
     }
 }
 
